@@ -1,0 +1,67 @@
+using System.Globalization;
+
+namespace ActorMail.Protocol.Mail;
+
+/// <summary>
+/// The unique Maildir file name <c>&lt;sec&gt;.M&lt;usec&gt;P&lt;pid&gt;Q&lt;seq&gt;.&lt;host&gt;,S=&lt;octets&gt;</c>,
+/// built and read without touching the disk. <c>S=</c> lets POP3 and the admin command size a
+/// message from its name alone.
+/// </summary>
+public static class MaildirName
+{
+    /// <summary>Builds a name; the host has <c>/</c> and <c>:</c> escaped so the name stays one path element.</summary>
+    public static string Build(DateTimeOffset time, int processId, long sequence, string host, long size)
+    {
+        var unixMicros = (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+        var seconds = unixMicros / 1_000_000;
+        var micros = unixMicros % 1_000_000;
+        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.M{micros}P{processId}Q{sequence}.{EscapeHost(host)},S={size}");
+    }
+
+    /// <summary>Escapes the characters a Maildir host part may not hold.</summary>
+    public static string EscapeHost(string host) =>
+        host.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
+
+    /// <summary>The unique part of a name: everything before the <c>:2,</c> flags that cur/ adds.</summary>
+    public static string UniquePart(string fileName)
+    {
+        var colon = fileName.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? fileName : fileName[..colon];
+    }
+
+    /// <summary>Reads <c>S=</c> from a name; false if it has none.</summary>
+    public static bool TryGetSize(string fileName, out long size)
+    {
+        size = 0;
+        var unique = UniquePart(fileName);
+        var at = unique.LastIndexOf(",S=", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return false;
+        }
+
+        var digits = unique[(at + 3)..];
+        var comma = digits.IndexOf(',', StringComparison.Ordinal);
+        if (comma >= 0)
+        {
+            digits = digits[..comma];
+        }
+
+        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out size);
+    }
+
+    /// <summary>Reads the delivery time (whole seconds) from the front of a name; false if it has none.</summary>
+    public static bool TryGetTime(string fileName, out DateTimeOffset time)
+    {
+        time = default;
+        var dot = fileName.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || !long.TryParse(fileName.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || seconds > 253_402_300_799)
+        {
+            return false;
+        }
+
+        time = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
+    }
+}

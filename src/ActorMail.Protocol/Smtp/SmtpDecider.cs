@@ -1,0 +1,310 @@
+using System.Collections.Immutable;
+using ActorMail.Protocol.Mail;
+
+namespace ActorMail.Protocol.Smtp;
+
+/// <summary>The states of one SMTP session.</summary>
+public enum SmtpState
+{
+    /// <summary>Greeting sent; HELO or EHLO expected.</summary>
+    Greeted,
+
+    /// <summary>Client identified; no transaction open.</summary>
+    Ready,
+
+    /// <summary>MAIL accepted; RCPT expected.</summary>
+    MailGiven,
+
+    /// <summary>At least one recipient accepted; more RCPT or DATA.</summary>
+    RcptGiven,
+
+    /// <summary>354 sent; the body streams in until CRLF.CRLF.</summary>
+    ReceivingData,
+
+    /// <summary>Body complete; waiting for every mailbox to store it. Input waits, in order.</summary>
+    Storing,
+
+    /// <summary>The last reply was sent; the connection closes.</summary>
+    Closed,
+}
+
+/// <summary>What the session shell must do besides writing the replies.</summary>
+public enum SmtpEffect
+{
+    None,
+
+    /// <summary>Switch the input to DATA mode and open a spool file.</summary>
+    BeginData,
+
+    /// <summary>Hand the finished spool to each recipient's mailbox.</summary>
+    Deliver,
+
+    /// <summary>Drop the spool file: the message was refused.</summary>
+    DiscardData,
+
+    /// <summary>Close the connection after the replies.</summary>
+    Close,
+}
+
+/// <summary>How a store attempt failed.</summary>
+public enum StoreFailure
+{
+    /// <summary>An I/O error; answer 451 4.3.0.</summary>
+    Error,
+
+    /// <summary>No space left; answer 452 4.3.1.</summary>
+    Full,
+}
+
+/// <summary>An accepted recipient and the mailbox it delivers to.</summary>
+public sealed record Recipient(MailPath Address, string Mailbox);
+
+/// <summary>How a DATA body ended, as the decoder saw it.</summary>
+public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool BareNewline);
+
+/// <summary>The immutable data of one SMTP session.</summary>
+public sealed record SmtpConversation(
+    string? ClientName,
+    bool Extended,
+    MailFromArgs? Mail,
+    ImmutableList<Recipient> Recipients,
+    int BadCommands,
+    int MessagesAccepted)
+{
+    /// <summary>A new session, before HELO.</summary>
+    public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0);
+
+    /// <summary>The same session with the mail transaction cleared (RSET, HELO, after a message).</summary>
+    public SmtpConversation ClearTransaction() => this with { Mail = null, Recipients = [] };
+}
+
+/// <summary>The outcome of one step: next state, new data, replies in order, and at most one effect.</summary>
+public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadOnlyList<SmtpReply> Replies, SmtpEffect Effect);
+
+/// <summary>
+/// The SMTP state machine as pure functions: (state, data, input) → decision. The session actor
+/// frames bytes, calls these and carries out the effect; every rule of RFC 5321 the server
+/// follows is here, testable without sockets or actors.
+/// </summary>
+public static class SmtpDecider
+{
+    /// <summary>The first step: the greeting.</summary>
+    public static SmtpDecision Connect(SmtpPolicy policy) =>
+        new(SmtpState.Greeted, SmtpConversation.Start, [SmtpReplies.Greeting(policy.Hostname)], SmtpEffect.None);
+
+    /// <summary>One command line.</summary>
+    public static SmtpDecision Decide(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command)
+    {
+        if (command.Malformed is not null)
+        {
+            return Error(policy, state, data, SmtpReplies.BadCharacters(command.Malformed));
+        }
+
+        return command.Verb switch
+        {
+            SmtpVerb.Helo or SmtpVerb.Ehlo => Hello(policy, state, data, command),
+            SmtpVerb.Mail => Mail(policy, state, data, command.Argument),
+            SmtpVerb.Rcpt => Rcpt(policy, state, data, command.Argument),
+            SmtpVerb.Data => Data(policy, state, data, command.Argument),
+            SmtpVerb.Rset => NoArgument(policy, state, data, command,
+                () => Step(state == SmtpState.Greeted ? state : SmtpState.Ready, data.ClearTransaction(), SmtpReplies.Ok)),
+            SmtpVerb.Noop => Step(state, data, SmtpReplies.Ok),
+            SmtpVerb.Vrfy => command.Argument.Length == 0
+                ? Error(policy, state, data, SmtpReplies.SyntaxInParameters("VRFY needs an argument"))
+                : Step(state, data, SmtpReplies.CannotVerify),
+            SmtpVerb.Help => Step(state, data, SmtpReplies.Help),
+            SmtpVerb.Quit => NoArgument(policy, state, data, command,
+                () => new SmtpDecision(SmtpState.Closed, data, [SmtpReplies.Bye], SmtpEffect.Close)),
+            _ => Error(policy, state, data, SmtpReplies.UnknownCommand),
+        };
+    }
+
+    /// <summary>A command line over the limit was read and discarded.</summary>
+    public static SmtpDecision LineTooLong(SmtpPolicy policy, SmtpState state, SmtpConversation data) =>
+        Error(policy, state, data, SmtpReplies.LineTooLong);
+
+    /// <summary>The body ended with CRLF.CRLF.</summary>
+    public static SmtpDecision DataEnded(SmtpPolicy policy, SmtpConversation data, DataOutcome outcome)
+    {
+        SmtpReply? refusal = outcome.TooBig ? SmtpReplies.MessageTooBig(policy.MaxMessageSize)
+            : outcome.LineTooLong ? SmtpReplies.TextLineTooLong
+            : outcome.BareNewline ? SmtpReplies.BareNewline
+            : null;
+        return refusal is null
+            ? new SmtpDecision(SmtpState.Storing, data, [], SmtpEffect.Deliver)
+            : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData);
+    }
+
+    /// <summary>Every recipient's mailbox stored the message.</summary>
+    public static SmtpDecision Stored(SmtpConversation data, string queueId) =>
+        Step(SmtpState.Ready, data.ClearTransaction() with { MessagesAccepted = data.MessagesAccepted + 1 }, SmtpReplies.Queued(queueId));
+
+    /// <summary>At least one mailbox failed to store the message; none kept it.</summary>
+    public static SmtpDecision StoreFailed(SmtpConversation data, StoreFailure failure) =>
+        Step(SmtpState.Ready, data.ClearTransaction(), failure == StoreFailure.Full ? SmtpReplies.StoreFull : SmtpReplies.StoreFailed);
+
+    /// <summary>No input for the idle timeout.</summary>
+    public static SmtpDecision Idle(SmtpConversation data) =>
+        new(SmtpState.Closed, data, [SmtpReplies.IdleTimeout], SmtpEffect.Close);
+
+    /// <summary>The node is stopping.</summary>
+    public static SmtpDecision Shutdown(SmtpConversation data) =>
+        new(SmtpState.Closed, data, [SmtpReplies.ShuttingDown], SmtpEffect.Close);
+
+    private static SmtpDecision Hello(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command)
+    {
+        var client = command.Argument;
+        if (client.Length == 0 || client.Contains(' ', StringComparison.Ordinal))
+        {
+            return Error(policy, state, data, SmtpReplies.SyntaxInParameters($"{command.Name} needs exactly one domain or address literal"));
+        }
+
+        var extended = command.Verb == SmtpVerb.Ehlo;
+        var reply = extended
+            ? SmtpReplies.Ehlo(policy.Hostname, client, policy.MaxMessageSize)
+            : SmtpReplies.Helo(policy.Hostname, client);
+        return Step(SmtpState.Ready, data.ClearTransaction() with { ClientName = client, Extended = extended }, reply);
+    }
+
+    private static SmtpDecision Mail(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
+    {
+        switch (state)
+        {
+            case SmtpState.Greeted:
+                return Error(policy, state, data, SmtpReplies.BadSequence("send HELO or EHLO first"));
+            case SmtpState.MailGiven or SmtpState.RcptGiven:
+                return Error(policy, state, data, SmtpReplies.BadSequence("MAIL already given"));
+        }
+
+        if (!SmtpParser.TrySplitPath(argument, "FROM:", out var pathText, out var parameters))
+        {
+            return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME]"));
+        }
+
+        if (!MailPath.TryParse(pathText, allowNull: true, out var from, out var why))
+        {
+            return Error(policy, state, data, SmtpReplies.BadSenderSyntax(why));
+        }
+
+        if (!data.Extended && parameters.Length > 0)
+        {
+            return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Parameters need EHLO"));
+        }
+
+        var refusal = SmtpParser.ParseMailParameters(parameters, out var size, out var eightBit);
+        if (refusal is not null)
+        {
+            return Error(policy, state, data, refusal);
+        }
+
+        if (size > policy.MaxMessageSize)
+        {
+            return Step(state, data, SmtpReplies.MessageTooBig(policy.MaxMessageSize));
+        }
+
+        return Step(SmtpState.MailGiven, data with { Mail = new MailFromArgs(from, size, eightBit), Recipients = [] }, SmtpReplies.SenderOk);
+    }
+
+    private static SmtpDecision Rcpt(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
+    {
+        if (state is not (SmtpState.MailGiven or SmtpState.RcptGiven))
+        {
+            return Error(policy, state, data, SmtpReplies.BadSequence(state == SmtpState.Greeted ? "send HELO or EHLO first" : "need MAIL before RCPT"));
+        }
+
+        if (!SmtpParser.TrySplitPath(argument, "TO:", out var pathText, out var parameters))
+        {
+            return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: RCPT TO:<address>"));
+        }
+
+        if (!MailPath.TryParse(pathText, allowNull: false, out var to, out var why))
+        {
+            return Error(policy, state, data, SmtpReplies.BadRecipientSyntax(why));
+        }
+
+        if (parameters.Length > 0)
+        {
+            var key = parameters[0].Split('=')[0];
+            return Error(policy, state, data, SmtpReplies.ParameterNotRecognised(key));
+        }
+
+        if (data.Recipients.Count >= policy.MaxRecipients)
+        {
+            return Step(state, data, SmtpReplies.TooManyRecipients);
+        }
+
+        var mailbox = Resolve(policy, to);
+        if (mailbox.Refusal is not null)
+        {
+            return Error(policy, state, data, mailbox.Refusal);
+        }
+
+        // The same mailbox named twice still gets one copy.
+        var recipients = data.Recipients.Exists(r => r.Mailbox == mailbox.Name)
+            ? data.Recipients
+            : data.Recipients.Add(new Recipient(to, mailbox.Name!));
+        return Step(SmtpState.RcptGiven, data with { Recipients = recipients }, SmtpReplies.RecipientOk);
+    }
+
+    private static (string? Name, SmtpReply? Refusal) Resolve(SmtpPolicy policy, MailPath to)
+    {
+        if (to.Domain.Length == 0)
+        {
+            // Only <Postmaster> parses without a domain (RFC 5321 §4.1.1.3).
+            return (policy.PostmasterMailbox, null);
+        }
+
+        if (!policy.LocalDomains.Contains(to.Domain.ToLowerInvariant()))
+        {
+            return (null, SmtpReplies.RelayDenied);
+        }
+
+        var local = to.LocalPart.ToLowerInvariant();
+        if (local == "postmaster")
+        {
+            return (policy.PostmasterMailbox, null);
+        }
+
+        return MailboxName.IsValid(local) && policy.Users.Contains(local)
+            ? (local, null)
+            : (null, SmtpReplies.UnknownUser);
+    }
+
+    private static SmtpDecision Data(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
+    {
+        if (state != SmtpState.RcptGiven)
+        {
+            var why = state switch
+            {
+                SmtpState.Greeted => "send HELO or EHLO first",
+                SmtpState.Ready => "need MAIL before DATA",
+                _ => "need RCPT before DATA",
+            };
+            return Error(policy, state, data, SmtpReplies.BadSequence(why));
+        }
+
+        if (argument.Length > 0)
+        {
+            return Error(policy, state, data, SmtpReplies.SyntaxInParameters("DATA takes no argument"));
+        }
+
+        return new SmtpDecision(SmtpState.ReceivingData, data, [SmtpReplies.StartMailInput], SmtpEffect.BeginData);
+    }
+
+    private static SmtpDecision NoArgument(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command, Func<SmtpDecision> then) =>
+        command.Argument.Length > 0
+            ? Error(policy, state, data, SmtpReplies.SyntaxInParameters($"{command.Name} takes no argument"))
+            : then();
+
+    private static SmtpDecision Step(SmtpState state, SmtpConversation data, SmtpReply reply) =>
+        new(state, data, [reply], SmtpEffect.None);
+
+    // A refused command counts against the budget; the last one allowed also closes the session.
+    private static SmtpDecision Error(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
+    {
+        var counted = data with { BadCommands = data.BadCommands + 1 };
+        return counted.BadCommands >= policy.MaxBadCommands
+            ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors], SmtpEffect.Close)
+            : new SmtpDecision(state, counted, [reply], SmtpEffect.None);
+    }
+}

@@ -1,0 +1,120 @@
+using ActorMail.Protocol.Mail;
+
+namespace ActorMail.Protocol.Smtp;
+
+/// <summary>The MAIL FROM arguments once parsed.</summary>
+public sealed record MailFromArgs(MailPath From, long? DeclaredSize, bool EightBit);
+
+/// <summary>Pure parsing of SMTP command lines and their arguments: no state, no I/O.</summary>
+public static class SmtpParser
+{
+    private static readonly Dictionary<string, SmtpVerb> Verbs = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["HELO"] = SmtpVerb.Helo,
+        ["EHLO"] = SmtpVerb.Ehlo,
+        ["MAIL"] = SmtpVerb.Mail,
+        ["RCPT"] = SmtpVerb.Rcpt,
+        ["DATA"] = SmtpVerb.Data,
+        ["RSET"] = SmtpVerb.Rset,
+        ["NOOP"] = SmtpVerb.Noop,
+        ["VRFY"] = SmtpVerb.Vrfy,
+        ["HELP"] = SmtpVerb.Help,
+        ["QUIT"] = SmtpVerb.Quit,
+    };
+
+    /// <summary>Parses one command line (without its line end).</summary>
+    public static SmtpCommand Parse(ReadOnlySpan<byte> line)
+    {
+        foreach (var b in line)
+        {
+            if (b is < 0x20 and not (byte)'\t' || b >= 0x7F)
+            {
+                return new SmtpCommand(SmtpVerb.Unknown, string.Empty, "Command contains a control or non-ASCII character");
+            }
+        }
+
+        var text = System.Text.Encoding.ASCII.GetString(line);
+        var space = text.IndexOf(' ', StringComparison.Ordinal);
+        var verbText = space < 0 ? text : text[..space];
+        var argument = space < 0 ? string.Empty : text[(space + 1)..].TrimEnd(' ', '\t');
+        return Verbs.TryGetValue(verbText, out var verb)
+            ? new SmtpCommand(verb, argument)
+            : new SmtpCommand(SmtpVerb.Unknown, argument);
+    }
+
+    /// <summary>
+    /// Splits <c>FROM:&lt;path&gt; params</c> (or <c>TO:</c>) into the path and its parameters.
+    /// One space after the colon is tolerated, as common clients send it.
+    /// </summary>
+    public static bool TrySplitPath(string argument, string keyword, out string path, out string[] parameters)
+    {
+        path = string.Empty;
+        parameters = [];
+        if (!argument.StartsWith(keyword, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var rest = argument[keyword.Length..];
+        if (rest.StartsWith(' '))
+        {
+            rest = rest[1..];
+        }
+
+        var close = rest.IndexOf('>', StringComparison.Ordinal);
+        if (!rest.StartsWith('<') || close < 0)
+        {
+            return false;
+        }
+
+        path = rest[..(close + 1)];
+        var tail = rest[(close + 1)..];
+        if (tail.Length > 0 && tail[0] != ' ')
+        {
+            return false;
+        }
+
+        parameters = tail.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return true;
+    }
+
+    /// <summary>Parses the MAIL FROM parameters it supports: SIZE=n and BODY=7BIT|8BITMIME.</summary>
+    public static SmtpReply? ParseMailParameters(string[] parameters, out long? size, out bool eightBit)
+    {
+        size = null;
+        eightBit = false;
+        foreach (var p in parameters)
+        {
+            var eq = p.IndexOf('=', StringComparison.Ordinal);
+            var key = eq < 0 ? p : p[..eq];
+            var value = eq < 0 ? null : p[(eq + 1)..];
+            if (key.Equals("SIZE", StringComparison.OrdinalIgnoreCase))
+            {
+                if (value is null || value.Length is 0 or > 20 || !value.All(char.IsAsciiDigit)
+                    || !long.TryParse(value, out var n))
+                {
+                    return SmtpReplies.SyntaxInParameters("SIZE needs a number of octets");
+                }
+
+                size = n;
+            }
+            else if (key.Equals("BODY", StringComparison.OrdinalIgnoreCase))
+            {
+                if (string.Equals(value, "8BITMIME", StringComparison.OrdinalIgnoreCase))
+                {
+                    eightBit = true;
+                }
+                else if (!string.Equals(value, "7BIT", StringComparison.OrdinalIgnoreCase))
+                {
+                    return SmtpReplies.SyntaxInParameters("BODY must be 7BIT or 8BITMIME");
+                }
+            }
+            else
+            {
+                return SmtpReplies.ParameterNotRecognised(key);
+            }
+        }
+
+        return null;
+    }
+}

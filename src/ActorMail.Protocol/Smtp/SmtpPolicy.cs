@@ -1,0 +1,26 @@
+using ActorMail.Protocol.Framing;
+
+namespace ActorMail.Protocol.Smtp;
+
+/// <summary>Everything the SMTP decider needs to know about this server: names, limits and local users.</summary>
+/// <param name="Hostname">The name the server gives in its greeting and trace headers.</param>
+/// <param name="MaxMessageSize">Largest body in octets (RFC 1870 SIZE).</param>
+/// <param name="MaxRecipients">Recipients per message; one more gets 452 4.5.3.</param>
+/// <param name="MaxCommandLine">Longest command line in octets, CRLF included.</param>
+/// <param name="MaxTextLine">Longest body line in octets, CRLF included.</param>
+/// <param name="MaxBadCommands">Bad commands that close the session with 421.</param>
+/// <param name="BareNewline">What a bare CR or LF in a body does.</param>
+/// <param name="LocalDomains">Domains delivered here (lower case); every other domain is refused, never relayed.</param>
+/// <param name="Users">Mailbox names of the local users.</param>
+/// <param name="PostmasterMailbox">The mailbox that receives mail for postmaster.</param>
+public sealed record SmtpPolicy(
+    string Hostname,
+    long MaxMessageSize,
+    int MaxRecipients,
+    int MaxCommandLine,
+    int MaxTextLine,
+    int MaxBadCommands,
+    BareNewlinePolicy BareNewline,
+    IReadOnlySet<string> LocalDomains,
+    IReadOnlySet<string> Users,
+    string PostmasterMailbox);

@@ -1,0 +1,106 @@
+namespace ActorMail.Protocol.Smtp;
+
+/// <summary>Every reply the SMTP server sends, each in one place with its code and enhanced code.</summary>
+public static class SmtpReplies
+{
+    /// <summary>220: the greeting at connect (no enhanced code, RFC 2034 §3).</summary>
+    public static SmtpReply Greeting(string host) => new(220, string.Empty, $"{host} ESMTP ActorMail ready");
+
+    /// <summary>250: reply to HELO.</summary>
+    public static SmtpReply Helo(string host, string client) => new(250, string.Empty, $"{host} greets {client}");
+
+    /// <summary>250: reply to EHLO, listing the extensions offered.</summary>
+    public static SmtpReply Ehlo(string host, string client, long maxMessage) => new(250, string.Empty,
+    [
+        $"{host} greets {client}",
+        "PIPELINING",
+        $"SIZE {maxMessage}",
+        "8BITMIME",
+        "ENHANCEDSTATUSCODES",
+        "HELP",
+    ]);
+
+    /// <summary>250 2.0.0: NOOP and RSET.</summary>
+    public static SmtpReply Ok { get; } = new(250, "2.0.0", "OK");
+
+    /// <summary>250 2.1.0: sender accepted.</summary>
+    public static SmtpReply SenderOk { get; } = new(250, "2.1.0", "Sender OK");
+
+    /// <summary>250 2.1.5: recipient accepted.</summary>
+    public static SmtpReply RecipientOk { get; } = new(250, "2.1.5", "Recipient OK");
+
+    /// <summary>354: go ahead with the body.</summary>
+    public static SmtpReply StartMailInput { get; } = new(354, string.Empty, "End data with <CR><LF>.<CR><LF>");
+
+    /// <summary>250 2.0.0: the message is stored durably in every recipient's Maildir.</summary>
+    public static SmtpReply Queued(string id) => new(250, "2.0.0", $"OK: queued as {id}");
+
+    /// <summary>252 2.5.0: VRFY never confirms or denies a user.</summary>
+    public static SmtpReply CannotVerify { get; } = new(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+
+    /// <summary>214 2.0.0: HELP.</summary>
+    public static SmtpReply Help { get; } = new(214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT");
+
+    /// <summary>221 2.0.0: QUIT.</summary>
+    public static SmtpReply Bye { get; } = new(221, "2.0.0", "Bye");
+
+    /// <summary>421 4.4.2: idle too long.</summary>
+    public static SmtpReply IdleTimeout { get; } = new(421, "4.4.2", "Idle timeout, closing connection");
+
+    /// <summary>421 4.7.0: too many bad commands.</summary>
+    public static SmtpReply TooManyErrors { get; } = new(421, "4.7.0", "Too many errors, closing connection");
+
+    /// <summary>421 4.7.0: over the connection limit, sent at connect.</summary>
+    public static SmtpReply TooManyConnections { get; } = new(421, "4.7.0", "Too many connections, try again later");
+
+    /// <summary>421 4.3.2: the server is shutting down.</summary>
+    public static SmtpReply ShuttingDown { get; } = new(421, "4.3.2", "Service shutting down, closing connection");
+
+    /// <summary>451 4.3.0: the store failed; nothing was kept.</summary>
+    public static SmtpReply StoreFailed { get; } = new(451, "4.3.0", "Local error in processing, message not stored");
+
+    /// <summary>452 4.3.1: the mail store is full; nothing was kept.</summary>
+    public static SmtpReply StoreFull { get; } = new(452, "4.3.1", "Insufficient system storage, message not stored");
+
+    /// <summary>452 4.5.3: one recipient too many.</summary>
+    public static SmtpReply TooManyRecipients { get; } = new(452, "4.5.3", "Too many recipients");
+
+    /// <summary>500 5.5.2: unknown command.</summary>
+    public static SmtpReply UnknownCommand { get; } = new(500, "5.5.2", "Command not recognized");
+
+    /// <summary>500 5.5.2: a command line with a character no command may hold.</summary>
+    public static SmtpReply BadCharacters(string why) => new(500, "5.5.2", why);
+
+    /// <summary>500 5.5.6: a command line over the limit.</summary>
+    public static SmtpReply LineTooLong { get; } = new(500, "5.5.6", "Line too long");
+
+    /// <summary>500 5.5.6: a body line over the limit (the whole message is refused).</summary>
+    public static SmtpReply TextLineTooLong { get; } = new(500, "5.5.6", "Message line too long, message not stored");
+
+    /// <summary>501 5.5.4: bad arguments.</summary>
+    public static SmtpReply SyntaxInParameters(string why) => new(501, "5.5.4", why);
+
+    /// <summary>501 5.1.7: a sender address that cannot be parsed.</summary>
+    public static SmtpReply BadSenderSyntax(string why) => new(501, "5.1.7", $"Bad sender address syntax: {why}");
+
+    /// <summary>501 5.1.3: a recipient address that cannot be parsed.</summary>
+    public static SmtpReply BadRecipientSyntax(string why) => new(501, "5.1.3", $"Bad recipient address syntax: {why}");
+
+    /// <summary>503 5.5.1: a command in the wrong state.</summary>
+    public static SmtpReply BadSequence(string why) => new(503, "5.5.1", $"Bad sequence of commands: {why}");
+
+    /// <summary>550 5.1.1: no such local user.</summary>
+    public static SmtpReply UnknownUser { get; } = new(550, "5.1.1", "No such user here");
+
+    /// <summary>550 5.7.1: the domain is not ours and we never relay.</summary>
+    public static SmtpReply RelayDenied { get; } = new(550, "5.7.1", "Relaying denied");
+
+    /// <summary>550 5.5.2: a bare CR or LF in the body under the reject policy.</summary>
+    public static SmtpReply BareNewline { get; } = new(550, "5.5.2", "Bare CR or LF in message body, message not stored");
+
+    /// <summary>552 5.3.4: declared or actual size over the limit.</summary>
+    public static SmtpReply MessageTooBig(long limit) => new(552, "5.3.4", $"Message size exceeds fixed limit of {limit} octets");
+
+    /// <summary>555 5.5.4: an unknown MAIL or RCPT parameter.</summary>
+    public static SmtpReply ParameterNotRecognised(string key) => new(555, "5.5.4", $"Parameter {key} not recognized");
+}

@@ -1,0 +1,70 @@
+using System.Text;
+using Akka.Configuration;
+
+namespace ActorMail.Configuration;
+
+/// <summary>
+/// Loads the HOCON: hocon/actormail.conf shipped beside the binary, under an optional override
+/// file, under the ACTORMAIL_* environment variables.
+/// </summary>
+/// <remarks>
+/// Akka.NET's HOCON parser does not resolve <c>${?VAR}</c> from the environment (it yields an empty
+/// value), so the environment layer is built here instead.
+/// </remarks>
+public static class NodeConfig
+{
+    /// <summary>Each environment variable and the key it overrides.</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentKeys { get; } = new Dictionary<string, string>
+    {
+        ["ACTORMAIL_HOSTNAME"] = "actormail.hostname",
+        ["ACTORMAIL_BIND"] = "actormail.bind",
+        ["ACTORMAIL_DATA"] = "actormail.data",
+        ["ACTORMAIL_LOGS"] = "actormail.logs",
+        ["ACTORMAIL_LOG_FORMAT"] = "actormail.log-format",
+        ["ACTORMAIL_ROLE"] = "actormail.role",
+        ["ACTORMAIL_SMTP_PORT"] = "actormail.smtp.port",
+        ["ACTORMAIL_POP3_PORT"] = "actormail.pop3.port",
+    };
+
+    /// <summary>The shipped defaults.</summary>
+    public static string DefaultsPath => Path.Combine(AppContext.BaseDirectory, "hocon", "actormail.conf");
+
+    /// <summary>
+    /// The defaults, overridden by <paramref name="overrideFile"/>, then by <paramref name="overrideText"/>,
+    /// then by the environment (<paramref name="environment"/> or the process's own).
+    /// </summary>
+    public static Config Load(string? overrideFile = null, string? overrideText = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        // The layers are joined as text and parsed once: in HOCON a later value for a key wins and
+        // objects merge. (Config.WithFallback followed by GetConfig overflows the stack in Akka 1.5.74.)
+        var text = new StringBuilder(File.ReadAllText(DefaultsPath)).Append('\n');
+        if (overrideFile is not null)
+        {
+            if (!File.Exists(overrideFile))
+            {
+                throw new ConfigurationException($"config file not found: {overrideFile}");
+            }
+
+            text.Append(File.ReadAllText(overrideFile)).Append('\n');
+        }
+
+        if (!string.IsNullOrWhiteSpace(overrideText))
+        {
+            text.Append(overrideText).Append('\n');
+        }
+
+        foreach (var (variable, key) in EnvironmentKeys)
+        {
+            var value = environment is null ? Environment.GetEnvironmentVariable(variable) : environment.GetValueOrDefault(variable);
+            if (!string.IsNullOrEmpty(value))
+            {
+                text.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
+            }
+        }
+
+        return ConfigurationFactory.ParseString(text.ToString());
+    }
+
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,201 @@
+using System.Collections.Frozen;
+using ActorMail.Protocol.Auth;
+using ActorMail.Protocol.Framing;
+using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Smtp;
+using Akka.Configuration;
+
+namespace ActorMail.Configuration;
+
+/// <summary>Which servers a node process runs.</summary>
+public enum NodeRole
+{
+    All,
+    Smtp,
+    Pop3,
+}
+
+/// <summary>A local user: mailbox name and PBKDF2 password hash.</summary>
+public sealed record UserEntry(string Name, string PasswordHash);
+
+/// <summary>SMTP settings from <c>actormail.smtp</c>.</summary>
+public sealed record SmtpOptions(
+    int Port,
+    long MaxMessageSize,
+    int MaxRecipients,
+    int MaxCommandLine,
+    int MaxTextLine,
+    TimeSpan IdleTimeout,
+    int MaxBadCommands,
+    int MaxConnections,
+    BareNewlinePolicy BareNewline,
+    TimeSpan StoreTimeout);
+
+/// <summary>POP3 settings from <c>actormail.pop3</c>.</summary>
+public sealed record Pop3Options(
+    int Port,
+    TimeSpan IdleTimeout,
+    int MaxCommandLine,
+    int MaxBadCommands,
+    int MaxConnections,
+    TimeSpan AuthFailureDelay,
+    int MaxAuthFailures,
+    int RetrChunkSize);
+
+/// <summary>The node's settings, bound once from HOCON and passed into actors' Props.</summary>
+public sealed record NodeOptions(
+    string Hostname,
+    string Bind,
+    string DataRoot,
+    string LogDirectory,
+    string LogFormat,
+    string LogLevel,
+    NodeRole Role,
+    IReadOnlyList<string> LocalDomains,
+    string Postmaster,
+    IReadOnlyList<UserEntry> Users,
+    TimeSpan ShutdownTimeout,
+    SmtpOptions Smtp,
+    Pop3Options Pop3)
+{
+    /// <summary>True if this process serves SMTP.</summary>
+    public bool RunsSmtp => Role is NodeRole.All or NodeRole.Smtp;
+
+    /// <summary>True if this process serves POP3.</summary>
+    public bool RunsPop3 => Role is NodeRole.All or NodeRole.Pop3;
+
+    /// <summary>Reads <c>actormail.*</c> and checks it; a bad value throws with the key's name.</summary>
+    public static NodeOptions FromConfig(Config config)
+    {
+        var c = new Section(config, "actormail");
+        var s = new Section(config, "actormail.smtp");
+        var p = new Section(config, "actormail.pop3");
+        var users = (config.GetConfig("actormail.users") ?? throw new ConfigurationException("missing section actormail.users")).AsEnumerable()
+            .Select(kv => new UserEntry(kv.Key, kv.Value.GetString()))
+            .OrderBy(u => u.Name, StringComparer.Ordinal)
+            .ToList();
+
+        var options = new NodeOptions(
+            Hostname: c.GetString("hostname"),
+            Bind: c.GetString("bind"),
+            DataRoot: Path.GetFullPath(c.GetString("data")),
+            LogDirectory: Path.GetFullPath(c.GetString("logs")),
+            LogFormat: c.GetString("log-format"),
+            LogLevel: c.GetString("log-level"),
+            Role: ParseEnum<NodeRole>(c.GetString("role"), "actormail.role"),
+            LocalDomains: c.GetStringList("local-domains").Select(d => d.ToLowerInvariant()).ToList(),
+            Postmaster: c.GetString("postmaster"),
+            Users: users,
+            ShutdownTimeout: c.GetTimeSpan("shutdown-timeout"),
+            Smtp: new SmtpOptions(
+                Port: s.GetInt("port"),
+                MaxMessageSize: s.GetLong("max-message-size"),
+                MaxRecipients: s.GetInt("max-recipients"),
+                MaxCommandLine: s.GetInt("max-command-line"),
+                MaxTextLine: s.GetInt("max-text-line"),
+                IdleTimeout: s.GetTimeSpan("idle-timeout"),
+                MaxBadCommands: s.GetInt("max-bad-commands"),
+                MaxConnections: s.GetInt("max-connections"),
+                BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
+                StoreTimeout: s.GetTimeSpan("store-timeout")),
+            Pop3: new Pop3Options(
+                Port: p.GetInt("port"),
+                IdleTimeout: p.GetTimeSpan("idle-timeout"),
+                MaxCommandLine: p.GetInt("max-command-line"),
+                MaxBadCommands: p.GetInt("max-bad-commands"),
+                MaxConnections: p.GetInt("max-connections"),
+                AuthFailureDelay: p.GetTimeSpan("auth-failure-delay"),
+                MaxAuthFailures: p.GetInt("max-auth-failures"),
+                RetrChunkSize: p.GetInt("retr-chunk-size")));
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>The SMTP decider's view of these settings.</summary>
+    public SmtpPolicy ToSmtpPolicy() => new(
+        Hostname,
+        Smtp.MaxMessageSize,
+        Smtp.MaxRecipients,
+        Smtp.MaxCommandLine,
+        Smtp.MaxTextLine,
+        Smtp.MaxBadCommands,
+        Smtp.BareNewline,
+        LocalDomains.ToFrozenSet(StringComparer.Ordinal),
+        Users.Select(u => u.Name).ToFrozenSet(StringComparer.Ordinal),
+        Postmaster);
+
+    private void Validate()
+    {
+        foreach (var user in Users)
+        {
+            if (!MailboxName.IsValid(user.Name))
+            {
+                throw new ConfigurationException($"actormail.users: '{user.Name}' is not a valid mailbox name ([a-z0-9][a-z0-9._-]{{0,63}}, no '..')");
+            }
+
+            if (!PasswordHash.IsWellFormed(user.PasswordHash))
+            {
+                throw new ConfigurationException($"actormail.users: the password of '{user.Name}' is not a pbkdf2-sha256 hash line (make one with: actormail hash-password)");
+            }
+        }
+
+        if (Users.Select(u => u.Name).Distinct(StringComparer.Ordinal).Count() != Users.Count)
+        {
+            throw new ConfigurationException("actormail.users: a user name appears twice");
+        }
+
+        if (!Users.Any(u => u.Name == Postmaster))
+        {
+            throw new ConfigurationException($"actormail.postmaster: '{Postmaster}' is not one of actormail.users");
+        }
+
+        Positive(Smtp.MaxMessageSize, "actormail.smtp.max-message-size");
+        Positive(Smtp.MaxRecipients, "actormail.smtp.max-recipients");
+        Positive(Smtp.MaxBadCommands, "actormail.smtp.max-bad-commands");
+        Positive(Smtp.MaxConnections, "actormail.smtp.max-connections");
+        Positive(Pop3.MaxBadCommands, "actormail.pop3.max-bad-commands");
+        Positive(Pop3.MaxConnections, "actormail.pop3.max-connections");
+        Positive(Pop3.MaxAuthFailures, "actormail.pop3.max-auth-failures");
+        Positive(Pop3.RetrChunkSize, "actormail.pop3.retr-chunk-size");
+        if (Smtp.MaxCommandLine < 64 || Smtp.MaxTextLine < 64 || Pop3.MaxCommandLine < 64)
+        {
+            throw new ConfigurationException("actormail: line limits must be at least 64 octets");
+        }
+    }
+
+    // Reads keys by full path: GetConfig on a sub-section is avoided (see NodeConfig).
+    private readonly record struct Section(Config Config, string Prefix)
+    {
+        public string GetString(string key) => Config.GetString(Path(key)) ?? throw Missing(key);
+
+        public int GetInt(string key) => Config.GetInt(Path(key));
+
+        public long GetLong(string key) => Config.GetLong(Path(key));
+
+        public TimeSpan GetTimeSpan(string key) => Config.GetTimeSpan(Path(key));
+
+        public IList<string> GetStringList(string key) => Config.GetStringList(Path(key));
+
+        private string Path(string key)
+        {
+            var path = $"{Prefix}.{key}";
+            return Config.HasPath(path) ? path : throw Missing(key);
+        }
+
+        private ConfigurationException Missing(string key) => new($"missing setting {Prefix}.{key}");
+    }
+
+    private static void Positive(long value, string key)
+    {
+        if (value <= 0)
+        {
+            throw new ConfigurationException($"{key} must be positive");
+        }
+    }
+
+    private static T ParseEnum<T>(string text, string key)
+        where T : struct, Enum =>
+        Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value)
+            ? value
+            : throw new ConfigurationException($"{key}: '{text}' is not one of {string.Join(", ", Enum.GetNames<T>()).ToLowerInvariant()}");
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using ActorMail.Configuration;
+using ActorMail.Smtp;
+using ActorMail.Store;
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using static ActorMail.Hosting.SessionMessages;
+
+namespace ActorMail.Hosting;
+
+/// <summary>The running node's top actors and the addresses its listeners bound.</summary>
+/// <param name="Mailboxes">The mailbox router.</param>
+/// <param name="SmtpListener">The SMTP listener, or null when this process does not serve SMTP.</param>
+/// <param name="SmtpBound">Completes with the SMTP address, or fails if the port cannot be bound.</param>
+/// <param name="Pop3Listener">The POP3 listener, or null when this process does not serve POP3.</param>
+/// <param name="Pop3Bound">Completes with the POP3 address, or fails if the port cannot be bound.</param>
+public sealed record RunningNode(IActorRef Mailboxes, IActorRef? SmtpListener, Task<EndPoint> SmtpBound, IActorRef? Pop3Listener, Task<EndPoint> Pop3Bound)
+{
+    /// <summary>Waits for every listener of this process to bind; throws the first bind failure.</summary>
+    public async Task WaitBoundAsync(TimeSpan timeout)
+    {
+        var all = Task.WhenAll(SmtpBound, Pop3Bound);
+        if (await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false) != all)
+        {
+            throw new TimeoutException($"listeners did not bind within {timeout}");
+        }
+
+        await all.ConfigureAwait(false);
+    }
+}
+
+/// <summary>Starts the node's actors in an actor system: the one place the actor tree is built.</summary>
+public static class ActorMailNode
+{
+    /// <summary>Sweeps leftovers of a previous run, then starts the mailbox router and the listeners of this process's role.</summary>
+    public static RunningNode Start(ActorSystem system, NodeOptions options)
+    {
+        var log = system.Log;
+        Directory.CreateDirectory(options.DataRoot);
+        if (options.RunsSmtp)
+        {
+            SweepLeftovers(options, log);
+        }
+
+        var mailboxes = system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
+        var address = IPAddress.Parse(options.Bind);
+
+        IActorRef? smtp = null;
+        var smtpBound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (options.RunsSmtp)
+        {
+            smtp = system.ActorOf(
+                TcpServerListener.Props("SMTP", new IPEndPoint(address, options.Smtp.Port), options.Smtp.MaxConnections,
+                    start => SmtpSession.Props(start, options, mailboxes), smtpBound),
+                "smtp-listener");
+        }
+        else
+        {
+            smtpBound.SetResult(new IPEndPoint(IPAddress.None, 0));
+        }
+
+        var pop3Bound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pop3Bound.SetResult(new IPEndPoint(IPAddress.None, 0));
+
+        var node = new RunningNode(mailboxes, smtp, smtpBound.Task, null, pop3Bound.Task);
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
+        {
+            var stops = new[] { node.SmtpListener, node.Pop3Listener }
+                .Where(l => l is not null)
+                .Select(l => l!.Ask<Done>(StopAccepting.Instance, options.ShutdownTimeout));
+            try
+            {
+                await Task.WhenAll(stops).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                log.Warning("Sessions still open after {0}; stopping anyway", options.ShutdownTimeout);
+            }
+
+            return Done.Instance;
+        });
+        return node;
+    }
+
+    private static void SweepLeftovers(NodeOptions options, ILoggingAdapter log)
+    {
+        var spool = Spool.Sweep(options.DataRoot);
+        var tmp = 0;
+        foreach (var user in options.Users)
+        {
+            tmp += new Maildir(options.DataRoot, user.Name).SweepTmp();
+        }
+
+        if (spool + tmp > 0)
+        {
+            log.Warning("Swept {0} spool and {1} tmp files left by an earlier run", spool, tmp);
+        }
+    }
+}

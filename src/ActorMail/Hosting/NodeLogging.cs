@@ -1,0 +1,51 @@
+using ActorMail.Configuration;
+using Serilog;
+using Serilog.Events;
+using Serilog.Filters;
+using Serilog.Formatting.Compact;
+
+namespace ActorMail.Hosting;
+
+/// <summary>Builds the Serilog logger: console, plus smtp.log and pop3.log split by the Protocol property, plus node.log for the rest.</summary>
+public static class NodeLogging
+{
+    private const string TextTemplate =
+        "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} [{Level:u3}] {Protocol} {SessionId} {Remote} {User} {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>A logger for <paramref name="options"/>; the caller disposes it.</summary>
+    public static Serilog.Core.Logger Create(NodeOptions options, bool console = true)
+    {
+        Directory.CreateDirectory(options.LogDirectory);
+        var level = Enum.TryParse<LogEventLevel>(options.LogLevel, ignoreCase: true, out var l) ? l : LogEventLevel.Information;
+        var json = options.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase);
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Is(level)
+            .Enrich.FromLogContext();
+
+        if (console)
+        {
+            config = json
+                ? config.WriteTo.Console(new CompactJsonFormatter())
+                : config.WriteTo.Console(outputTemplate: TextTemplate);
+        }
+
+        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "SMTP"), Path.Combine(options.LogDirectory, "smtp.log"), json);
+        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "POP3"), Path.Combine(options.LogDirectory, "pop3.log"), json);
+        config = File(config, e => !e.Properties.ContainsKey("Protocol"), Path.Combine(options.LogDirectory, "node.log"), json);
+        return config.CreateLogger();
+    }
+
+    private static LoggerConfiguration File(LoggerConfiguration config, Func<LogEvent, bool> filter, string path, bool json) =>
+        config.WriteTo.Logger(sub =>
+        {
+            sub.Filter.ByIncludingOnly(filter);
+            if (json)
+            {
+                sub.WriteTo.File(new CompactJsonFormatter(), path, buffered: false);
+            }
+            else
+            {
+                sub.WriteTo.File(path, outputTemplate: TextTemplate, buffered: false);
+            }
+        });
+}

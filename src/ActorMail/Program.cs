@@ -1,0 +1,145 @@
+using ActorMail.Admin;
+using ActorMail.Configuration;
+using ActorMail.Hosting;
+using ActorMail.Protocol.Auth;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Logger.Serilog;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serilog;
+
+namespace ActorMail;
+
+/// <summary>The command line: <c>serve</c> (default), <c>mailboxes</c> and <c>hash-password</c>.</summary>
+public static class Program
+{
+    private const string Usage = """
+        usage: actormail [serve] [--config FILE] [--role all|smtp|pop3]
+               actormail mailboxes [--json] [--config FILE]
+               actormail hash-password        (reads the password from standard input)
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
+        var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+        try
+        {
+            return command switch
+            {
+                "serve" => await ServeAsync(rest).ConfigureAwait(false),
+                "mailboxes" => Mailboxes(rest),
+                "hash-password" => HashPassword(),
+                "help" or "--help" or "-h" => PrintUsage(0),
+                _ => PrintUsage(1),
+            };
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync($"actormail: configuration error: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"actormail: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static int PrintUsage(int code)
+    {
+        (code == 0 ? Console.Out : Console.Error).WriteLine(Usage);
+        return code;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        if (i < 0)
+        {
+            return null;
+        }
+
+        return i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{name} needs a value");
+    }
+
+    private static NodeOptions LoadOptions(string[] args)
+    {
+        var role = Option(args, "--role");
+        var config = NodeConfig.Load(Option(args, "--config"), role is null ? null : $"actormail.role = {role}");
+        return NodeOptions.FromConfig(config);
+    }
+
+    private static async Task<int> ServeAsync(string[] args)
+    {
+        var config = NodeConfig.Load(Option(args, "--config"), Option(args, "--role") is { } role ? $"actormail.role = {role}" : null);
+        var options = NodeOptions.FromConfig(config);
+        await using var logger = NodeLogging.Create(options);
+        Log.Logger = logger;
+
+        var started = new TaskCompletionSource<RunningNode>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(logger);
+        builder.Services.AddAkka("actormail", akka =>
+        {
+            akka.AddHocon(config, HoconAddMode.Prepend)
+                .ConfigureLoggers(l =>
+                {
+                    l.ClearLoggers();
+                    l.AddSerilogLogging();
+                })
+                .WithActors((system, _) =>
+                {
+                    try
+                    {
+                        started.SetResult(ActorMailNode.Start(system, options));
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        started.SetException(e);
+                    }
+                });
+        });
+
+        using var host = builder.Build();
+        await host.StartAsync().ConfigureAwait(false);
+        try
+        {
+            var node = await started.Task.ConfigureAwait(false);
+            await node.WaitBoundAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
+        {
+            await Console.Error.WriteLineAsync($"actormail: {e.Message}").ConfigureAwait(false);
+            await host.StopAsync().ConfigureAwait(false);
+            return 2;
+        }
+
+        Log.Information("ActorMail {Role} ready: mail under {DataRoot}, logs under {LogDirectory}", options.Role, options.DataRoot, options.LogDirectory);
+        await host.WaitForShutdownAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private static int Mailboxes(string[] args)
+    {
+        var options = LoadOptions(args);
+        var report = MailboxReport.Scan(options.DataRoot);
+        Console.Write(args.Contains("--json") ? MailboxReport.ToJson(report) : MailboxReport.ToTable(report));
+        return 0;
+    }
+
+    private static int HashPassword()
+    {
+        var password = Console.In.ReadLine();
+        if (string.IsNullOrEmpty(password))
+        {
+            Console.Error.WriteLine("actormail: give the password on standard input");
+            return 1;
+        }
+
+        Console.WriteLine(PasswordHash.Create(password));
+        return 0;
+    }
+}

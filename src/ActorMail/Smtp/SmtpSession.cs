@@ -1,0 +1,384 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using ActorMail.Configuration;
+using ActorMail.Hosting;
+using ActorMail.Protocol.Framing;
+using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Smtp;
+using ActorMail.Store;
+using Akka.Actor;
+using Akka.Event;
+using Akka.IO;
+using static ActorMail.Hosting.SessionMessages;
+using static ActorMail.Store.StoreCommands;
+
+namespace ActorMail.Smtp;
+
+/// <summary>
+/// One SMTP connection as an Akka FSM. A thin shell: it frames bytes, asks <see cref="SmtpDecider"/>
+/// what to do, writes the replies and carries out the one effect. Input that arrives while a
+/// message is being stored waits in order, with reading suspended.
+/// </summary>
+public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
+{
+    private const string StoreTimer = "store-timeout";
+
+    private readonly SessionStart _start;
+    private readonly NodeOptions _options;
+    private readonly SmtpPolicy _policy;
+    private readonly IActorRef _mailboxes;
+    private readonly ILoggingAdapter _log;
+    private readonly LineFramer _framer;
+    private readonly DataDecoder _decoder;
+    private readonly Queue<ByteString> _input = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<MessageDelivered> _delivered = [];
+    private int _inputOffset;
+    private Spool? _spool;
+    private long _correlation;
+    private int _pendingStores;
+    private StoreFailure? _storeFailure;
+    private int _commands;
+    private long _bytesIn;
+    private string _endReason = "peer closed";
+
+    public SmtpSession(SessionStart start, NodeOptions options, IActorRef mailboxes)
+    {
+        _start = start;
+        _options = options;
+        _policy = options.ToSmtpPolicy();
+        _mailboxes = mailboxes;
+        _framer = new LineFramer(options.Smtp.MaxCommandLine);
+        _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline);
+        _log = Context.GetLogger()
+            .WithContext("SessionId", start.SessionId)
+            .WithContext("Protocol", "SMTP")
+            .WithContext("Remote", start.Remote);
+
+        StartWith(start.Refuse ? SmtpState.Closed : SmtpState.Greeted, SmtpConversation.Start);
+        foreach (var state in new[] { SmtpState.Greeted, SmtpState.Ready, SmtpState.MailGiven, SmtpState.RcptGiven, SmtpState.ReceivingData })
+        {
+            When(state, Active, options.Smtp.IdleTimeout);
+        }
+
+        When(SmtpState.Storing, Storing);
+        When(SmtpState.Closed, e => e.FsmEvent is Tcp.Received ? Stay() : null!);
+        WhenUnhandled(e =>
+        {
+            switch (e.FsmEvent)
+            {
+                case Tcp.ConnectionClosed closed:
+                    if (closed.IsErrorClosed || closed.IsAborted)
+                    {
+                        _endReason = $"connection error: {closed.Cause}";
+                    }
+
+                    return Stop();
+                case ShutdownSession:
+                    _endReason = "shutdown";
+                    return Apply(SmtpDecider.Shutdown(e.StateData), new StringBuilder());
+                case Tcp.CommandFailed failed:
+                    _endReason = $"write failed: {failed.Cmd}";
+                    return Stop();
+                default:
+                    return Stay();
+            }
+        });
+        OnTermination(_ => Finish());
+        Initialize();
+    }
+
+    public static Props Props(SessionStart start, NodeOptions options, IActorRef mailboxes) =>
+        Akka.Actor.Props.Create(() => new SmtpSession(start, options, mailboxes)).WithDispatcher("akka.actor.session-dispatcher");
+
+    protected override void PreStart()
+    {
+        _start.Connection.Tell(new Tcp.Register(Self));
+        if (_start.Refuse)
+        {
+            _endReason = "over the connection limit";
+            Send(SmtpReplies.TooManyConnections.Render());
+            _start.Connection.Tell(Tcp.Close.Instance);
+        }
+        else
+        {
+            _log.Info("SMTP session opened");
+            Send(SmtpDecider.Connect(_policy).Replies[0].Render());
+        }
+
+        base.PreStart();
+    }
+
+    private State<SmtpState, SmtpConversation> Active(Event<SmtpConversation> e)
+    {
+        switch (e.FsmEvent)
+        {
+            case Tcp.Received received:
+                _bytesIn += received.Data.Count;
+                _input.Enqueue(received.Data);
+                return Pump(StateName, e.StateData, new StringBuilder());
+            case StateTimeout:
+                _endReason = "idle timeout";
+                return Apply(SmtpDecider.Idle(e.StateData), new StringBuilder());
+            default:
+                return null!;
+        }
+    }
+
+    private State<SmtpState, SmtpConversation> Storing(Event<SmtpConversation> e)
+    {
+        switch (e.FsmEvent)
+        {
+            case Tcp.Received received:
+                _bytesIn += received.Data.Count;
+                _input.Enqueue(received.Data);
+                return Stay();
+            case MessageDelivered d when d.CorrelationId == _correlation:
+                _delivered.Add(d);
+                return StoreAnswered(e.StateData);
+            case DeliveryFailed f when f.CorrelationId == _correlation:
+                _storeFailure = _storeFailure == StoreFailure.Full ? StoreFailure.Full : f.Failure;
+                return StoreAnswered(e.StateData);
+            case StoreTimedOut:
+                _log.Error("Mailboxes did not answer within {Timeout}", _options.Smtp.StoreTimeout);
+                _storeFailure ??= StoreFailure.Error;
+                _pendingStores = 1;
+                return StoreAnswered(e.StateData);
+            default:
+                return null!;
+        }
+    }
+
+    private State<SmtpState, SmtpConversation> StoreAnswered(SmtpConversation data)
+    {
+        if (--_pendingStores > 0)
+        {
+            return Stay();
+        }
+
+        CancelTimer(StoreTimer);
+        SmtpDecision decision;
+        if (_storeFailure is { } failure)
+        {
+            foreach (var d in _delivered)
+            {
+                _mailboxes.Tell(new RetractMessage(d.Mailbox, d.FileName));
+            }
+
+            decision = SmtpDecider.StoreFailed(data, failure);
+        }
+        else
+        {
+            var queueId = $"{_start.SessionId}.{data.MessagesAccepted + 1}";
+            _log.Info("Message {QueueId} stored for {Recipients} ({Size} octets)",
+                queueId, string.Join(",", data.Recipients.Select(r => r.Mailbox)), _spool?.Length ?? 0);
+            decision = SmtpDecider.Stored(data, queueId);
+        }
+
+        DropSpool();
+        _start.Connection.Tell(Tcp.ResumeReading.Instance);
+        var replies = new StringBuilder();
+        foreach (var reply in decision.Replies)
+        {
+            replies.Append(reply.Render());
+        }
+
+        return Pump(decision.State, decision.Data, replies);
+    }
+
+    // Runs buffered input through the framer and decider until it is used up or the session must wait.
+    private State<SmtpState, SmtpConversation> Pump(SmtpState state, SmtpConversation data, StringBuilder replies)
+    {
+        while (_input.Count > 0 && state is not (SmtpState.Storing or SmtpState.Closed))
+        {
+            var chunk = _input.Peek();
+            var span = chunk.ToReadOnlySpan()[_inputOffset..];
+            var before = span.Length;
+            SmtpDecision? decision = null;
+            if (state == SmtpState.ReceivingData)
+            {
+                decision = DecodeData(ref span, data);
+            }
+            else
+            {
+                switch (_framer.Next(ref span, out var line))
+                {
+                    case LineStatus.Line:
+                        _commands++;
+                        var command = SmtpParser.Parse(line);
+                        decision = SmtpDecider.Decide(_policy, state, data, command);
+                        if (_log.IsDebugEnabled)
+                        {
+                            _log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? decision.Replies[^1].Code : 0);
+                        }
+
+                        break;
+                    case LineStatus.TooLong:
+                        _commands++;
+                        decision = SmtpDecider.LineTooLong(_policy, state, data);
+                        break;
+                }
+            }
+
+            _inputOffset += before - span.Length;
+            if (span.IsEmpty)
+            {
+                _input.Dequeue();
+                _inputOffset = 0;
+            }
+
+            if (decision is not null)
+            {
+                var next = Carry(decision, replies);
+                state = next.State;
+                data = next.Data;
+            }
+        }
+
+        Flush(replies);
+        if (state == SmtpState.Closed)
+        {
+            _start.Connection.Tell(Tcp.Close.Instance);
+        }
+
+        return GoTo(state).Using(data);
+    }
+
+    private SmtpDecision? DecodeData(ref ReadOnlySpan<byte> span, SmtpConversation data)
+    {
+        var output = ArrayPool<byte>.Shared.Rent(DataDecoder.OutputSizeFor(span.Length));
+        try
+        {
+            var ended = _decoder.Decode(span, output, out var consumed, out var written);
+            _spool?.Write(output.AsSpan(0, written));
+            span = span[consumed..];
+            if (!ended)
+            {
+                return null;
+            }
+
+            var outcome = new DataOutcome(_decoder.Size, _decoder.TooBig, _decoder.LineTooLong,
+                _options.Smtp.BareNewline == BareNewlinePolicy.Reject && (_decoder.BareCr || _decoder.BareLf));
+            if (_decoder.BareCr || _decoder.BareLf)
+            {
+                _log.Warning("Bare CR or LF in message body ({Policy})", _options.Smtp.BareNewline);
+            }
+
+            return SmtpDecider.DataEnded(_policy, data, outcome);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(output);
+        }
+    }
+
+    // Writes a decision's replies to the buffer and carries out its effect, which may change the decision.
+    private SmtpDecision Carry(SmtpDecision decision, StringBuilder replies)
+    {
+        switch (decision.Effect)
+        {
+            case SmtpEffect.BeginData:
+                BeginData(decision.Data);
+                break;
+            case SmtpEffect.DiscardData:
+                DropSpool();
+                break;
+            case SmtpEffect.Deliver:
+                decision = Deliver(decision);
+                break;
+            case SmtpEffect.Close when decision.Replies.Contains(SmtpReplies.TooManyErrors):
+                _endReason = "too many errors";
+                break;
+            case SmtpEffect.Close when _endReason == "peer closed":
+                _endReason = "quit";
+                break;
+        }
+
+        foreach (var reply in decision.Replies)
+        {
+            replies.Append(reply.Render());
+        }
+
+        return decision;
+    }
+
+    private void BeginData(SmtpConversation data)
+    {
+        _decoder.Reset();
+        _correlation++;
+        _spool = Spool.Create(_options.DataRoot, $"{_start.SessionId}.{_correlation}");
+        _spool.Write(TraceHeaders.Build(
+            data.Mail!.From, data.ClientName!, RemoteHost(), _options.Hostname, data.Extended, _start.SessionId, DateTimeOffset.Now));
+    }
+
+    private SmtpDecision Deliver(SmtpDecision decision)
+    {
+        var spool = _spool!;
+        if (!spool.Complete())
+        {
+            _log.Error("Spool write failed: {Reason}", spool.Failure!.Message);
+            DropSpool();
+            return SmtpDecider.StoreFailed(decision.Data, StoreErrors.Classify(spool.Failure!));
+        }
+
+        _delivered.Clear();
+        _storeFailure = null;
+        _pendingStores = decision.Data.Recipients.Count;
+        foreach (var recipient in decision.Data.Recipients)
+        {
+            _mailboxes.Tell(new DeliverMessage(recipient.Mailbox, _correlation, spool.Path, spool.Length));
+        }
+
+        _start.Connection.Tell(Tcp.SuspendReading.Instance);
+        SetTimer(StoreTimer, StoreTimedOut.Instance, _options.Smtp.StoreTimeout, repeat: false);
+        return decision;
+    }
+
+    private State<SmtpState, SmtpConversation> Apply(SmtpDecision decision, StringBuilder replies)
+    {
+        Carry(decision, replies);
+        Flush(replies);
+        if (decision.State == SmtpState.Closed)
+        {
+            _start.Connection.Tell(Tcp.Close.Instance);
+        }
+
+        return GoTo(decision.State).Using(decision.Data);
+    }
+
+    private void Flush(StringBuilder replies)
+    {
+        if (replies.Length > 0)
+        {
+            Send(replies.ToString());
+            replies.Clear();
+        }
+    }
+
+    private void Send(string text) => _start.Connection.Tell(Tcp.Write.Create(ByteString.FromString(text, Encoding.ASCII)));
+
+    private void DropSpool()
+    {
+        _spool?.Dispose();
+        _spool = null;
+    }
+
+    private string RemoteHost()
+    {
+        var colon = _start.Remote.LastIndexOf(':');
+        return colon > 0 ? _start.Remote[..colon] : _start.Remote;
+    }
+
+    private void Finish()
+    {
+        DropSpool();
+        _log.Info("SMTP session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
+            _endReason, _commands, StateData.MessagesAccepted, _bytesIn, _clock.ElapsedMilliseconds);
+    }
+
+    private sealed record StoreTimedOut
+    {
+        public static StoreTimedOut Instance { get; } = new();
+    }
+}

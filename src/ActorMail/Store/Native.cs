@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+
+namespace ActorMail.Store;
+
+/// <summary>The few POSIX calls .NET does not expose: hard links, a rename that never copies, and fsync of a directory.</summary>
+internal static partial class Native
+{
+    private const int ORdonly = 0;
+    private const int ODirectory = 0x10000;
+    private const int OCloexec = 0x80000;
+
+    /// <summary>errno for "no space left on device".</summary>
+    public const int ENOSPC = 28;
+
+    /// <summary>errno for "file exists".</summary>
+    public const int EEXIST = 17;
+
+    /// <summary>Creates <paramref name="newPath"/> as another name of <paramref name="existing"/>; fails if it exists.</summary>
+    public static void Link(string existing, string newPath) => Check(link(existing, newPath), "link", newPath);
+
+    /// <summary>Atomically renames within one filesystem.</summary>
+    public static void Rename(string from, string to) => Check(rename(from, to), "rename", to);
+
+    /// <summary>Makes a directory's entries durable.</summary>
+    public static void FsyncDirectory(string path)
+    {
+        var fd = open(path, ORdonly | ODirectory | OCloexec);
+        Check(fd, "open", path);
+        try
+        {
+            Check(fsync(fd), "fsync", path);
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    private static void Check(int result, string call, string path)
+    {
+        if (result < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new NativeIOException(errno, $"{call} {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string oldpath, string newpath);
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rename(string oldpath, string newpath);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int close(int fd);
+}
+
+/// <summary>A failed POSIX call, with its errno.</summary>
+public sealed class NativeIOException(int errno, string message) : IOException(message, errno)
+{
+    /// <summary>The errno the call set.</summary>
+    public int Errno { get; } = errno;
+}

@@ -1,0 +1,112 @@
+namespace ActorMail.Store;
+
+/// <summary>
+/// The file one SMTP session streams a message body into (under <c>&lt;root&gt;/.spool</c>, on the same
+/// filesystem as the Maildirs so delivery is a hard link). Owned by one session actor, never shared.
+/// </summary>
+public sealed class Spool : IDisposable
+{
+    /// <summary>The spool folder's name under the mail root; no mailbox name can start with a dot.</summary>
+    public const string FolderName = ".spool";
+
+    private FileStream? _stream;
+
+    private Spool(string path, FileStream stream)
+    {
+        Path = path;
+        _stream = stream;
+    }
+
+    /// <summary>The spool file's full path.</summary>
+    public string Path { get; }
+
+    /// <summary>Octets written so far.</summary>
+    public long Length { get; private set; }
+
+    /// <summary>The first write error, if any; later writes are skipped.</summary>
+    public IOException? Failure { get; private set; }
+
+    /// <summary>Creates a new spool file exclusively.</summary>
+    public static Spool Create(string dataRoot, string name)
+    {
+        var folder = System.IO.Path.Combine(dataRoot, FolderName);
+        Directory.CreateDirectory(folder);
+        var path = System.IO.Path.Combine(folder, name);
+        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024);
+        return new Spool(path, stream);
+    }
+
+    /// <summary>Deletes every leftover spool file: none belongs to a running session at start.</summary>
+    public static int Sweep(string dataRoot)
+    {
+        var folder = System.IO.Path.Combine(dataRoot, FolderName);
+        if (!Directory.Exists(folder))
+        {
+            return 0;
+        }
+
+        var count = 0;
+        foreach (var file in Directory.EnumerateFiles(folder))
+        {
+            File.Delete(file);
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>Appends bytes; an I/O error is kept in <see cref="Failure"/> rather than thrown.</summary>
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        if (Failure is not null || _stream is null || bytes.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            _stream.Write(bytes);
+            Length += bytes.Length;
+        }
+        catch (IOException e)
+        {
+            Failure = e;
+        }
+    }
+
+    /// <summary>Flushes and fsyncs the file and closes it; false (with <see cref="Failure"/> set) on error.</summary>
+    public bool Complete()
+    {
+        if (Failure is null && _stream is not null)
+        {
+            try
+            {
+                _stream.Flush(flushToDisk: true);
+            }
+            catch (IOException e)
+            {
+                Failure = e;
+            }
+        }
+
+        _stream?.Dispose();
+        _stream = null;
+        return Failure is null;
+    }
+
+    /// <summary>Closes and deletes the file: after delivery (the Maildirs hold their own links) or on refusal.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            _stream?.Dispose();
+        }
+        catch (IOException)
+        {
+            // A close error on a file about to be deleted changes nothing.
+        }
+
+        _stream = null;
+        File.Delete(Path);
+    }
+}
