@@ -25,6 +25,10 @@ public static class PasswordHash
         return string.Create(CultureInfo.InvariantCulture, $"{Scheme}${iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
     }
 
+    /// <summary>The iteration count of a hash line, or <see cref="DefaultIterations"/> for none or a malformed one.</summary>
+    public static int IterationsOf(string? encoded) =>
+        encoded is not null && TryDecode(encoded, out var iterations, out _, out _) ? iterations : DefaultIterations;
+
     /// <summary>True if the text is a hash line this class can check.</summary>
     public static bool IsWellFormed(string encoded) => TryDecode(encoded, out _, out _, out _);
 

@@ -58,7 +58,11 @@ public sealed class DataDecoder
     public bool Refused => TooBig || LineTooLong || (_policy == BareNewlinePolicy.Reject && (BareCr || BareLf));
 
     /// <summary>Room the output needs for an input of <paramref name="inputLength"/> octets.</summary>
-    public static int OutputSizeFor(int inputLength) => inputLength + 4;
+    /// <remarks>
+    /// Under <see cref="BareNewlinePolicy.Normalize"/> every bare CR or LF becomes CRLF (two octets for one),
+    /// and a CR kept from the previous input can add one more CRLF.
+    /// </remarks>
+    public static int OutputSizeFor(int inputLength) => (2 * inputLength) + 2;
 
     /// <summary>Starts a new body.</summary>
     public void Reset()
@@ -86,8 +90,9 @@ public sealed class DataDecoder
                 case State.LineStart:
                     if (b == (byte)'.')
                     {
+                        // The stuffing dot is not stored and does not count (RFC 5321 §4.5.3.1.6).
                         _state = State.LineStartDot;
-                        _lineLength = 1;
+                        _lineLength = 0;
                         i++;
                     }
                     else

@@ -33,10 +33,11 @@ public static class SmtpParser
             }
         }
 
-        var text = System.Text.Encoding.ASCII.GetString(line);
+        // Trailing blanks go before the split, so "QUIT\t" is still QUIT.
+        var text = System.Text.Encoding.ASCII.GetString(line).TrimEnd(' ', '\t');
         var space = text.IndexOf(' ', StringComparison.Ordinal);
         var verbText = space < 0 ? text : text[..space];
-        var argument = space < 0 ? string.Empty : text[(space + 1)..].TrimEnd(' ', '\t');
+        var argument = space < 0 ? string.Empty : text[(space + 1)..];
         return Verbs.TryGetValue(verbText, out var verb)
             ? new SmtpCommand(verb, argument)
             : new SmtpCommand(SmtpVerb.Unknown, argument);

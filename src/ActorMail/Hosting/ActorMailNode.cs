@@ -1,5 +1,6 @@
 using System.Net;
 using ActorMail.Configuration;
+using ActorMail.Pop3;
 using ActorMail.Smtp;
 using ActorMail.Store;
 using Akka;
@@ -60,10 +61,22 @@ public static class ActorMailNode
             smtpBound.SetResult(new IPEndPoint(IPAddress.None, 0));
         }
 
+        IActorRef? pop3 = null;
         var pop3Bound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
-        pop3Bound.SetResult(new IPEndPoint(IPAddress.None, 0));
+        if (options.RunsPop3)
+        {
+            var policy = Pop3Authentication.Policy(options);
+            pop3 = system.ActorOf(
+                TcpServerListener.Props("POP3", new IPEndPoint(address, options.Pop3.Port), options.Pop3.MaxConnections,
+                    start => Pop3Session.Props(start, options, policy, mailboxes), pop3Bound),
+                "pop3-listener");
+        }
+        else
+        {
+            pop3Bound.SetResult(new IPEndPoint(IPAddress.None, 0));
+        }
 
-        var node = new RunningNode(mailboxes, smtp, smtpBound.Task, null, pop3Bound.Task);
+        var node = new RunningNode(mailboxes, smtp, smtpBound.Task, pop3, pop3Bound.Task);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
             var stops = new[] { node.SmtpListener, node.Pop3Listener }

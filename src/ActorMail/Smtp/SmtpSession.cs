@@ -31,16 +31,14 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private readonly ILoggingAdapter _log;
     private readonly LineFramer _framer;
     private readonly DataDecoder _decoder;
-    private readonly Queue<ByteString> _input = new();
+    private readonly InputQueue _input = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<MessageDelivered> _delivered = [];
-    private int _inputOffset;
     private Spool? _spool;
     private long _correlation;
     private int _pendingStores;
     private StoreFailure? _storeFailure;
     private int _commands;
-    private long _bytesIn;
     private string _endReason = "peer closed";
 
     public SmtpSession(SessionStart start, NodeOptions options, IActorRef mailboxes)
@@ -115,7 +113,6 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         switch (e.FsmEvent)
         {
             case Tcp.Received received:
-                _bytesIn += received.Data.Count;
                 _input.Enqueue(received.Data);
                 return Pump(StateName, e.StateData, new StringBuilder());
             case StateTimeout:
@@ -131,7 +128,6 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         switch (e.FsmEvent)
         {
             case Tcp.Received received:
-                _bytesIn += received.Data.Count;
                 _input.Enqueue(received.Data);
                 return Stay();
             case MessageDelivered d when d.CorrelationId == _correlation:
@@ -190,10 +186,9 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     // Runs buffered input through the framer and decider until it is used up or the session must wait.
     private State<SmtpState, SmtpConversation> Pump(SmtpState state, SmtpConversation data, StringBuilder replies)
     {
-        while (_input.Count > 0 && state is not (SmtpState.Storing or SmtpState.Closed))
+        while (!_input.IsEmpty && state is not (SmtpState.Storing or SmtpState.Closed))
         {
-            var chunk = _input.Peek();
-            var span = chunk.ToReadOnlySpan()[_inputOffset..];
+            var span = _input.Current;
             var before = span.Length;
             SmtpDecision? decision = null;
             if (state == SmtpState.ReceivingData)
@@ -221,12 +216,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                 }
             }
 
-            _inputOffset += before - span.Length;
-            if (span.IsEmpty)
-            {
-                _input.Dequeue();
-                _inputOffset = 0;
-            }
+            _input.Advance(before - span.Length);
 
             if (decision is not null)
             {
@@ -374,7 +364,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     {
         DropSpool();
         _log.Info("SMTP session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
-            _endReason, _commands, StateData.MessagesAccepted, _bytesIn, _clock.ElapsedMilliseconds);
+            _endReason, _commands, StateData.MessagesAccepted, _input.TotalReceived, _clock.ElapsedMilliseconds);
     }
 
     private sealed record StoreTimedOut

@@ -1,4 +1,8 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
 using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Pop3;
 
 namespace ActorMail.Store;
 
@@ -88,6 +92,72 @@ public sealed class Maildir
         Native.FsyncDirectory(New);
         return true;
     }
+
+    /// <summary>
+    /// Opens the maildrop for a POP3 session: moves everything in new/ to cur/ (as Maildir readers
+    /// do), then lists cur/ in delivery order. Sizes come from <c>S=</c> in the names; no message is opened.
+    /// </summary>
+    public ImmutableArray<DropMessage> OpenDrop()
+    {
+        EnsureExists();
+        var moved = false;
+        foreach (var path in Directory.EnumerateFiles(New))
+        {
+            var name = Path.GetFileName(path);
+            Native.Rename(path, Path.Combine(Cur, MaildirName.UniquePart(name) + ":2,"));
+            moved = true;
+        }
+
+        if (moved)
+        {
+            Native.FsyncDirectory(Cur);
+            Native.FsyncDirectory(New);
+        }
+
+        return [.. Directory.EnumerateFiles(Cur)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Order(StringComparer.Ordinal)
+            .Select(name => new DropMessage(name, UidOf(name), SizeOf(name)))];
+    }
+
+    /// <summary>The path of a message in cur/.</summary>
+    public string CurPath(string fileName) => Path.Combine(Cur, Path.GetFileName(fileName));
+
+    /// <summary>Removes these files from cur/ and makes the removal durable; returns how many were there.</summary>
+    public int Remove(IEnumerable<string> fileNames)
+    {
+        var removed = 0;
+        foreach (var name in fileNames)
+        {
+            var path = CurPath(name);
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+                removed++;
+            }
+        }
+
+        if (removed > 0)
+        {
+            Native.FsyncDirectory(Cur);
+        }
+
+        return removed;
+    }
+
+    // RFC 1939 §7: a UID is 1 to 70 characters from 0x21 to 0x7E. The unique part of the name
+    // qualifies unless the host part makes it too long, then a hash of it stands in.
+    private static string UidOf(string name)
+    {
+        var unique = MaildirName.UniquePart(name);
+        return unique.Length <= 70 && unique.All(c => c is >= '!' and <= '~')
+            ? unique
+            : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(unique)))[..40];
+    }
+
+    private long SizeOf(string name) =>
+        MaildirName.TryGetSize(name, out var size) ? size : new FileInfo(CurPath(name)).Length;
 
     /// <summary>Deletes every file in tmp/: none is complete, since only a running delivery uses it.</summary>
     public int SweepTmp()

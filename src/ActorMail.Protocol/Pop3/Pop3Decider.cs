@@ -1,0 +1,277 @@
+using System.Collections.Immutable;
+
+namespace ActorMail.Protocol.Pop3;
+
+/// <summary>The states of one POP3 session (RFC 1939 §3, with the waits made explicit).</summary>
+public enum Pop3State
+{
+    /// <summary>USER/PASS expected.</summary>
+    Authorization,
+
+    /// <summary>A sign-in failed; the reply waits out the failure delay. Input waits.</summary>
+    AuthDelay,
+
+    /// <summary>Password accepted; waiting for the mailbox actor to grant the maildrop. Input waits.</summary>
+    Opening,
+
+    /// <summary>Maildrop open and locked; message commands allowed.</summary>
+    Transaction,
+
+    /// <summary>QUIT in TRANSACTION: the marked messages are being removed. Input waits.</summary>
+    Update,
+
+    /// <summary>The last reply was sent; the connection closes.</summary>
+    Closed,
+}
+
+/// <summary>One message of the maildrop snapshot taken at sign-in.</summary>
+/// <param name="FileName">The file's name in cur/.</param>
+/// <param name="Uid">Its UIDL: stable across sessions, never reused.</param>
+/// <param name="Size">Octets with CRLF line ends, from <c>S=</c>.</param>
+public sealed record DropMessage(string FileName, string Uid, long Size);
+
+/// <summary>What the session shell must do besides writing the reply.</summary>
+public abstract record Pop3Effect
+{
+    /// <summary>Ask the mailbox actor for the maildrop of <paramref name="User"/>.</summary>
+    public sealed record OpenMaildrop(string User) : Pop3Effect;
+
+    /// <summary>Wait the failure delay, then call <see cref="Pop3Decider.AuthDelayOver"/>.</summary>
+    public sealed record DelayAuthFailure : Pop3Effect;
+
+    /// <summary>Stream a message after the reply: whole, or headers plus <paramref name="BodyLines"/> lines.</summary>
+    public sealed record SendMessage(DropMessage Message, int? BodyLines) : Pop3Effect;
+
+    /// <summary>Remove exactly these files and release the maildrop.</summary>
+    public sealed record CommitDeletions(ImmutableArray<string> FileNames) : Pop3Effect;
+
+    /// <summary>Close the connection after the reply.</summary>
+    public sealed record Close : Pop3Effect;
+}
+
+/// <summary>What the POP3 decider needs to know about this server.</summary>
+/// <param name="MaxBadCommands">Refused commands that close the session.</param>
+/// <param name="MaxAuthFailures">Failed sign-ins that close the session.</param>
+/// <param name="CheckPassword">True if the user exists and the password matches; must cost the same either way.</param>
+public sealed record Pop3Policy(int MaxBadCommands, int MaxAuthFailures, Func<string, string, bool> CheckPassword);
+
+/// <summary>The immutable data of one POP3 session.</summary>
+public sealed record Pop3Conversation(
+    string? User,
+    ImmutableArray<DropMessage> Messages,
+    ImmutableHashSet<int> Deleted,
+    int BadCommands,
+    int AuthFailures)
+{
+    /// <summary>A new session, before USER.</summary>
+    public static Pop3Conversation Start { get; } = new(null, [], [], 0, 0);
+
+    /// <summary>Messages not marked deleted.</summary>
+    public int LiveCount => Messages.Length - Deleted.Count;
+
+    /// <summary>Octets of the messages not marked deleted.</summary>
+    public long LiveOctets => Messages.Where((_, i) => !Deleted.Contains(i + 1)).Sum(m => m.Size);
+}
+
+/// <summary>The outcome of one step: next state, new data, the reply (if any now), and at most one effect.</summary>
+public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadOnlyList<Pop3Reply> Replies, Pop3Effect? Effect = null);
+
+/// <summary>
+/// The POP3 state machine of RFC 1939 as pure functions. Deletions are only marks until QUIT in
+/// TRANSACTION; message numbers never change within a session; a deleted message is gone from
+/// every command's view.
+/// </summary>
+public static class Pop3Decider
+{
+    /// <summary>The greeting.</summary>
+    public static Pop3Decision Connect() => new(Pop3State.Authorization, Pop3Conversation.Start, [Pop3Replies.Greeting]);
+
+    /// <summary>One command line.</summary>
+    public static Pop3Decision Decide(Pop3Policy policy, Pop3State state, Pop3Conversation data, Pop3Command command)
+    {
+        if (command.Malformed is not null)
+        {
+            return Error(policy, state, data, Pop3Replies.BadCharacters(command.Malformed));
+        }
+
+        if (command.Verb == Pop3Verb.Unknown)
+        {
+            return Error(policy, state, data, Pop3Replies.UnknownCommand);
+        }
+
+        if (command.Verb == Pop3Verb.Capa)
+        {
+            return command.Arguments.Count == 0
+                ? Step(state, data, Pop3Replies.Capa)
+                : Error(policy, state, data, Pop3Replies.Syntax("CAPA takes no argument"));
+        }
+
+        return state switch
+        {
+            Pop3State.Authorization => Authorization(policy, data, command),
+            Pop3State.Transaction => Transaction(policy, data, command),
+            _ => Error(policy, state, data, Pop3Replies.WrongState(command.Name, state.ToString().ToUpperInvariant())),
+        };
+    }
+
+    /// <summary>A command line over the limit was read and discarded.</summary>
+    public static Pop3Decision LineTooLong(Pop3Policy policy, Pop3State state, Pop3Conversation data) =>
+        Error(policy, state, data, Pop3Replies.LineTooLong);
+
+    /// <summary>The failure delay after a bad sign-in is over: answer, and close after the last allowed failure.</summary>
+    public static Pop3Decision AuthDelayOver(Pop3Policy policy, Pop3Conversation data) =>
+        data.AuthFailures >= policy.MaxAuthFailures
+            ? new Pop3Decision(Pop3State.Closed, data, [Pop3Replies.AuthFailed, Pop3Replies.TooManyAuthFailures], new Pop3Effect.Close())
+            : new Pop3Decision(Pop3State.Authorization, data with { User = null }, [Pop3Replies.AuthFailed]);
+
+    /// <summary>The mailbox actor granted the maildrop: the snapshot is fixed for the session.</summary>
+    public static Pop3Decision MaildropOpened(Pop3Conversation data, ImmutableArray<DropMessage> messages)
+    {
+        var opened = data with { Messages = messages, Deleted = [] };
+        return Step(Pop3State.Transaction, opened, Pop3Replies.Opened(opened.LiveCount, opened.LiveOctets));
+    }
+
+    /// <summary>Another session holds the maildrop.</summary>
+    public static Pop3Decision MaildropLocked(Pop3Conversation data) =>
+        Step(Pop3State.Authorization, data with { User = null }, Pop3Replies.InUse);
+
+    /// <summary>The maildrop could not be read.</summary>
+    public static Pop3Decision MaildropFailed(Pop3Conversation data) =>
+        Step(Pop3State.Authorization, data with { User = null }, Pop3Replies.MaildropUnavailable);
+
+    /// <summary>UPDATE finished: every marked file is gone.</summary>
+    public static Pop3Decision Committed(Pop3Conversation data) =>
+        new(Pop3State.Closed, data, [Pop3Replies.SignOffAfterUpdate(data.LiveCount)], new Pop3Effect.Close());
+
+    /// <summary>UPDATE could not remove every marked file.</summary>
+    public static Pop3Decision CommitFailed(Pop3Conversation data) =>
+        new(Pop3State.Closed, data, [Pop3Replies.CommitFailed], new Pop3Effect.Close());
+
+    /// <summary>No input for the autologout time: close without UPDATE (nothing is deleted).</summary>
+    public static Pop3Decision Idle(Pop3Conversation data) =>
+        new(Pop3State.Closed, data, [Pop3Replies.IdleTimeout], new Pop3Effect.Close());
+
+    /// <summary>The node is stopping: close without UPDATE.</summary>
+    public static Pop3Decision Shutdown(Pop3Conversation data) =>
+        new(Pop3State.Closed, data, [Pop3Replies.ShuttingDown], new Pop3Effect.Close());
+
+    private static Pop3Decision Authorization(Pop3Policy policy, Pop3Conversation data, Pop3Command command)
+    {
+        switch (command.Verb)
+        {
+            case Pop3Verb.User:
+                // Any name is accepted here: whether it exists is only told, with the password, after PASS.
+                return command.Arguments.Count == 1 && command.Arguments[0].Length > 0
+                    ? Step(Pop3State.Authorization, data with { User = command.Arguments[0] }, Pop3Replies.UserAccepted)
+                    : Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("Syntax: USER name"));
+            case Pop3Verb.Pass:
+                if (data.User is null)
+                {
+                    return Error(policy, Pop3State.Authorization, data, Pop3Replies.NeedUser);
+                }
+
+                if (command.Arguments.Count != 1)
+                {
+                    return Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("Syntax: PASS password"));
+                }
+
+                return policy.CheckPassword(data.User, command.Arguments[0])
+                    ? new Pop3Decision(Pop3State.Opening, data, [], new Pop3Effect.OpenMaildrop(data.User))
+                    : new Pop3Decision(Pop3State.AuthDelay, data with { AuthFailures = data.AuthFailures + 1 }, [], new Pop3Effect.DelayAuthFailure());
+            case Pop3Verb.Quit:
+                return command.Arguments.Count == 0
+                    ? new Pop3Decision(Pop3State.Closed, data, [Pop3Replies.SignOff], new Pop3Effect.Close())
+                    : Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("QUIT takes no argument"));
+            default:
+                return Error(policy, Pop3State.Authorization, data, Pop3Replies.WrongState(command.Name, "AUTHORIZATION"));
+        }
+    }
+
+    private static Pop3Decision Transaction(Pop3Policy policy, Pop3Conversation data, Pop3Command command)
+    {
+        var args = command.Arguments;
+        switch (command.Verb)
+        {
+            case Pop3Verb.Stat when args.Count == 0:
+                return Step(Pop3State.Transaction, data, Pop3Replies.Stat(data.LiveCount, data.LiveOctets));
+            case Pop3Verb.List when args.Count == 0:
+                return Step(Pop3State.Transaction, data, Pop3Replies.ListAll(data.LiveCount, data.LiveOctets, Live(data, (n, m) => $"{n} {m.Size}")));
+            case Pop3Verb.Uidl when args.Count == 0:
+                return Step(Pop3State.Transaction, data, Pop3Replies.UidlAll(Live(data, (n, m) => $"{n} {m.Uid}")));
+            case Pop3Verb.List or Pop3Verb.Uidl or Pop3Verb.Retr or Pop3Verb.Dele when args.Count == 1:
+            case Pop3Verb.Top when args.Count == 2:
+                return OneMessage(policy, data, command);
+            case Pop3Verb.Noop when args.Count == 0:
+                return Step(Pop3State.Transaction, data, Pop3Replies.Noop);
+            case Pop3Verb.Rset when args.Count == 0:
+                var reset = data with { Deleted = [] };
+                return Step(Pop3State.Transaction, reset, Pop3Replies.Opened(reset.LiveCount, reset.LiveOctets));
+            case Pop3Verb.Quit when args.Count == 0:
+                var files = data.Deleted.Order().Select(n => data.Messages[n - 1].FileName).ToImmutableArray();
+                return new Pop3Decision(Pop3State.Update, data, [], new Pop3Effect.CommitDeletions(files));
+            case Pop3Verb.User or Pop3Verb.Pass:
+                return Error(policy, Pop3State.Transaction, data, Pop3Replies.WrongState(command.Name, "TRANSACTION"));
+            default:
+                return Error(policy, Pop3State.Transaction, data, Pop3Replies.Syntax($"Wrong arguments for {command.Name}"));
+        }
+    }
+
+    private static Pop3Decision OneMessage(Pop3Policy policy, Pop3Conversation data, Pop3Command command)
+    {
+        if (!Pop3Parser.TryNumber(command.Arguments[0], out var n))
+        {
+            return Error(policy, Pop3State.Transaction, data, Pop3Replies.Syntax("Message number must be a positive integer"));
+        }
+
+        if (n < 1 || n > data.Messages.Length)
+        {
+            return Error(policy, Pop3State.Transaction, data, Pop3Replies.NoSuchMessage);
+        }
+
+        if (data.Deleted.Contains(n))
+        {
+            return Error(policy, Pop3State.Transaction, data, Pop3Replies.AlreadyDeleted(n));
+        }
+
+        var message = data.Messages[n - 1];
+        switch (command.Verb)
+        {
+            case Pop3Verb.List:
+                return Step(Pop3State.Transaction, data, Pop3Replies.ListOne(n, message.Size));
+            case Pop3Verb.Uidl:
+                return Step(Pop3State.Transaction, data, Pop3Replies.UidlOne(n, message.Uid));
+            case Pop3Verb.Dele:
+                return Step(Pop3State.Transaction, data with { Deleted = data.Deleted.Add(n) }, Pop3Replies.Deleted(n));
+            case Pop3Verb.Retr:
+                return new Pop3Decision(Pop3State.Transaction, data, [Pop3Replies.Retr(message.Size)], new Pop3Effect.SendMessage(message, null));
+            default:
+                return Pop3Parser.TryNumber(command.Arguments[1], out var lines)
+                    ? new Pop3Decision(Pop3State.Transaction, data, [Pop3Replies.Top], new Pop3Effect.SendMessage(message, lines))
+                    : Error(policy, Pop3State.Transaction, data, Pop3Replies.Syntax("Line count must be a non-negative integer"));
+        }
+    }
+
+    private static List<string> Live(Pop3Conversation data, Func<int, DropMessage, string> line)
+    {
+        var lines = new List<string>(data.Messages.Length);
+        for (var i = 0; i < data.Messages.Length; i++)
+        {
+            if (!data.Deleted.Contains(i + 1))
+            {
+                lines.Add(line(i + 1, data.Messages[i]));
+            }
+        }
+
+        return lines;
+    }
+
+    private static Pop3Decision Step(Pop3State state, Pop3Conversation data, Pop3Reply reply) => new(state, data, [reply]);
+
+    private static Pop3Decision Error(Pop3Policy policy, Pop3State state, Pop3Conversation data, Pop3Reply reply)
+    {
+        var counted = data with { BadCommands = data.BadCommands + 1 };
+        return counted.BadCommands >= policy.MaxBadCommands
+            ? new Pop3Decision(Pop3State.Closed, counted, [reply, Pop3Replies.TooManyErrors], new Pop3Effect.Close())
+            : new Pop3Decision(state, counted, [reply]);
+    }
+}
