@@ -1,0 +1,62 @@
+# ActorMail: the two commands are `make run` and `make test`; everything else is a step of theirs
+# or a longer run of its own (bench, crashtest, demo).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PY        := /usr/bin/python3
+CONFIG    := Release
+NODE_DLL  := src/ActorMail/bin/$(CONFIG)/net10.0/actormail.dll
+CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 demo mailboxes format-check clean
+
+help:
+	@echo "make run     build and start SMTP on 127.0.0.1:2525 and POP3 on 127.0.0.1:2110 (demo users alice, bob)"
+	@echo "make test    install what the tests need, then run every suite"
+	@echo "make e2      E2 scenario: pytest -m e2 under tcpdump, then validate artifacts/pcap/traffic_e2.pcap"
+	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"
+	@echo "make mailboxes   list mailboxes and message counts (reads file names only)"
+
+deps:
+	bash tools/install-deps.sh
+
+build:
+	dotnet build ActorMail.sln -c $(CONFIG) -nologo -v q
+
+run: build
+	exec dotnet $(NODE_DLL) serve
+
+mailboxes: build
+	dotnet $(NODE_DLL) mailboxes
+
+format-check:
+	dotnet format ActorMail.sln --verify-no-changes -v q
+
+test: deps build format-check test-dotnet test-tools flex test-flex e2 e3
+	@echo "make test: all suites passed"
+
+test-dotnet:
+	dotnet test tests/ActorMail.Protocol.Tests -c $(CONFIG) --no-build -nologo
+	dotnet test tests/ActorMail.Tests -c $(CONFIG) --no-build -nologo
+
+test-tools:
+	$(PY) -m pytest -m tools -q
+
+flex:
+	cd flex && RUSTFLAGS=-Dwarnings $(CARGO) build --release --offline -q && RUSTFLAGS=-Dwarnings $(CARGO) test --offline -q
+
+test-flex: build flex
+	$(PY) -m pytest -m flex -q
+
+e2: build
+	$(PY) tools/run_scenario.py --marker e2 --pcap artifacts/pcap/traffic_e2.pcap --project S08
+
+e3: build
+	$(PY) tools/run_scenario.py --marker e3 --pcap artifacts/pcap/traffic_e3.pcap --project S08_E3
+
+clean:
+	dotnet clean ActorMail.sln -nologo -v q
+	rm -rf flex/target

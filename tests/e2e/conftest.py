@@ -1,0 +1,119 @@
+"""Fixtures for the end-to-end suites: the built node as a real process on the default ports."""
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+NODE_DLL = ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll"
+USERS = {"alice": "alice-demo", "bob": "bob-demo"}
+
+
+class Node:
+    """A running node process and where it keeps mail and logs."""
+
+    def __init__(self, workdir, smtp_port=2525, pop3_port=2110, role="all", extra_env=None):
+        self.host = "127.0.0.1"
+        self.smtp_port = smtp_port
+        self.pop3_port = pop3_port
+        self.workdir = pathlib.Path(workdir)
+        self.mail_root = self.workdir / "maildir"
+        self.log_dir = self.workdir / "logs"
+        self.users = dict(USERS)
+        self.role = role
+        self.extra_env = extra_env or {}
+        self.process = None
+
+    def start(self, timeout=30.0):
+        if not NODE_DLL.exists():
+            raise RuntimeError(f"{NODE_DLL} is missing: run `make build` first")
+        env = dict(os.environ)
+        env.update({
+            "ACTORMAIL_DATA": str(self.mail_root),
+            "ACTORMAIL_LOGS": str(self.log_dir),
+            "ACTORMAIL_SMTP_PORT": str(self.smtp_port),
+            "ACTORMAIL_POP3_PORT": str(self.pop3_port),
+            "ACTORMAIL_ROLE": self.role,
+        })
+        env.update(self.extra_env)
+        self.process = subprocess.Popen(
+            ["dotnet", str(NODE_DLL), "serve"],
+            cwd=self.workdir, env=env,
+            stdout=open(self.workdir / "node.out", "wb"), stderr=subprocess.STDOUT,
+        )
+        ports = []
+        if role_runs(self.role, "smtp"):
+            ports.append(self.smtp_port)
+        if role_runs(self.role, "pop3"):
+            ports.append(self.pop3_port)
+        deadline = time.monotonic() + timeout
+        for port in ports:
+            while not port_answers(self.host, port):
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"node exited with {self.process.returncode}: {self.output()}")
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"node did not listen on {port} within {timeout} s")
+                time.sleep(0.1)
+        return self
+
+    def stop(self, timeout=15.0):
+        """Stops the node by its PID: SIGTERM, then SIGKILL if it does not exit in time."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def output(self):
+        path = self.workdir / "node.out"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def files(self, user, folder="new"):
+        d = self.mail_root / user / folder
+        return sorted(d.iterdir()) if d.exists() else []
+
+    def all_messages(self, user):
+        return self.files(user, "new") + self.files(user, "cur")
+
+
+def role_runs(role, protocol):
+    return role in ("all", protocol)
+
+
+def port_answers(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def node():
+    """The node on the default ports 2525/2110 with a fresh mail root, for the whole session."""
+    workdir = tempfile.mkdtemp(prefix="actormail-e2e-")
+    n = Node(workdir).start()
+    try:
+        yield n
+    finally:
+        n.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def strip_trace(raw: bytes) -> bytes:
+    """The stored message without the Return-Path: and Received: lines the server prepends."""
+    lines = raw.split(b"\r\n")
+    i = 0
+    while i < len(lines) and (lines[i].startswith((b"Return-Path:", b"Received:")) or lines[i][:1] in (b"\t", b" ")):
+        i += 1
+    return b"\r\n".join(lines[i:])
