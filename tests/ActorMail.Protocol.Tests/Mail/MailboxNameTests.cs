@@ -1,0 +1,58 @@
+using ActorMail.Protocol.Mail;
+
+namespace ActorMail.Protocol.Tests.Mail;
+
+public class MailboxNameTests
+{
+    [Theory]
+    [InlineData("alice")]
+    [InlineData("a")]
+    [InlineData("0")]
+    [InlineData("bob.smith")]
+    [InlineData("bob_smith")]
+    [InlineData("bob-smith")]
+    [InlineData("a1.b2_c3-d4")]
+    [InlineData("a.")]
+    public void SafeNamesAreValid(string name)
+    {
+        Assert.True(MailboxName.IsValid(name));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(null)]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("a..b")]
+    [InlineData("../etc")]
+    [InlineData("a/b")]
+    [InlineData("/etc")]
+    [InlineData("a\\b")]
+    [InlineData("a\0b")]
+    [InlineData("a\tb")]
+    [InlineData("a\nb")]
+    [InlineData("a\u007fb")]
+    [InlineData("Alice")]
+    [InlineData("aLICE")]
+    [InlineData(".hidden")]
+    [InlineData("-dash")]
+    [InlineData("_under")]
+    [InlineData("a b")]
+    [InlineData("a:b")]
+    [InlineData("a@b")]
+    [InlineData("\u00e9")]
+    [InlineData("caf\u00e9")]
+    public void UnsafeNamesAreInvalid(string? name)
+    {
+        Assert.False(MailboxName.IsValid(name));
+    }
+
+    [Theory]
+    [InlineData(63, true)]
+    [InlineData(64, true)]
+    [InlineData(65, false)]
+    public void NamesUpTo64OctetsAreValid(int length, bool valid)
+    {
+        Assert.Equal(valid, MailboxName.IsValid(new string('m', length)));
+    }
+}

@@ -1,0 +1,611 @@
+using ActorMail.Protocol.Framing;
+using ActorMail.Protocol.Smtp;
+
+namespace ActorMail.Protocol.Tests.Smtp;
+
+public class SmtpDeciderTests
+{
+    private const long MaxSize = 1000;
+    private const string TooLong = "(a command line over the limit)";
+    private const string Malformed = "NOOP \u0001";
+
+    private const SmtpState G = SmtpState.Greeted;
+    private const SmtpState R = SmtpState.Ready;
+    private const SmtpState M = SmtpState.MailGiven;
+    private const SmtpState T = SmtpState.RcptGiven;
+
+    private static SmtpPolicy Policy(int maxBadCommands = 10, int maxRecipients = 3, params string[] users) => new(
+        Hostname: "mx.test",
+        MaxMessageSize: MaxSize,
+        MaxRecipients: maxRecipients,
+        MaxCommandLine: 512,
+        MaxTextLine: 1000,
+        MaxBadCommands: maxBadCommands,
+        BareNewline: BareNewlinePolicy.Reject,
+        LocalDomains: new HashSet<string> { "localhost", "example.test" },
+        Users: new HashSet<string>(users.Length > 0 ? users : ["alice", "bob", "carol"]),
+        PostmasterMailbox: "root");
+
+    private static SmtpDecision Send(SmtpPolicy policy, SmtpDecision at, string line) =>
+        line == TooLong
+            ? SmtpDecider.LineTooLong(policy, at.State, at.Data)
+            : SmtpDecider.Decide(policy, at.State, at.Data, SmtpParser.Parse(Ascii.Bytes(line)));
+
+    private static readonly string[] PathToRcptGiven = ["EHLO client.test", "MAIL FROM:<sender@remote.test>", "RCPT TO:<alice@localhost>"];
+
+    // Walks a fresh session to the given state with commands that must all succeed.
+    private static SmtpDecision Reach(SmtpPolicy policy, SmtpState state)
+    {
+        var steps = state switch
+        {
+            G => 0,
+            R => 1,
+            M => 2,
+            T => 3,
+            _ => throw new ArgumentOutOfRangeException(nameof(state)),
+        };
+        var at = SmtpDecider.Connect(policy);
+        foreach (var line in PathToRcptGiven.Take(steps))
+        {
+            at = Send(policy, at, line);
+            Assert.False(at.Replies[^1].IsError, $"{line}: {at.Replies[^1]}");
+        }
+
+        Assert.Equal(state, at.State);
+        return at;
+    }
+
+    private static void AssertReply(SmtpDecision decision, int code, string enhanced)
+    {
+        var reply = Assert.Single(decision.Replies);
+        Assert.Equal((code, enhanced), (reply.Code, reply.Enhanced));
+    }
+
+    // Every verb (plus an unknown one, a malformed line and an over-long line) in every state
+    // a command can arrive in: the reply code, enhanced code, next state and effect.
+    public static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> EveryCommandInEveryState => new()
+    {
+        { G, "HELO client.test", 250, "", R, SmtpEffect.None },
+        { R, "HELO client.test", 250, "", R, SmtpEffect.None },
+        { M, "HELO client.test", 250, "", R, SmtpEffect.None },
+        { T, "HELO client.test", 250, "", R, SmtpEffect.None },
+
+        { G, "EHLO client.test", 250, "", R, SmtpEffect.None },
+        { R, "EHLO client.test", 250, "", R, SmtpEffect.None },
+        { M, "EHLO client.test", 250, "", R, SmtpEffect.None },
+        { T, "EHLO client.test", 250, "", R, SmtpEffect.None },
+
+        { G, "MAIL FROM:<x@remote.test>", 503, "5.5.1", G, SmtpEffect.None },
+        { R, "MAIL FROM:<x@remote.test>", 250, "2.1.0", M, SmtpEffect.None },
+        { M, "MAIL FROM:<x@remote.test>", 503, "5.5.1", M, SmtpEffect.None },
+        { T, "MAIL FROM:<x@remote.test>", 503, "5.5.1", T, SmtpEffect.None },
+
+        { G, "RCPT TO:<bob@localhost>", 503, "5.5.1", G, SmtpEffect.None },
+        { R, "RCPT TO:<bob@localhost>", 503, "5.5.1", R, SmtpEffect.None },
+        { M, "RCPT TO:<bob@localhost>", 250, "2.1.5", T, SmtpEffect.None },
+        { T, "RCPT TO:<bob@localhost>", 250, "2.1.5", T, SmtpEffect.None },
+
+        { G, "DATA", 503, "5.5.1", G, SmtpEffect.None },
+        { R, "DATA", 503, "5.5.1", R, SmtpEffect.None },
+        { M, "DATA", 503, "5.5.1", M, SmtpEffect.None },
+        { T, "DATA", 354, "", SmtpState.ReceivingData, SmtpEffect.BeginData },
+
+        { G, "RSET", 250, "2.0.0", G, SmtpEffect.None },
+        { R, "RSET", 250, "2.0.0", R, SmtpEffect.None },
+        { M, "RSET", 250, "2.0.0", R, SmtpEffect.None },
+        { T, "RSET", 250, "2.0.0", R, SmtpEffect.None },
+
+        { G, "NOOP", 250, "2.0.0", G, SmtpEffect.None },
+        { R, "NOOP", 250, "2.0.0", R, SmtpEffect.None },
+        { M, "NOOP", 250, "2.0.0", M, SmtpEffect.None },
+        { T, "NOOP", 250, "2.0.0", T, SmtpEffect.None },
+
+        { G, "VRFY bob", 252, "2.5.0", G, SmtpEffect.None },
+        { R, "VRFY bob", 252, "2.5.0", R, SmtpEffect.None },
+        { M, "VRFY bob", 252, "2.5.0", M, SmtpEffect.None },
+        { T, "VRFY bob", 252, "2.5.0", T, SmtpEffect.None },
+
+        { G, "HELP", 214, "2.0.0", G, SmtpEffect.None },
+        { R, "HELP", 214, "2.0.0", R, SmtpEffect.None },
+        { M, "HELP", 214, "2.0.0", M, SmtpEffect.None },
+        { T, "HELP", 214, "2.0.0", T, SmtpEffect.None },
+
+        { G, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
+        { R, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
+        { M, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
+        { T, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
+
+        { G, "STARTTLS", 500, "5.5.2", G, SmtpEffect.None },
+        { R, "STARTTLS", 500, "5.5.2", R, SmtpEffect.None },
+        { M, "STARTTLS", 500, "5.5.2", M, SmtpEffect.None },
+        { T, "STARTTLS", 500, "5.5.2", T, SmtpEffect.None },
+
+        { G, Malformed, 500, "5.5.2", G, SmtpEffect.None },
+        { R, Malformed, 500, "5.5.2", R, SmtpEffect.None },
+        { M, Malformed, 500, "5.5.2", M, SmtpEffect.None },
+        { T, Malformed, 500, "5.5.2", T, SmtpEffect.None },
+
+        { G, TooLong, 500, "5.5.6", G, SmtpEffect.None },
+        { R, TooLong, 500, "5.5.6", R, SmtpEffect.None },
+        { M, TooLong, 500, "5.5.6", M, SmtpEffect.None },
+        { T, TooLong, 500, "5.5.6", T, SmtpEffect.None },
+    };
+
+    [Theory]
+    [MemberData(nameof(EveryCommandInEveryState))]
+    public void EveryCommandInEveryStateGivesTheExpectedReplyStateAndEffect(
+        SmtpState state, string line, int code, string enhanced, SmtpState next, SmtpEffect effect)
+    {
+        var policy = Policy();
+        var at = Reach(policy, state);
+
+        var decision = Send(policy, at, line);
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(next, decision.State);
+        Assert.Equal(effect, decision.Effect);
+        Assert.Equal(at.Data.BadCommands + (code >= 400 ? 1 : 0), decision.Data.BadCommands);
+    }
+
+    [Fact]
+    public void TheTableCoversEveryVerbMalformedAndTooLongInEveryState()
+    {
+        var rows = EveryCommandInEveryState.Select(row => ((SmtpState)row[0], (string)row[1])).ToList();
+        SmtpState[] states = [G, R, M, T];
+
+        foreach (var state in states)
+        {
+            var lines = rows.Where(r => r.Item1 == state).Select(r => r.Item2).ToList();
+            var verbs = lines.Where(l => l != TooLong).Select(l => SmtpParser.Parse(Ascii.Bytes(l)))
+                .Where(c => c.Malformed is null).Select(c => c.Verb).ToHashSet();
+            Assert.True(verbs.SetEquals(Enum.GetValues<SmtpVerb>()), $"{state}: missing {string.Join(',', Enum.GetValues<SmtpVerb>().Except(verbs))}");
+            Assert.Contains(Malformed, lines);
+            Assert.Contains(TooLong, lines);
+        }
+    }
+
+    [Fact]
+    public void ConnectGreetsWithoutEnhancedCode()
+    {
+        var decision = SmtpDecider.Connect(Policy());
+
+        Assert.Equal(SmtpState.Greeted, decision.State);
+        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Equal(SmtpConversation.Start, decision.Data);
+        Assert.Equal("220 mx.test ESMTP ActorMail ready\r\n", Assert.Single(decision.Replies).Render());
+    }
+
+    [Theory]
+    [InlineData("HELO")]
+    [InlineData("EHLO")]
+    [InlineData("HELO   ")]
+    [InlineData("EHLO two words")]
+    [InlineData("HELO two words")]
+    public void HelloNeedsExactlyOneArgument(string line)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, G), line);
+
+        AssertReply(decision, 501, "5.5.4");
+        Assert.Equal(G, decision.State);
+        Assert.Null(decision.Data.ClientName);
+    }
+
+    [Fact]
+    public void EhloListsTheExtensionsAndMarksTheSessionExtended()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, G), "EHLO client.test");
+
+        var reply = Assert.Single(decision.Replies);
+        Assert.Equal(250, reply.Code);
+        Assert.Equal(string.Empty, reply.Enhanced);
+        Assert.Equal(["mx.test greets client.test", "PIPELINING", $"SIZE {MaxSize}", "8BITMIME", "ENHANCEDSTATUSCODES", "HELP"], reply.Lines);
+        Assert.True(decision.Data.Extended);
+        Assert.Equal("client.test", decision.Data.ClientName);
+    }
+
+    [Fact]
+    public void HeloAnswersOneLineAndLeavesTheSessionNotExtended()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, G), "HELO client.test");
+
+        Assert.Equal("250 mx.test greets client.test\r\n", Assert.Single(decision.Replies).Render());
+        Assert.False(decision.Data.Extended);
+        Assert.Equal("client.test", decision.Data.ClientName);
+    }
+
+    [Fact]
+    public void HelloInTheMiddleOfATransactionClearsIt()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, T), "HELO other.test");
+
+        Assert.Null(decision.Data.Mail);
+        Assert.Empty(decision.Data.Recipients);
+        Assert.Equal("other.test", decision.Data.ClientName);
+    }
+
+    [Theory]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=1000", 250, "2.1.0", M)]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=999", 250, "2.1.0", M)]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=1001", 552, "5.3.4", R)]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=99999999999", 552, "5.3.4", R)]
+    public void MailWithDeclaredSizeIsRefusedOnlyOverTheLimitAndNotCountedAsBad(string line, int code, string enhanced, SmtpState next)
+    {
+        var policy = Policy(maxBadCommands: 1);
+
+        var decision = Send(policy, Reach(policy, R), line);
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(next, decision.State);
+        Assert.Equal(0, decision.Data.BadCommands);
+        Assert.Equal(SmtpEffect.None, decision.Effect);
+    }
+
+    [Fact]
+    public void MailKeepsTheSenderSizeAndBody()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, R), "MAIL FROM:<Sender@Remote.test> SIZE=512 BODY=8BITMIME");
+
+        Assert.Equal(new MailFromArgs(new("Sender", "Remote.test"), 512, true), decision.Data.Mail);
+    }
+
+    [Fact]
+    public void MailAcceptsTheNullReversePath()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, R), "MAIL FROM:<>");
+
+        AssertReply(decision, 250, "2.1.0");
+        Assert.True(decision.Data.Mail!.From.IsNull);
+    }
+
+    [Theory]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=10")]
+    [InlineData("MAIL FROM:<s@remote.test> BODY=8BITMIME")]
+    public void MailParametersAfterHeloAreRefused(string line)
+    {
+        var policy = Policy();
+        var helo = Send(policy, Reach(policy, G), "HELO client.test");
+
+        var decision = Send(policy, helo, line);
+
+        AssertReply(decision, 501, "5.5.4");
+        Assert.Equal(R, decision.State);
+        Assert.Null(decision.Data.Mail);
+    }
+
+    [Theory]
+    [InlineData("MAIL FROM:s@remote.test", 501, "5.5.4")]
+    [InlineData("MAIL TO:<s@remote.test>", 501, "5.5.4")]
+    [InlineData("MAIL", 501, "5.5.4")]
+    [InlineData("MAIL FROM:<s@@remote.test>", 501, "5.1.7")]
+    [InlineData("MAIL FROM:<s@remote..test>", 501, "5.1.7")]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=ten", 501, "5.5.4")]
+    [InlineData("MAIL FROM:<s@remote.test> BODY=BINARYMIME", 501, "5.5.4")]
+    [InlineData("MAIL FROM:<s@remote.test> SMTPUTF8", 555, "5.5.4")]
+    public void BadMailCommandsAreRefusedAndCounted(string line, int code, string enhanced)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, R), line);
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(R, decision.State);
+        Assert.Equal(1, decision.Data.BadCommands);
+    }
+
+    [Theory]
+    [InlineData("RCPT TO:<alice@localhost>", 250, "2.1.5", "alice")]
+    [InlineData("RCPT TO: <bob@example.test>", 250, "2.1.5", "bob")]
+    [InlineData("RCPT TO:<ALICE@Example.TEST>", 250, "2.1.5", "alice")]
+    [InlineData("RCPT TO:<Carol@LOCALHOST>", 250, "2.1.5", "carol")]
+    [InlineData("RCPT TO:<@relay.test:alice@localhost>", 250, "2.1.5", "alice")]
+    [InlineData("RCPT TO:<Postmaster>", 250, "2.1.5", "root")]
+    [InlineData("RCPT TO:<postmaster@localhost>", 250, "2.1.5", "root")]
+    [InlineData("RCPT TO:<PostMaster@example.test>", 250, "2.1.5", "root")]
+    [InlineData("RCPT TO:<dave@localhost>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<root@localhost>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<a/b@localhost>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<\"../etc\"@localhost>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<\"alice\"@localhost>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<alice@elsewhere.test>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<postmaster@elsewhere.test>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[127.0.0.1]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@localhost.>", 501, "5.1.3", null)]
+    [InlineData("RCPT TO:<../etc@localhost>", 501, "5.1.3", null)]
+    [InlineData("RCPT TO:<>", 501, "5.1.3", null)]
+    [InlineData("RCPT TO:alice@localhost", 501, "5.5.4", null)]
+    [InlineData("RCPT FROM:<alice@localhost>", 501, "5.5.4", null)]
+    [InlineData("RCPT TO:<alice@localhost> NOTIFY=NEVER", 555, "5.5.4", null)]
+    public void RcptIsRoutedToALocalMailboxOrRefused(string line, int code, string enhanced, string? mailbox)
+    {
+        var policy = Policy();
+        var at = Reach(policy, M);
+
+        var decision = Send(policy, at, line);
+
+        AssertReply(decision, code, enhanced);
+        if (mailbox is null)
+        {
+            Assert.Equal(M, decision.State);
+            Assert.Empty(decision.Data.Recipients);
+            Assert.Equal(1, decision.Data.BadCommands);
+        }
+        else
+        {
+            Assert.Equal(T, decision.State);
+            Assert.Equal(mailbox, Assert.Single(decision.Data.Recipients).Mailbox);
+        }
+    }
+
+    [Theory]
+    [InlineData("RCPT TO:<a/b@localhost>")]
+    [InlineData("RCPT TO:<\"../etc\"@localhost>")]
+    [InlineData("RCPT TO:<\"a\\\\b\"@localhost>")]
+    [InlineData("RCPT TO:<.hidden@localhost>")]
+    public void UnsafeLocalPartIsNeverAMailboxEvenIfTheUserListNamesIt(string line)
+    {
+        var policy = Policy(users: ["a/b", "../etc", "\"../etc\"", "a\\b", "\"a\\\\b\"", ".hidden"]);
+
+        var decision = Send(policy, Reach(policy, M), line);
+
+        Assert.True(decision.Replies[0].IsError);
+        Assert.Equal(5, decision.Replies[0].Code / 100);
+        Assert.Empty(decision.Data.Recipients);
+    }
+
+    [Fact]
+    public void RecipientOverTheLimitGets452AndIsNotABadCommand()
+    {
+        var policy = Policy(maxBadCommands: 1, maxRecipients: 2);
+        var at = Reach(policy, M);
+        at = Send(policy, at, "RCPT TO:<alice@localhost>");
+        at = Send(policy, at, "RCPT TO:<bob@localhost>");
+        Assert.Equal(2, at.Data.Recipients.Count);
+
+        var decision = Send(policy, at, "RCPT TO:<carol@localhost>");
+
+        AssertReply(decision, 452, "4.5.3");
+        Assert.Equal(T, decision.State);
+        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Equal(0, decision.Data.BadCommands);
+        Assert.Equal(["alice", "bob"], decision.Data.Recipients.Select(r => r.Mailbox));
+    }
+
+    [Theory]
+    [InlineData("RCPT TO:<alice@localhost>", "RCPT TO:<alice@localhost>")]
+    [InlineData("RCPT TO:<alice@localhost>", "RCPT TO:<ALICE@example.test>")]
+    [InlineData("RCPT TO:<Postmaster>", "RCPT TO:<postmaster@localhost>")]
+    public void SameMailboxTwiceGivesOneRecipient(string first, string second)
+    {
+        var policy = Policy();
+        var at = Send(policy, Reach(policy, M), first);
+
+        var decision = Send(policy, at, second);
+
+        AssertReply(decision, 250, "2.1.5");
+        Assert.Single(decision.Data.Recipients);
+    }
+
+    [Theory]
+    [InlineData("STARTTLS", "FOO", "BAR")]
+    [InlineData("FOO", TooLong, Malformed)]
+    [InlineData("RCPT TO:<nobody@localhost>", "DATA", "MAIL FROM:<bad")]
+    public void ThirdBadCommandGetsItsReplyThen421AndCloses(string first, string second, string third)
+    {
+        var policy = Policy(maxBadCommands: 3);
+        var at = Reach(policy, R);
+
+        var one = Send(policy, at, first);
+        Assert.Equal((R, 1, SmtpEffect.None), (one.State, one.Data.BadCommands, one.Effect));
+        Assert.Single(one.Replies);
+
+        var two = Send(policy, one, second);
+        Assert.Equal((R, 2, SmtpEffect.None), (two.State, two.Data.BadCommands, two.Effect));
+        Assert.Single(two.Replies);
+
+        var three = Send(policy, two, third);
+        Assert.Equal(SmtpState.Closed, three.State);
+        Assert.Equal(SmtpEffect.Close, three.Effect);
+        Assert.Equal(2, three.Replies.Count);
+        Assert.True(three.Replies[0].Code is 500 or 501 or 503 or 550);
+        Assert.Equal((421, "4.7.0"), (three.Replies[1].Code, three.Replies[1].Enhanced));
+    }
+
+    [Fact]
+    public void DataStartsTheBodyAndKeepsTheTransaction()
+    {
+        var policy = Policy();
+        var at = Reach(policy, T);
+
+        var decision = Send(policy, at, "DATA");
+
+        Assert.Equal("354 End data with <CR><LF>.<CR><LF>\r\n", Assert.Single(decision.Replies).Render());
+        Assert.Equal(SmtpState.ReceivingData, decision.State);
+        Assert.Equal(SmtpEffect.BeginData, decision.Effect);
+        Assert.Equal(at.Data, decision.Data);
+    }
+
+    [Fact]
+    public void DataWithAnArgumentIsRefused()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, T), "DATA now");
+
+        AssertReply(decision, 501, "5.5.4");
+        Assert.Equal(T, decision.State);
+    }
+
+    [Fact]
+    public void DataEndedCleanlyDeliversWithoutAReplyYet()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(100, false, false, false));
+
+        Assert.Equal(SmtpState.Storing, decision.State);
+        Assert.Equal(SmtpEffect.Deliver, decision.Effect);
+        Assert.Empty(decision.Replies);
+        Assert.Equal(data, decision.Data);
+    }
+
+    [Theory]
+    [InlineData(true, false, false, 552, "5.3.4")]
+    [InlineData(false, true, false, 500, "5.5.6")]
+    [InlineData(false, false, true, 550, "5.5.2")]
+    [InlineData(true, true, true, 552, "5.3.4")]
+    [InlineData(false, true, true, 500, "5.5.6")]
+    public void RefusedBodyIsDiscardedAndTheTransactionCleared(bool tooBig, bool lineTooLong, bool bareNewline, int code, string enhanced)
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(5000, tooBig, lineTooLong, bareNewline));
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(R, decision.State);
+        Assert.Equal(SmtpEffect.DiscardData, decision.Effect);
+        Assert.Null(decision.Data.Mail);
+        Assert.Empty(decision.Data.Recipients);
+        Assert.Equal("client.test", decision.Data.ClientName);
+    }
+
+    [Fact]
+    public void StoredRepliesWithTheQueueIdAndCountsTheMessage()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data with { MessagesAccepted = 2 };
+
+        var decision = SmtpDecider.Stored(data, "Q42");
+
+        Assert.Equal("250 2.0.0 OK: queued as Q42\r\n", Assert.Single(decision.Replies).Render());
+        Assert.Equal(R, decision.State);
+        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Equal(3, decision.Data.MessagesAccepted);
+        Assert.Null(decision.Data.Mail);
+        Assert.Empty(decision.Data.Recipients);
+        Assert.Equal("client.test", decision.Data.ClientName);
+    }
+
+    [Theory]
+    [InlineData(StoreFailure.Error, 451, "4.3.0")]
+    [InlineData(StoreFailure.Full, 452, "4.3.1")]
+    public void StoreFailureIsATemporaryErrorAndClearsTheTransaction(StoreFailure failure, int code, string enhanced)
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.StoreFailed(data, failure);
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(R, decision.State);
+        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Equal(0, decision.Data.MessagesAccepted);
+        Assert.Null(decision.Data.Mail);
+        Assert.Empty(decision.Data.Recipients);
+    }
+
+    [Fact]
+    public void IdleClosesWith421()
+    {
+        var decision = SmtpDecider.Idle(Reach(Policy(), T).Data);
+
+        AssertReply(decision, 421, "4.4.2");
+        Assert.Equal(SmtpState.Closed, decision.State);
+        Assert.Equal(SmtpEffect.Close, decision.Effect);
+    }
+
+    [Fact]
+    public void ShutdownClosesWith421()
+    {
+        var decision = SmtpDecider.Shutdown(Reach(Policy(), R).Data);
+
+        AssertReply(decision, 421, "4.3.2");
+        Assert.Equal(SmtpState.Closed, decision.State);
+        Assert.Equal(SmtpEffect.Close, decision.Effect);
+    }
+
+    [Fact]
+    public void QuitSaysByeAndCloses()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, T), "QUIT");
+
+        Assert.Equal("221 2.0.0 Bye\r\n", Assert.Single(decision.Replies).Render());
+        Assert.Equal(SmtpState.Closed, decision.State);
+        Assert.Equal(SmtpEffect.Close, decision.Effect);
+    }
+
+    [Theory]
+    [InlineData("QUIT now")]
+    [InlineData("RSET all")]
+    public void QuitAndRsetTakeNoArgument(string line)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, T), line);
+
+        AssertReply(decision, 501, "5.5.4");
+        Assert.Equal(T, decision.State);
+        Assert.Single(decision.Data.Recipients);
+    }
+
+    [Fact]
+    public void RsetClearsTheTransactionButKeepsTheSession()
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, T), "RSET");
+
+        Assert.Equal(R, decision.State);
+        Assert.Null(decision.Data.Mail);
+        Assert.Empty(decision.Data.Recipients);
+        Assert.Equal("client.test", decision.Data.ClientName);
+        Assert.True(decision.Data.Extended);
+    }
+
+    [Fact]
+    public void RsetThenANewMailTransactionStartsFromScratch()
+    {
+        var policy = Policy();
+        var reset = Send(policy, Reach(policy, T), "RSET");
+
+        var decision = Send(policy, Send(policy, reset, "MAIL FROM:<other@remote.test>"), "DATA");
+
+        AssertReply(decision, 503, "5.5.1");
+    }
+
+    [Theory]
+    [InlineData("NOOP", 250, "2.0.0", "OK")]
+    [InlineData("NOOP with an argument", 250, "2.0.0", "OK")]
+    [InlineData("VRFY alice", 252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery")]
+    [InlineData("VRFY nobody", 252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery")]
+    [InlineData("VRFY", 501, "5.5.4", "VRFY needs an argument")]
+    [InlineData("HELP", 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT")]
+    [InlineData("HELP DATA", 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT")]
+    public void NoopVrfyAndHelpReplies(string line, int code, string enhanced, string text)
+    {
+        var policy = Policy();
+        var at = Reach(policy, M);
+
+        var decision = Send(policy, at, line);
+
+        var reply = Assert.Single(decision.Replies);
+        Assert.Equal((code, enhanced, text), (reply.Code, reply.Enhanced, reply.Lines[0]));
+        Assert.Equal(M, decision.State);
+        Assert.Equal(at.Data with { BadCommands = decision.Data.BadCommands }, decision.Data);
+    }
+}
