@@ -11,14 +11,15 @@ import time
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NODE_DLL = ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll"
+# The node under test: the repo's Release build, or another build named by ACTORMAIL_NODE_DLL.
+NODE_DLL = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll")
 USERS = {"alice": "alice-demo", "bob": "bob-demo"}
 
 
 class Node:
     """A running node process and where it keeps mail and logs."""
 
-    def __init__(self, workdir, smtp_port=2525, pop3_port=2110, role="all", extra_env=None):
+    def __init__(self, workdir, smtp_port=2525, pop3_port=2110, role="all", extra_env=None, extra_config=""):
         self.host = "127.0.0.1"
         self.smtp_port = smtp_port
         self.pop3_port = pop3_port
@@ -28,6 +29,7 @@ class Node:
         self.users = dict(USERS)
         self.role = role
         self.extra_env = extra_env or {}
+        self.extra_config = extra_config
         self.process = None
 
     def start(self, timeout=30.0):
@@ -42,8 +44,14 @@ class Node:
             "ACTORMAIL_ROLE": self.role,
         })
         env.update(self.extra_env)
+        command = ["dotnet", str(NODE_DLL), "serve"]
+        if self.extra_config:
+            # HOCON that overrides hocon/actormail.conf, e.g. "actormail.smtp.idle-timeout = 2s".
+            config = self.workdir / "extra.conf"
+            config.write_text(self.extra_config)
+            command += ["--config", str(config)]
         self.process = subprocess.Popen(
-            ["dotnet", str(NODE_DLL), "serve"],
+            command,
             cwd=self.workdir, env=env,
             stdout=open(self.workdir / "node.out", "wb"), stderr=subprocess.STDOUT,
         )
