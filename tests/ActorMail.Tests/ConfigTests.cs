@@ -1,0 +1,58 @@
+using ActorMail.Configuration;
+using Akka.Configuration;
+
+namespace ActorMail.Tests;
+
+/// <summary>Loading hocon/actormail.conf, its override layers and the checks on bad values.</summary>
+public sealed class ConfigTests
+{
+    private static readonly Dictionary<string, string?> NoEnvironment = [];
+
+    [Fact]
+    public void Shipped_defaults_load_with_the_documented_values()
+    {
+        var o = NodeOptions.FromConfig(NodeConfig.Load(environment: NoEnvironment));
+        Assert.Equal(2525, o.Smtp.Port);
+        Assert.Equal(2110, o.Pop3.Port);
+        Assert.Equal("127.0.0.1", o.Bind);
+        Assert.Equal(10 * 1024 * 1024, o.Smtp.MaxMessageSize);
+        Assert.Equal(100, o.Smtp.MaxRecipients);
+        Assert.Equal(TimeSpan.FromSeconds(300), o.Smtp.IdleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(600), o.Pop3.IdleTimeout);
+        Assert.Equal(["alice", "bob"], o.Users.Select(u => u.Name));
+        Assert.Equal(NodeRole.All, o.Role);
+    }
+
+    [Fact]
+    public void Environment_overrides_the_file_and_the_defaults()
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["ACTORMAIL_SMTP_PORT"] = "3525",
+            ["ACTORMAIL_POP3_PORT"] = "3110",
+            ["ACTORMAIL_BIND"] = "0.0.0.0",
+            ["ACTORMAIL_DATA"] = "/tmp/some \"quoted\" root",
+            ["ACTORMAIL_ROLE"] = "pop3",
+        };
+        var o = NodeOptions.FromConfig(NodeConfig.Load(overrideText: "actormail.smtp.port = 4000", environment: env));
+        Assert.Equal(3525, o.Smtp.Port);
+        Assert.Equal(3110, o.Pop3.Port);
+        Assert.Equal("0.0.0.0", o.Bind);
+        Assert.Equal("/tmp/some \"quoted\" root", o.DataRoot);
+        Assert.Equal(NodeRole.Pop3, o.Role);
+        Assert.False(o.RunsSmtp);
+    }
+
+    [Theory]
+    [InlineData("actormail.users { \"../x\" = \"pbkdf2-sha256$1$AAAA$AAAA\" }", "not a valid mailbox name")]
+    [InlineData("actormail.users { carol = \"plain-text\" }", "not a pbkdf2-sha256 hash line")]
+    [InlineData("actormail.postmaster = nobody", "actormail.postmaster")]
+    [InlineData("actormail.role = both", "actormail.role")]
+    [InlineData("actormail.smtp.bare-newline = ignore", "actormail.smtp.bare-newline")]
+    [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
+    public void Bad_values_are_refused_naming_the_key(string hocon, string expected)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+}

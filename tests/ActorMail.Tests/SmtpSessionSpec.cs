@@ -1,0 +1,118 @@
+using System.Text;
+using ActorMail.Configuration;
+using ActorMail.Hosting;
+using static ActorMail.Hosting.SessionMessages;
+using ActorMail.Smtp;
+using Akka.Actor;
+using Akka.IO;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+
+namespace ActorMail.Tests;
+
+/// <summary>The SMTP session FSM with a TestProbe in place of the Akka.IO connection and of the mailbox router.</summary>
+public sealed class SmtpSessionSpec : TestKit
+{
+    private readonly NodeOptions _options;
+    private readonly string _root;
+
+    public SmtpSessionSpec()
+        : base(NodeConfig.Load(environment: new Dictionary<string, string?>()))
+    {
+        _root = Path.Combine(Path.GetTempPath(), "actormail-fsm-" + Guid.NewGuid().ToString("N")[..8]);
+        _options = NodeOptions.FromConfig(NodeConfig.Load(
+            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.idle-timeout = 1s",
+            environment: new Dictionary<string, string?>()));
+    }
+
+    [Fact]
+    public void Registers_with_the_connection_then_greets()
+    {
+        var connection = CreateTestProbe();
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, CreateTestProbe().Ref));
+        connection.ExpectMsg<Tcp.Register>();
+        Assert.StartsWith("220 localhost ESMTP", ReadWrite(connection), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Over_the_limit_answers_421_and_closes()
+    {
+        var connection = CreateTestProbe();
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: true), _options, CreateTestProbe().Ref));
+        connection.ExpectMsg<Tcp.Register>();
+        Assert.StartsWith("421 4.7.0", ReadWrite(connection), StringComparison.Ordinal);
+        connection.ExpectMsg<Tcp.Close>();
+    }
+
+    [Fact]
+    public void Pipelined_commands_in_one_read_get_their_replies_in_one_write_in_order()
+    {
+        var connection = CreateTestProbe();
+        var session = Start(connection, CreateTestProbe());
+        session.Tell(new Tcp.Received(ByteString.FromString("EHLO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<alice@localhost>\r\nNOOP\r\n")), connection.Ref);
+        var text = ReadWrite(connection);
+        var codes = text.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Select(l => l[..4]).ToArray();
+        Assert.Equal(["250-", "250-", "250-", "250-", "250-", "250 ", "250 ", "250 ", "250 "], codes);
+    }
+
+    [Fact]
+    public void A_command_split_across_reads_is_answered_once_complete()
+    {
+        var connection = CreateTestProbe();
+        var session = Start(connection, CreateTestProbe());
+        session.Tell(new Tcp.Received(ByteString.FromString("NO")), connection.Ref);
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        session.Tell(new Tcp.Received(ByteString.FromString("OP\r")), connection.Ref);
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        session.Tell(new Tcp.Received(ByteString.FromString("\n")), connection.Ref);
+        Assert.Equal("250 2.0.0 OK\r\n", ReadWrite(connection));
+    }
+
+    [Fact]
+    public void Input_after_the_terminator_waits_until_the_store_answers_and_reading_is_suspended()
+    {
+        var connection = CreateTestProbe();
+        var mailboxes = CreateTestProbe();
+        var session = Start(connection, mailboxes);
+        session.Tell(new Tcp.Received(ByteString.FromString("HELO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<bob@localhost>\r\nDATA\r\n")), connection.Ref);
+        Assert.EndsWith("354 End data with <CR><LF>.<CR><LF>\r\n", ReadWrite(connection), StringComparison.Ordinal);
+        session.Tell(new Tcp.Received(ByteString.FromString("hi\r\n.\r\nNOOP\r\n")), connection.Ref);
+        var deliver = mailboxes.ExpectMsg<Store.StoreCommands.DeliverMessage>();
+        Assert.Equal("bob", deliver.Mailbox);
+        connection.ExpectMsg<Tcp.SuspendReading>();
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        session.Tell(new Store.StoreCommands.MessageDelivered("bob", deliver.CorrelationId, "name"), mailboxes.Ref);
+        connection.ExpectMsg<Tcp.ResumeReading>();
+        var replies = ReadWrite(connection);
+        Assert.StartsWith("250 2.0.0 OK: queued as abc.1\r\n250 2.0.0 OK\r\n", replies, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Idle_timeout_answers_421_4_4_2_and_closes()
+    {
+        var connection = CreateTestProbe();
+        Start(connection, CreateTestProbe());
+        Assert.StartsWith("421 4.4.2", ReadWrite(connection, TimeSpan.FromSeconds(5)), StringComparison.Ordinal);
+        connection.ExpectMsg<Tcp.Close>();
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private IActorRef Start(TestProbe connection, TestProbe mailboxes)
+    {
+        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, mailboxes.Ref));
+        connection.ExpectMsg<Tcp.Register>();
+        ReadWrite(connection);
+        return session;
+    }
+
+    private static string ReadWrite(TestProbe connection, TimeSpan? within = null) =>
+        Encoding.ASCII.GetString(connection.ExpectMsg<Tcp.Write>(within ?? TimeSpan.FromSeconds(3)).Data.ToArray());
+}

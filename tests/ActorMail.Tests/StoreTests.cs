@@ -1,0 +1,80 @@
+using ActorMail.Admin;
+using ActorMail.Store;
+
+namespace ActorMail.Tests;
+
+/// <summary>The Maildir store and the admin listing, on a temporary directory.</summary>
+public sealed class StoreTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "actormail-store-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public StoreTests() => Directory.CreateDirectory(_root);
+
+    [Theory]
+    [InlineData("..")]
+    [InlineData("../etc")]
+    [InlineData("a/b")]
+    [InlineData("/etc")]
+    [InlineData(".spool")]
+    [InlineData("Alice")]
+    [InlineData("a\0b")]
+    public void Mailbox_names_outside_the_grammar_never_become_paths(string name)
+    {
+        Assert.Throws<ArgumentException>(() => new Maildir(_root, name));
+    }
+
+    [Fact]
+    public void Delivery_links_the_spool_into_new_and_sweeps_leave_nothing_in_tmp()
+    {
+        var spool = Spool.Create(_root, "s1");
+        spool.Write("Subject: x\r\n\r\nbody\r\n"u8);
+        Assert.True(spool.Complete());
+        var alice = new Maildir(_root, "alice");
+        alice.EnsureExists();
+        var name = alice.Deliver(spool.Path, spool.Length);
+        spool.Dispose();
+
+        Assert.Equal("Subject: x\r\n\r\nbody\r\n", File.ReadAllText(Path.Combine(alice.New, name)));
+        Assert.EndsWith($",S={spool.Length}", name, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(alice.Tmp));
+        Assert.False(File.Exists(spool.Path));
+
+        File.WriteAllText(Path.Combine(alice.Tmp, "stale"), "partial");
+        File.WriteAllText(Path.Combine(_root, Spool.FolderName, "stale"), "partial");
+        Assert.Equal(1, alice.SweepTmp());
+        Assert.Equal(1, Spool.Sweep(_root));
+    }
+
+    [Fact]
+    public void Open_drop_moves_new_to_cur_and_sizes_from_names()
+    {
+        var bob = new Maildir(_root, "bob");
+        bob.EnsureExists();
+        File.WriteAllText(Path.Combine(bob.New, "1700000000.M1P1Q1.host,S=999"), "short");
+        File.WriteAllText(Path.Combine(bob.Cur, "1600000000.M1P1Q1.host,S=5:2,S"), "seen!");
+        var drop = bob.OpenDrop();
+        Assert.Equal(["1600000000.M1P1Q1.host,S=5:2,S", "1700000000.M1P1Q1.host,S=999:2,"], drop.Select(m => m.FileName));
+        Assert.Equal([5L, 999L], drop.Select(m => m.Size));
+        Assert.Equal(["1600000000.M1P1Q1.host,S=5", "1700000000.M1P1Q1.host,S=999"], drop.Select(m => m.Uid));
+        Assert.Empty(Directory.GetFiles(bob.New));
+        Assert.Equal(1, bob.Remove([drop[0].FileName, "1.M1P1Q1.missing,S=1:2,"]));
+    }
+
+    [Fact]
+    public void Mailbox_report_counts_from_file_names_alone()
+    {
+        var alice = new Maildir(_root, "alice");
+        alice.EnsureExists();
+        // Contents that disagree with S= prove the report never opens a message.
+        File.WriteAllText(Path.Combine(alice.New, "1700000000.M1P1Q1.h,S=100"), "x");
+        File.WriteAllText(Path.Combine(alice.Cur, "1700000100.M1P1Q2.h,S=50:2,S"), "y");
+        Directory.CreateDirectory(Path.Combine(_root, ".spool"));
+        var report = MailboxReport.Scan(_root);
+        var row = Assert.Single(report);
+        Assert.Equal(new MailboxSummary("alice", 1, 1, 150, DateTimeOffset.FromUnixTimeSeconds(1700000000), DateTimeOffset.FromUnixTimeSeconds(1700000100)), row);
+        Assert.Contains("alice", MailboxReport.ToTable(report), StringComparison.Ordinal);
+        Assert.Contains("\"octets\": 150", MailboxReport.ToJson(report), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}
