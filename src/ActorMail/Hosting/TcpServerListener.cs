@@ -69,7 +69,7 @@ public sealed class TcpServerListener : ReceiveActor
         Akka.Actor.Props.Create(() => new TcpServerListener(protocol, endpoint, maxConnections, sessionProps, bound));
 
     protected override void PreStart() =>
-        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024));
+        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, options: [NoDelay.Instance]));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 

@@ -14,12 +14,14 @@ public sealed class MailboxActor : ReceiveActor
 {
     private readonly Maildir _maildir;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<(IActorRef Sender, DeliverMessage Request, string FileName)> _unsynced = [];
     private IActorRef? _holder;
 
     public MailboxActor(NodeOptions options, string mailbox)
     {
         _maildir = new Maildir(options.DataRoot, mailbox);
         Receive<DeliverMessage>(Deliver);
+        Receive<SyncDeliveries>(_ => Sync());
         Receive<OpenMaildrop>(Open);
         Receive<CommitDeletions>(Commit);
         Receive<Terminated>(t =>
@@ -91,12 +93,20 @@ public sealed class MailboxActor : ReceiveActor
         }
     }
 
+    // Group commit: each delivery is renamed into new/ at once, but answered only after one fsync
+    // of new/ covers every delivery that queued up meanwhile. The sync request goes to the back of
+    // this actor's mailbox, so all deliveries already waiting join the batch.
     private void Deliver(DeliverMessage m)
     {
         try
         {
             var name = _maildir.Deliver(m.SpoolPath, m.Size);
-            Sender.Tell(new MessageDelivered(m.Mailbox, m.CorrelationId, name));
+            if (_unsynced.Count == 0)
+            {
+                Self.Tell(SyncDeliveries.Instance);
+            }
+
+            _unsynced.Add((Sender, m, name));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -104,5 +114,48 @@ public sealed class MailboxActor : ReceiveActor
             _log.Error("Delivery to {Mailbox} failed: {Reason}", m.Mailbox, e.Message);
             Sender.Tell(new DeliveryFailed(m.Mailbox, m.CorrelationId, failure, e.Message));
         }
+    }
+
+    private void Sync()
+    {
+        try
+        {
+            _maildir.SyncNew();
+            foreach (var (sender, m, name) in _unsynced)
+            {
+                sender.Tell(new MessageDelivered(m.Mailbox, m.CorrelationId, name));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Error("Sync of {Mailbox}/new failed: {Reason}", Self.Path.Name, e.Message);
+            foreach (var (sender, m, name) in _unsynced)
+            {
+                // Not known to be durable: take it back so that the retry the 451 asks for cannot duplicate it.
+                TryRetract(name);
+                sender.Tell(new DeliveryFailed(m.Mailbox, m.CorrelationId, StoreErrors.Classify(e), e.Message));
+            }
+        }
+        finally
+        {
+            _unsynced.Clear();
+        }
+    }
+
+    private void TryRetract(string name)
+    {
+        try
+        {
+            _maildir.Retract(name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Error("Could not take back {FileName}: {Reason}", name, e.Message);
+        }
+    }
+
+    private sealed record SyncDeliveries
+    {
+        public static SyncDeliveries Instance { get; } = new();
     }
 }

@@ -58,7 +58,8 @@ public sealed class Maildir
 
     /// <summary>
     /// Delivers a complete, already fsynced spool file: a new name for it in tmp/ (exclusive: link
-    /// fails if the name exists), renamed into new/, then new/ fsynced. Returns the file name.
+    /// fails if the name exists), renamed into new/. The new entry is durable only after
+    /// <see cref="SyncNew"/>; the mailbox actor calls it once for a batch. Returns the file name.
     /// </summary>
     public string Deliver(string spoolPath, long size)
     {
@@ -75,9 +76,11 @@ public sealed class Maildir
             throw;
         }
 
-        Native.FsyncDirectory(New);
         return name;
     }
+
+    /// <summary>Makes every entry renamed into new/ so far durable.</summary>
+    public void SyncNew() => Native.FsyncDirectory(New);
 
     /// <summary>Removes a delivered file that a failed multi-recipient delivery takes back; true if it was there.</summary>
     public bool Retract(string name)
