@@ -75,6 +75,12 @@ public static class Program
     {
         var config = NodeConfig.Load(Option(args, "--config"), Option(args, "--role") is { } role ? $"actormail.role = {role}" : null);
         var options = NodeOptions.FromConfig(config);
+        if (PortInUse(options) is { } busy)
+        {
+            await Console.Error.WriteLineAsync($"actormail: cannot listen on {busy}: address already in use").ConfigureAwait(false);
+            return 2;
+        }
+
         await using var logger = NodeLogging.Create(options);
         Log.Logger = logger;
 
@@ -120,6 +126,39 @@ public static class Program
         Log.Information("ActorMail {Role} ready: mail under {DataRoot}, logs under {LogDirectory}", options.Role, options.DataRoot, options.LogDirectory);
         await host.WaitForShutdownAsync().ConfigureAwait(false);
         return 0;
+    }
+
+    // A check before the actor system starts, so a port in use gives one clear line rather than
+    // Akka.IO's logged stack trace. The listeners still report a bind failure that races past it.
+    private static string? PortInUse(NodeOptions options)
+    {
+        var ports = new List<int>();
+        if (options.RunsSmtp)
+        {
+            ports.Add(options.Smtp.Port);
+        }
+
+        if (options.RunsPop3)
+        {
+            ports.Add(options.Pop3.Port);
+        }
+
+        foreach (var port in ports.Where(p => p != 0))
+        {
+            var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.Bind), port);
+            try
+            {
+                var probe = new System.Net.Sockets.TcpListener(endpoint);
+                probe.Start();
+                probe.Stop();
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return endpoint.ToString();
+            }
+        }
+
+        return null;
     }
 
     private static int Mailboxes(string[] args)

@@ -62,6 +62,12 @@ public static class NodeConfig
             }
         }
 
+        // The shutdown phase that waits for sessions must outlast actormail.shutdown-timeout, the
+        // one home of that number.
+        var parsed = ConfigurationFactory.ParseString(text.ToString());
+        var phase = parsed.GetTimeSpan("actormail.shutdown-timeout") + TimeSpan.FromSeconds(2);
+        text.Append("akka.coordinated-shutdown.phases.service-unbind.timeout = ")
+            .Append((long)phase.TotalMilliseconds).Append("ms\n");
         return ConfigurationFactory.ParseString(text.ToString());
     }
 

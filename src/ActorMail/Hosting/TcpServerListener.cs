@@ -41,8 +41,8 @@ public sealed class TcpServerListener : ReceiveActor
         Receive<Tcp.CommandFailed>(f => f.Cmd is Tcp.Bind, f =>
         {
             var why = f.Cause.HasValue ? f.Cause.Value.Message : "address in use or not available";
+            // The listener stays, with no socket and no sessions, so a shutdown still gets its Done at once.
             _bound.TrySetException(new IOException($"{_protocol}: cannot listen on {_endpoint}: {why}"));
-            Context.Stop(Self);
         });
         Receive<Tcp.Connected>(Accept);
         Receive<Terminated>(t =>
