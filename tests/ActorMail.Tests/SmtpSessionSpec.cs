@@ -88,6 +88,42 @@ public sealed class SmtpSessionSpec : TestKit
     }
 
     [Fact]
+    public void Shutdown_while_storing_answers_the_message_first_then_421_4_3_2()
+    {
+        var connection = CreateTestProbe();
+        var mailboxes = CreateTestProbe();
+        var session = Start(connection, mailboxes);
+        session.Tell(new Tcp.Received(ByteString.FromString("HELO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<bob@localhost>\r\nDATA\r\n")), connection.Ref);
+        ReadWrite(connection);
+        session.Tell(new Tcp.Received(ByteString.FromString("hi\r\n.\r\n")), connection.Ref);
+        var deliver = mailboxes.ExpectMsg<Store.StoreCommands.DeliverMessage>();
+        connection.ExpectMsg<Tcp.SuspendReading>();
+        session.Tell(ShutdownSession.Instance);
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        session.Tell(new Store.StoreCommands.MessageDelivered("bob", deliver.CorrelationId, "name"), mailboxes.Ref);
+        connection.ExpectMsg<Tcp.ResumeReading>();
+        Assert.Equal("250 2.0.0 OK: queued as abc.1\r\n421 4.3.2 Service shutting down, closing connection\r\n", ReadWrite(connection));
+        connection.ExpectMsg<Tcp.Close>();
+    }
+
+    [Fact]
+    public void Shutdown_during_DATA_answers_421_4_3_2_and_keeps_no_spool_file()
+    {
+        var connection = CreateTestProbe();
+        var session = Start(connection, CreateTestProbe());
+        session.Tell(new Tcp.Received(ByteString.FromString("HELO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<bob@localhost>\r\nDATA\r\npartial body\r\n")), connection.Ref);
+        ReadWrite(connection);
+        Assert.Single(Directory.GetFiles(Path.Combine(_root, ".spool")));
+        session.Tell(ShutdownSession.Instance);
+        Assert.StartsWith("421 4.3.2", ReadWrite(connection), StringComparison.Ordinal);
+        connection.ExpectMsg<Tcp.Close>();
+        Watch(session);
+        session.Tell(Tcp.Closed.Instance);
+        ExpectTerminated(session);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, ".spool")));
+    }
+
+    [Fact]
     public void Idle_timeout_answers_421_4_4_2_and_closes()
     {
         var connection = CreateTestProbe();

@@ -40,6 +40,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private StoreFailure? _storeFailure;
     private int _commands;
     private string _endReason = "peer closed";
+    private bool _shutdownPending;
 
     public SmtpSession(SessionStart start, NodeOptions options, IActorRef mailboxes)
     {
@@ -136,6 +137,10 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
             case DeliveryFailed f when f.CorrelationId == _correlation:
                 _storeFailure = _storeFailure == StoreFailure.Full ? StoreFailure.Full : f.Failure;
                 return StoreAnswered(e.StateData);
+            case ShutdownSession:
+                // The message being stored is answered first, so a client never retries one that was kept.
+                _shutdownPending = true;
+                return Stay();
             case StoreTimedOut:
                 _log.Error("Mailboxes did not answer within {Timeout}", _options.Smtp.StoreTimeout);
                 _storeFailure ??= StoreFailure.Error;
@@ -178,6 +183,12 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         foreach (var reply in decision.Replies)
         {
             replies.Append(reply.Render());
+        }
+
+        if (_shutdownPending)
+        {
+            _endReason = "shutdown";
+            return Apply(SmtpDecider.Shutdown(decision.Data), replies);
         }
 
         return Pump(decision.State, decision.Data, replies);
