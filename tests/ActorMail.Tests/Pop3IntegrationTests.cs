@@ -46,6 +46,38 @@ public sealed class Pop3IntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_of_many_chunks_streams_back_intact()
+    {
+        var body = new System.Text.StringBuilder("Subject: big\r\n\r\n");
+        for (var i = 0; i < 5000; i++)
+        {
+            body.Append(i % 7 == 0 ? ".dot line " : "line ").Append(i).Append(' ').Append('x', 60).Append("\r\n");
+        }
+
+        using (var c = RawClient.Connect(_node.SmtpPort))
+        {
+            c.ReadLine();
+            c.Command("EHLO tester");
+            c.Command("MAIL FROM:<a@example.org>");
+            c.Command("RCPT TO:<bob@localhost>");
+            c.Command("DATA");
+            c.Send(body.ToString().Replace("\r\n.", "\r\n..", StringComparison.Ordinal) + ".\r\n");
+            Assert.StartsWith("250 2.0.0", c.ReadReply()[^1], StringComparison.Ordinal);
+        }
+
+        var stored = await File.ReadAllBytesAsync(Assert.Single(_node.Files("bob")));
+        Assert.True(stored.Length > 4 * _node.Options.Pop3.RetrChunkSize);
+        using var pop = new Pop3Client();
+        await pop.ConnectAsync("127.0.0.1", _node.Pop3Port, MailKit.Security.SecureSocketOptions.None);
+        await pop.AuthenticateAsync("bob", "bob-demo");
+        using var retrieved = await pop.GetStreamAsync(0);
+        using var copy = new MemoryStream();
+        await retrieved.CopyToAsync(copy);
+        Assert.Equal(stored, copy.ToArray());
+        await pop.DisconnectAsync(true);
+    }
+
+    [Fact]
     public void Stat_list_uidl_top_and_dele_then_quit_removes_exactly_the_marked_files()
     {
         Deliver("alice", 3);

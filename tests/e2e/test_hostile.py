@@ -340,6 +340,29 @@ def test_megabyte_line_without_crlf_gets_500_5_5_6_and_the_session_goes_on(hosti
     assert grown < 64, f"RSS grew {grown:.0f} MB for two 1 MiB lines"
 
 
+def test_oversized_message_is_read_to_the_end_then_refused_with_552(hostile):
+    rss_before = fuzz.rss_kb(hostile.process.pid)
+    m = marker()
+    with hello(hostile) as s:
+        assert s.cmd("MAIL FROM:<big@example.org> SIZE=20000000")[1] == \
+            ["552 5.3.4 Message size exceeds fixed limit of 10485760 octets"]
+        assert s.cmd("MAIL FROM:<big@example.org>")[0] == 250
+        assert s.cmd("RCPT TO:<alice@localhost>")[0] == 250
+        assert s.cmd("DATA")[0] == 354
+        s.send(f"Subject: big\r\n\r\n{m}\r\n".encode())
+        line = b"y" * 998 + b"\r\n"
+        for _ in range(11 * 16):  # 11 MiB in lines of 1000 octets
+            s.send(line * 64)
+        assert s.nothing_within(0.3), "answered before the end of the data"
+        s.send(b".\r\n")
+        assert s.reply()[1] == ["552 5.3.4 Message size exceeds fixed limit of 10485760 octets"]
+        assert s.cmd("NOOP")[0] == 250
+    assert stored_with(hostile, "alice", m) == []
+    assert list((pathlib.Path(hostile.mail_root) / ".spool").iterdir()) == []
+    grown = (fuzz.rss_kb(hostile.process.pid) - rss_before) / 1024
+    assert grown < 64, f"RSS grew {grown:.0f} MB for an 11 MiB message"
+
+
 def test_nul_and_binary_junk_are_refused_then_the_session_is_closed(hostile):
     junk = [b"\x00", b"NOOP\x00", b"\xff\xfe\xfd\xfc", b"EHLO \x1b[31mred", b"\x80\x81\x82MAIL FROM:<a@b>",
             bytes(range(1, 9)) + bytes(range(14, 32)), b"RCPT\x7fTO:<alice@localhost>"]
@@ -412,6 +435,32 @@ def test_pipelined_garbage_is_answered_in_order(hostile):
     stored = stored_with(hostile, "alice", m)
     assert len(stored) == 1
     assert strip_trace(stored[0].read_bytes()).endswith(m.encode() + b"\r\n.dotted\r\n")
+
+
+def _half_closed(node, port, data):
+    """Sends a whole session at once, shuts down the sending side (as `nc -N` does), reads to EOF."""
+    with socket.create_connection((node.host, port), timeout=10) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+    return received
+
+
+def test_half_closed_pipelined_session_is_served_to_the_end(hostile):
+    """RFC 2920: buffered input is never lost, also when the client has closed its sending side."""
+    m = marker()
+    received = _half_closed(hostile, hostile.smtp_port, (
+        b"EHLO half.example\r\nMAIL FROM:<half@example.org>\r\nRCPT TO:<alice@localhost>\r\n"
+        b"RCPT TO:<bob@localhost>\r\nDATA\r\nSubject: half\r\n\r\n" + m.encode() + b"\r\n.\r\nQUIT\r\n"))
+    assert fuzz.check_smtp(received) is None
+    codes = [int(l[:3]) for l in received.split(b"\r\n") if l[3:4] == b" "]
+    assert codes == [220, 250, 250, 250, 250, 354, 250, 221], received
+    assert len(stored_with(hostile, "alice", m)) == 1 and len(stored_with(hostile, "bob", m)) == 1
+    received = _half_closed(hostile, hostile.pop3_port, b"USER bob\r\nPASS bob-demo\r\nSTAT\r\nLIST\r\nQUIT\r\n")
+    assert fuzz.check_pop3(received) is None
+    assert received.count(b"+OK") == 6 and b"signing off" in received, received
 
 
 def test_non_ascii_and_over_long_addresses_are_refused(hostile):

@@ -35,15 +35,21 @@ public sealed class MessageStream : IDisposable
         }
     }
 
-    /// <summary>The next stuffed chunk, or null at the end (of the file, or of what TOP sends).</summary>
-    public ByteString? Next()
+    /// <summary>
+    /// The next stuffed chunk. When it is the last one (end of the file, or of what TOP sends) the
+    /// terminator is already appended and <paramref name="last"/> is true, so a small message goes
+    /// out in one write.
+    /// </summary>
+    public ByteString Next(out bool last)
     {
+        var chunk = ByteString.Empty;
+        last = true;
         while (_top is null || !_top.Done)
         {
             var read = _file.Read(_buffer);
             if (read == 0)
             {
-                return null;
+                break;
             }
 
             var part = _top is null ? _buffer.AsSpan(0, read) : _top.Take(_buffer.AsSpan(0, read));
@@ -54,14 +60,13 @@ public sealed class MessageStream : IDisposable
 
             var output = new byte[DotStuffer.OutputSizeFor(part.Length)];
             var written = _stuffer.Encode(part, output);
-            return ByteString.FromBytes(output, 0, written);
+            chunk = ByteString.FromBytes(output, 0, written);
+            last = _file.Position >= _file.Length || (_top?.Done ?? false);
+            break;
         }
 
-        return null;
+        return last ? chunk.Concat(ByteString.CopyFrom(_stuffer.Terminator().ToArray())) : chunk;
     }
-
-    /// <summary>The end of the multi-line response.</summary>
-    public ByteString Terminator() => ByteString.CopyFrom(_stuffer.Terminator().ToArray());
 
     public void Dispose() => _file.Dispose();
 }

@@ -128,7 +128,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 _input.Enqueue(received.Data);
                 return _stream is null ? Pump(StateName, e.StateData, new StringBuilder()) : Stay();
             case ChunkWritten when _stream is not null:
-                return WriteNextChunk() ? Stay() : Pump(StateName, e.StateData, new StringBuilder());
+                return WriteNextChunk(ByteString.Empty) ? Stay() : Pump(StateName, e.StateData, new StringBuilder());
             case StateTimeout:
                 _endReason = "autologout";
                 _stream = null;
@@ -235,9 +235,10 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
 
                 _retrieved++;
                 AppendReplies(decision, replies);
-                Flush(replies);
+                var head = ByteString.FromString(replies.ToString(), Encoding.ASCII);
+                replies.Clear();
                 _stream = stream;
-                WriteNextChunk();
+                WriteNextChunk(head);
                 return decision;
             case Pop3Effect.Close when decision.Replies.Contains(Pop3Replies.TooManyErrors):
                 _endReason = "too many errors";
@@ -254,18 +255,19 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         return decision;
     }
 
-    // Writes the next chunk and returns true, or writes the terminator, ends the stream and returns false.
-    private bool WriteNextChunk()
+    // Writes the next chunk after `head` (replies not yet written) and returns true while more is
+    // to come; the last chunk carries the terminator, ends the stream and returns false.
+    private bool WriteNextChunk(ByteString head)
     {
         var stream = _stream!;
-        var chunk = stream.Next();
-        if (chunk is not null)
+        var chunk = head.Concat(stream.Next(out var last));
+        if (!last)
         {
             _start.Connection.Tell(Tcp.Write.Create(chunk, ChunkWritten.Instance));
             return true;
         }
 
-        _start.Connection.Tell(Tcp.Write.Create(stream.Terminator()));
+        _start.Connection.Tell(Tcp.Write.Create(chunk));
         stream.Dispose();
         _stream = null;
         return false;
