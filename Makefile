@@ -11,7 +11,7 @@ CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/car
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 demo mailboxes format-check clean
+.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 phase0 demo mailboxes format-check clean
 
 help:
 	@echo "make run     build and start SMTP on 127.0.0.1:2525 and POP3 on 127.0.0.1:2110 (demo users alice, bob)"
@@ -53,9 +53,13 @@ test-flex: build flex
 
 e2: build
 	$(PY) tools/run_scenario.py --marker e2 --pcap artifacts/pcap/traffic_e2.pcap --project S08
+	$(PY) tools/pcap_report.py --pcap artifacts/pcap/traffic_e2.pcap --check docs/E2_pcap_analysis.md
 
 e3: build
 	$(PY) tools/run_scenario.py --marker e3 --pcap artifacts/pcap/traffic_e3.pcap --project S08_E3
+
+phase0: build
+	bash tools/phase0_capture.sh
 
 clean:
 	dotnet clean ActorMail.sln -nologo -v q

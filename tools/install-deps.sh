@@ -17,6 +17,8 @@ command -v ping >/dev/null || need+=(iputils-ping)
 /usr/bin/python3 -c 'import mininet' 2>/dev/null || need+=(mininet)
 command -v brctl >/dev/null || need+=(bridge-utils)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+# netcat with -C (CRLF line ends) for tools/phase0_capture.sh
+[[ "$(nc -h 2>&1 || true)" == *"-C"* ]] || need+=(netcat-openbsd)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
