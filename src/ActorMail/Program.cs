@@ -75,6 +75,9 @@ public static class Program
     {
         var config = NodeConfig.Load(Option(args, "--config"), Option(args, "--role") is { } role ? $"actormail.role = {role}" : null);
         var options = NodeOptions.FromConfig(config);
+
+        // Mail, spool and log files are the owner's alone: 0600 files, 0700 folders.
+        Store.Native.SetUmask(Convert.ToInt32("077", 8));
         if (PortInUse(options) is { } busy)
         {
             await Console.Error.WriteLineAsync($"actormail: cannot listen on {busy}: address already in use").ConfigureAwait(false);

@@ -46,6 +46,18 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
+    public void Retract_finds_a_copy_a_reader_already_moved_to_cur()
+    {
+        var bob = new Maildir(_root, "bob");
+        bob.EnsureExists();
+        File.WriteAllText(Path.Combine(bob.New, "1700000000.M000001P1Q1.h,S=1"), "x");
+        bob.OpenDrop();
+        Assert.True(bob.Retract("1700000000.M000001P1Q1.h,S=1"));
+        Assert.Empty(Directory.GetFiles(bob.Cur));
+        Assert.False(bob.Retract("1700000000.M000001P1Q1.h,S=1"));
+    }
+
+    [Fact]
     public void Open_drop_moves_new_to_cur_and_sizes_from_names()
     {
         var bob = new Maildir(_root, "bob");

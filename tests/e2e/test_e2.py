@@ -1,5 +1,6 @@
 """E2: a full SMTP session to a local user through the running node, and the errors the brief names."""
 import smtplib
+import stat
 import time
 
 import pytest
@@ -43,6 +44,9 @@ def test_full_session_stores_the_unstuffed_body_in_new(node):
     assert strip_trace(stored) == body.replace(b"\r\n..a line", b"\r\n.a line")
     assert stored.startswith(b"Return-Path: <sender@example.org>\r\nReceived: from client.example")
     assert files[-1].name.endswith(f",S={len(stored)}")
+    # Mail is the owner's alone.
+    assert stat.S_IMODE(files[-1].stat().st_mode) == 0o600
+    assert stat.S_IMODE(files[-1].parent.stat().st_mode) == 0o700
 
 
 def test_smtplib_sendmail_reaches_the_maildir(node):

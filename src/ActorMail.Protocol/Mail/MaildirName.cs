@@ -9,13 +9,16 @@ namespace ActorMail.Protocol.Mail;
 /// </summary>
 public static class MaildirName
 {
-    /// <summary>Builds a name; the host has <c>/</c> and <c>:</c> escaped so the name stays one path element.</summary>
+    /// <summary>
+    /// Builds a name; the host has <c>/</c> and <c>:</c> escaped so the name stays one path element.
+    /// Microseconds are zero-padded so that names sort as text in delivery order.
+    /// </summary>
     public static string Build(DateTimeOffset time, int processId, long sequence, string host, long size)
     {
         var unixMicros = (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
         var seconds = unixMicros / 1_000_000;
         var micros = unixMicros % 1_000_000;
-        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.M{micros}P{processId}Q{sequence}.{EscapeHost(host)},S={size}");
+        return string.Create(CultureInfo.InvariantCulture, $"{seconds}.M{micros:D6}P{processId}Q{sequence}.{EscapeHost(host)},S={size}");
     }
 
     /// <summary>Escapes the characters a Maildir host part may not hold.</summary>

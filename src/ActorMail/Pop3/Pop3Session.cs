@@ -35,6 +35,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private int _commands;
     private int _retrieved;
     private string _endReason = "peer closed";
+    private bool _readingSuspended;
 
     public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes)
     {
@@ -205,8 +206,23 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         {
             _start.Connection.Tell(Tcp.Close.Instance);
         }
+        else
+        {
+            SetReading(waiting: _stream is not null || state is not (Pop3State.Authorization or Pop3State.Transaction));
+        }
 
         return GoTo(state).Using(data);
+    }
+
+    // While the session waits (sign-in delay, maildrop, UPDATE, a streamed message) the socket is
+    // not read, so a client that keeps sending cannot make the queued input grow.
+    private void SetReading(bool waiting)
+    {
+        if (waiting != _readingSuspended)
+        {
+            _readingSuspended = waiting;
+            _start.Connection.Tell(waiting ? Tcp.SuspendReading.Instance : Tcp.ResumeReading.Instance);
+        }
     }
 
     private Pop3Decision Carry(Pop3Decision decision, StringBuilder replies)

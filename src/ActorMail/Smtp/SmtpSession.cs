@@ -80,6 +80,12 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                 case Tcp.CommandFailed failed:
                     _endReason = $"write failed: {failed.Cmd}";
                     return Stop();
+                case MessageDelivered late:
+                    // A mailbox that answers after the store timeout: the client was told 451 and
+                    // will retry, so this copy is taken back.
+                    _log.Warning("Late delivery to {Mailbox} taken back", late.Mailbox);
+                    _mailboxes.Tell(new RetractMessage(late.Mailbox, late.FileName));
+                    return Stay();
                 default:
                     return Stay();
             }

@@ -82,18 +82,24 @@ public sealed class Maildir
     /// <summary>Makes every entry renamed into new/ so far durable.</summary>
     public void SyncNew() => Native.FsyncDirectory(New);
 
-    /// <summary>Removes a delivered file that a failed multi-recipient delivery takes back; true if it was there.</summary>
+    /// <summary>
+    /// Removes a delivered file that a failed transaction takes back, from new/ or, if a reader
+    /// has already moved it, from cur/; true if it was found.
+    /// </summary>
     public bool Retract(string name)
     {
-        var path = Path.Combine(New, name);
-        if (!File.Exists(path))
+        foreach (var (dir, file) in new[] { (New, name), (Cur, name + ":2,") })
         {
-            return false;
+            var path = Path.Combine(dir, file);
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+                Native.FsyncDirectory(dir);
+                return true;
+            }
         }
 
-        File.Delete(path);
-        Native.FsyncDirectory(New);
-        return true;
+        return false;
     }
 
     /// <summary>

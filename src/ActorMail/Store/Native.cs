@@ -45,6 +45,12 @@ internal static partial class Native
         }
     }
 
+    /// <summary>Sets the process's file-creation mask and returns the previous one.</summary>
+    public static int SetUmask(int mask) => umask(mask);
+
+    [LibraryImport("libc", EntryPoint = "umask")]
+    private static partial int umask(int mask);
+
     [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link(string oldpath, string newpath);
 

@@ -1,0 +1,87 @@
+using System.Text;
+using ActorMail.Configuration;
+using ActorMail.Pop3;
+using ActorMail.Protocol.Pop3;
+using Akka.Actor;
+using Akka.IO;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using static ActorMail.Hosting.SessionMessages;
+using static ActorMail.Store.StoreCommands;
+
+namespace ActorMail.Tests;
+
+/// <summary>The POP3 session FSM with TestProbes for the connection and the mailbox router.</summary>
+public sealed class Pop3SessionSpec : TestKit
+{
+    private readonly NodeOptions _options = NodeOptions.FromConfig(NodeConfig.Load(
+        overrideText: "actormail.pop3.auth-failure-delay = 500ms",
+        environment: new Dictionary<string, string?>()));
+
+    public Pop3SessionSpec()
+        : base(NodeConfig.Load(environment: new Dictionary<string, string?>()))
+    {
+    }
+
+    [Fact]
+    public void Reading_is_suspended_during_the_sign_in_delay_and_input_meanwhile_is_answered_after_it()
+    {
+        var connection = CreateTestProbe();
+        var session = Start(connection, CreateTestProbe(), (_, _) => false);
+        session.Tell(new Tcp.Received(ByteString.FromString("USER alice\r\nPASS wrong\r\n")), connection.Ref);
+        Assert.Equal("+OK Send PASS\r\n", ReadWrite(connection));
+        connection.ExpectMsg<Tcp.SuspendReading>();
+        session.Tell(new Tcp.Received(ByteString.FromString("NOOP\r\n")), connection.Ref);
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal("-ERR [AUTH] Invalid user name or password\r\n-ERR NOOP not allowed in the AUTHORIZATION state\r\n", ReadWrite(connection));
+        connection.ExpectMsg<Tcp.ResumeReading>();
+    }
+
+    [Fact]
+    public void Reading_is_suspended_until_the_maildrop_is_granted()
+    {
+        var connection = CreateTestProbe();
+        var mailboxes = CreateTestProbe();
+        var session = Start(connection, mailboxes, (_, _) => true);
+        session.Tell(new Tcp.Received(ByteString.FromString("USER bob\r\nPASS right\r\nSTAT\r\n")), connection.Ref);
+        Assert.Equal("+OK Send PASS\r\n", ReadWrite(connection));
+        connection.ExpectMsg<Tcp.SuspendReading>();
+        var open = mailboxes.ExpectMsg<OpenMaildrop>();
+        Assert.Equal("bob", open.Mailbox);
+        session.Tell(new MaildropOpened("bob", open.CorrelationId, [new DropMessage("f1", "u1", 42)]), mailboxes.Ref);
+        Assert.Equal("+OK Maildrop has 1 messages (42 octets)\r\n+OK 1 42\r\n", ReadWrite(connection));
+        connection.ExpectMsg<Tcp.ResumeReading>();
+    }
+
+    [Fact]
+    public void Quit_in_transaction_commits_exactly_the_marked_files_before_signing_off()
+    {
+        var connection = CreateTestProbe();
+        var mailboxes = CreateTestProbe();
+        connection.IgnoreMessages(m => m is Tcp.SuspendReading or Tcp.ResumeReading);
+        var session = Start(connection, mailboxes, (_, _) => true);
+        session.Tell(new Tcp.Received(ByteString.FromString("USER bob\r\nPASS right\r\n")), connection.Ref);
+        ReadWrite(connection);
+        var open = mailboxes.ExpectMsg<OpenMaildrop>();
+        session.Tell(new MaildropOpened("bob", open.CorrelationId, [new DropMessage("f1", "u1", 1), new DropMessage("f2", "u2", 2), new DropMessage("f3", "u3", 3)]), mailboxes.Ref);
+        ReadWrite(connection);
+        session.Tell(new Tcp.Received(ByteString.FromString("DELE 3\r\nDELE 1\r\nQUIT\r\n")), connection.Ref);
+        Assert.Equal("+OK Message 3 deleted\r\n+OK Message 1 deleted\r\n", ReadWrite(connection));
+        var commit = mailboxes.ExpectMsg<CommitDeletions>();
+        Assert.Equal(["f1", "f3"], commit.FileNames.ToArray());
+        session.Tell(new DeletionsCommitted("bob", commit.CorrelationId, 2), mailboxes.Ref);
+        Assert.Equal("+OK ActorMail POP3 server signing off (1 messages left)\r\n", ReadWrite(connection));
+    }
+
+    private IActorRef Start(TestProbe connection, TestProbe mailboxes, Func<string, string, bool> check)
+    {
+        var policy = new Pop3Policy(_options.Pop3.MaxBadCommands, _options.Pop3.MaxAuthFailures, check);
+        var session = Sys.ActorOf(Pop3Session.Props(new SessionStart(connection.Ref, "127.0.0.1:6000", "p0p", Refuse: false), _options, policy, mailboxes.Ref));
+        connection.ExpectMsg<Tcp.Register>();
+        Assert.StartsWith("+OK", ReadWrite(connection), StringComparison.Ordinal);
+        return session;
+    }
+
+    private static string ReadWrite(TestProbe connection) =>
+        Encoding.ASCII.GetString(connection.ExpectMsg<Tcp.Write>(TimeSpan.FromSeconds(3)).Data.ToArray());
+}
