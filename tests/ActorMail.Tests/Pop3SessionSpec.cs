@@ -30,8 +30,8 @@ public sealed class Pop3SessionSpec : TestKit
         var session = Start(connection, CreateTestProbe(), (_, _) => false);
         session.Tell(new Tcp.Received(ByteString.FromString("USER alice\r\nPASS wrong\r\n")), connection.Ref);
         Assert.Equal("+OK Send PASS\r\n", ReadWrite(connection));
-        connection.ExpectMsg<Tcp.SuspendReading>();
         session.Tell(new Tcp.Received(ByteString.FromString("NOOP\r\n")), connection.Ref);
+        connection.ExpectMsg<Tcp.SuspendReading>();
         connection.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Equal("-ERR [AUTH] Invalid user name or password\r\n-ERR NOOP not allowed in the AUTHORIZATION state\r\n", ReadWrite(connection));
         connection.ExpectMsg<Tcp.ResumeReading>();
@@ -43,8 +43,9 @@ public sealed class Pop3SessionSpec : TestKit
         var connection = CreateTestProbe();
         var mailboxes = CreateTestProbe();
         var session = Start(connection, mailboxes, (_, _) => true);
-        session.Tell(new Tcp.Received(ByteString.FromString("USER bob\r\nPASS right\r\nSTAT\r\n")), connection.Ref);
+        session.Tell(new Tcp.Received(ByteString.FromString("USER bob\r\nPASS right\r\n")), connection.Ref);
         Assert.Equal("+OK Send PASS\r\n", ReadWrite(connection));
+        session.Tell(new Tcp.Received(ByteString.FromString("STAT\r\n")), connection.Ref);
         connection.ExpectMsg<Tcp.SuspendReading>();
         var open = mailboxes.ExpectMsg<OpenMaildrop>();
         Assert.Equal("bob", open.Mailbox);

@@ -29,13 +29,13 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private ILoggingAdapter _log;
     private readonly LineFramer _framer;
     private readonly InputQueue _input = new();
+    private readonly ReadGate _gate;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private MessageStream? _stream;
     private long _correlation;
     private int _commands;
     private int _retrieved;
     private string _endReason = "peer closed";
-    private bool _readingSuspended;
 
     public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes)
     {
@@ -44,6 +44,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         _policy = policy;
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Pop3.MaxCommandLine);
+        _gate = new ReadGate(start.Connection);
         _log = Context.GetLogger()
             .WithContext("SessionId", start.SessionId)
             .WithContext("Protocol", "POP3")
@@ -125,9 +126,11 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     {
         switch (e.FsmEvent)
         {
+            case Tcp.Received received when _stream is not null:
+                return Buffer(received);
             case Tcp.Received received:
                 _input.Enqueue(received.Data);
-                return _stream is null ? Pump(StateName, e.StateData, new StringBuilder()) : Stay();
+                return Pump(StateName, e.StateData, new StringBuilder());
             case ChunkWritten when _stream is not null:
                 return WriteNextChunk(ByteString.Empty) ? Stay() : Pump(StateName, e.StateData, new StringBuilder());
             case StateTimeout:
@@ -142,6 +145,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private State<Pop3State, Pop3Conversation> Buffer(Tcp.Received received)
     {
         _input.Enqueue(received.Data);
+        _gate.InputWhileWaiting();
         return Stay();
     }
 
@@ -206,23 +210,12 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         {
             _start.Connection.Tell(Tcp.Close.Instance);
         }
-        else
+        else if (_stream is null && state is Pop3State.Authorization or Pop3State.Transaction)
         {
-            SetReading(waiting: _stream is not null || state is not (Pop3State.Authorization or Pop3State.Transaction));
+            _gate.Open();
         }
 
         return GoTo(state).Using(data);
-    }
-
-    // While the session waits (sign-in delay, maildrop, UPDATE, a streamed message) the socket is
-    // not read, so a client that keeps sending cannot make the queued input grow.
-    private void SetReading(bool waiting)
-    {
-        if (waiting != _readingSuspended)
-        {
-            _readingSuspended = waiting;
-            _start.Connection.Tell(waiting ? Tcp.SuspendReading.Instance : Tcp.ResumeReading.Instance);
-        }
     }
 
     private Pop3Decision Carry(Pop3Decision decision, StringBuilder replies)

@@ -32,6 +32,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private readonly LineFramer _framer;
     private readonly DataDecoder _decoder;
     private readonly InputQueue _input = new();
+    private readonly ReadGate _gate;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<MessageDelivered> _delivered = [];
     private Spool? _spool;
@@ -49,6 +50,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         _policy = options.ToSmtpPolicy();
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
+        _gate = new ReadGate(start.Connection);
         _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline);
         _log = Context.GetLogger()
             .WithContext("SessionId", start.SessionId)
@@ -136,6 +138,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         {
             case Tcp.Received received:
                 _input.Enqueue(received.Data);
+                _gate.InputWhileWaiting();
                 return Stay();
             case MessageDelivered d when d.CorrelationId == _correlation:
                 _delivered.Add(d);
@@ -184,7 +187,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         }
 
         DropSpool();
-        _start.Connection.Tell(Tcp.ResumeReading.Instance);
+        _gate.Open();
         var replies = new StringBuilder();
         foreach (var reply in decision.Replies)
         {
@@ -337,7 +340,6 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
             _mailboxes.Tell(new DeliverMessage(recipient.Mailbox, _correlation, spool.Path, spool.Length));
         }
 
-        _start.Connection.Tell(Tcp.SuspendReading.Instance);
         SetTimer(StoreTimer, StoreTimedOut.Instance, _options.Smtp.StoreTimeout, repeat: false);
         return decision;
     }

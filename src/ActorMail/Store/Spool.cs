@@ -26,15 +26,27 @@ public sealed class Spool : IDisposable
     /// <summary>The first write error, if any; later writes are skipped.</summary>
     public IOException? Failure { get; private set; }
 
-    /// <summary>Creates a new spool file exclusively.</summary>
+    /// <summary>Creates a new spool file exclusively (the folder is made at start, or here if it went missing).</summary>
     public static Spool Create(string dataRoot, string name)
     {
         var folder = System.IO.Path.Combine(dataRoot, FolderName);
-        Directory.CreateDirectory(folder);
         var path = System.IO.Path.Combine(folder, name);
-        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024);
+        FileStream stream;
+        try
+        {
+            stream = Open(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            Directory.CreateDirectory(folder);
+            stream = Open(path);
+        }
+
         return new Spool(path, stream);
     }
+
+    private static FileStream Open(string path) =>
+        new(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 64 * 1024);
 
     /// <summary>Deletes every leftover spool file: none belongs to a running session at start.</summary>
     public static int Sweep(string dataRoot)
