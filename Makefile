@@ -18,6 +18,7 @@ help:
 	@echo "make test    install what the tests need, then run every suite"
 	@echo "make e2      E2 scenario: pytest -m e2 under tcpdump, then validate artifacts/pcap/traffic_e2.pcap"
 	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"
+	@echo "make demo    Mininet demo (root): h2 sends via h1, h4 reads via h3, capture artifacts/pcap/demo_mininet.pcap"
 	@echo "make mailboxes   list mailboxes and message counts (reads file names only)"
 
 deps:
@@ -35,14 +36,14 @@ mailboxes: build
 format-check:
 	dotnet format ActorMail.sln --verify-no-changes -v q
 
-test: deps build format-check test-dotnet test-tools flex test-flex e2 e3
+test: deps build format-check test-dotnet test-tools flex test-flex e2 e3 demo
 	@echo "make test: all suites passed"
 
 test-dotnet:
 	dotnet test tests/ActorMail.Protocol.Tests -c $(CONFIG) --no-build -nologo
 	dotnet test tests/ActorMail.Tests -c $(CONFIG) --no-build -nologo
 
-test-tools:
+test-tools: build
 	$(PY) -m pytest -m tools -q
 
 flex:
@@ -57,6 +58,9 @@ e2: build
 
 e3: build
 	$(PY) tools/run_scenario.py --marker e3 --pcap artifacts/pcap/traffic_e3.pcap --project S08_E3
+
+demo: build
+	$(PY) tools/mininet/demo.py
 
 phase0: build
 	bash tools/phase0_capture.sh

@@ -62,7 +62,8 @@ class Node:
             ports.append(self.pop3_port)
         deadline = time.monotonic() + timeout
         for port in ports:
-            while not port_answers(self.host, port):
+            # A greeting, not only an open port: see greets().
+            while not greets(self.host, port):
                 if self.process.poll() is not None:
                     raise RuntimeError(f"node exited with {self.process.returncode}: {self.output()}")
                 if time.monotonic() > deadline:
@@ -108,7 +109,12 @@ def port_answers(host, port):
 
 @pytest.fixture(scope="session")
 def node():
-    """The node on the default ports 2525/2110 with a fresh mail root, for the whole session."""
+    """The node on the default ports 2525/2110 with a fresh mail root, for the whole session; or the
+    servers already running that ACTORMAIL_E2E_EXTERNAL names (the compose tester)."""
+    external = os.environ.get("ACTORMAIL_E2E_EXTERNAL")
+    if external:
+        yield external_node(external)
+        return
     workdir = tempfile.mkdtemp(prefix="actormail-e2e-")
     n = Node(workdir).start()
     try:
@@ -116,6 +122,35 @@ def node():
     finally:
         n.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def external_node(spec, timeout=30.0):
+    """Servers started elsewhere: ACTORMAIL_E2E_EXTERNAL=host:smtp_port:pop3_port, their mail root
+    (shared, e.g. a compose volume) in ACTORMAIL_DATA. Nothing is started or stopped here."""
+    host, smtp_port, pop3_port = spec.rsplit(":", 2)
+    mail_root = os.environ.get("ACTORMAIL_DATA")
+    if not mail_root:
+        raise RuntimeError("ACTORMAIL_E2E_EXTERNAL needs ACTORMAIL_DATA: the servers' mail root")
+    n = Node(mail_root, smtp_port=int(smtp_port), pop3_port=int(pop3_port))
+    n.host = host
+    n.mail_root = pathlib.Path(mail_root)
+    deadline = time.monotonic() + timeout
+    while not greets(host, n.smtp_port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no SMTP greeting from {host}:{n.smtp_port} within {timeout} s")
+        time.sleep(0.2)
+    return n
+
+
+def greets(host, port, timeout=2.0):
+    """True if a new connection gets a server greeting (220 or +OK) within timeout. Stronger than
+    port_answers: Akka.IO can accept a connection that arrives while its listener is still binding
+    and never serve it."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            return s.makefile("rb").readline().startswith((b"220 ", b"+OK"))
+    except OSError:
+        return False
 
 
 def strip_trace(raw: bytes) -> bytes:
