@@ -16,6 +16,72 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task A_command_dripping_one_octet_at_a_time_is_cut_off_by_the_command_timeout()
+    {
+        await using var node = await TestNode.StartAsync("actormail.smtp.command-timeout = 1s\nactormail.pop3.command-timeout = 1s");
+        using var c = RawClient.Connect(node.SmtpPort);
+        using var p = RawClient.Connect(node.Pop3Port);
+        c.ReadLine();
+        p.ReadLine();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var closed = false;
+        for (var i = 0; i < 40 && !closed; i++)
+        {
+            try
+            {
+                c.Send("N");
+                p.Send("N");
+            }
+            catch (IOException)
+            {
+                closed = true;
+            }
+
+            Thread.Sleep(100);
+        }
+
+        Assert.StartsWith("421 4.4.2 Command or body too slow", c.ReadLine(), StringComparison.Ordinal);
+        Assert.StartsWith("-ERR Command too slow", p.ReadLine(), StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"cut off after {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_body_that_does_not_finish_in_time_is_cut_off_and_not_stored()
+    {
+        await using var node = await TestNode.StartAsync("actormail.smtp.data-timeout = 1s");
+        using var c = RawClient.Connect(node.SmtpPort);
+        c.ReadLine();
+        c.Command("EHLO tester");
+        c.Command("MAIL FROM:<a@example.org>");
+        c.Command("RCPT TO:<alice@localhost>");
+        c.Command("DATA");
+        for (var i = 0; i < 5; i++)
+        {
+            c.Send("line\r\n");
+            Thread.Sleep(100);
+        }
+
+        Assert.StartsWith("421 4.4.2", c.ReadLine(), StringComparison.Ordinal);
+        Assert.True(c.ClosedByServer());
+        Assert.Empty(node.AllMessages("alice"));
+    }
+
+    [Fact]
+    public async Task A_client_that_half_closes_after_its_last_command_gets_every_reply()
+    {
+        await using var node = await TestNode.StartAsync();
+        using var client = new System.Net.Sockets.TcpClient("127.0.0.1", node.SmtpPort);
+        var stream = client.GetStream();
+        stream.Write(Encoding.ASCII.GetBytes("EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\nQUIT\r\n"));
+        client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var all = reader.ReadToEnd();
+        Assert.Contains("250 2.0.0 OK: queued as", all, StringComparison.Ordinal);
+        Assert.EndsWith("221 2.0.0 Bye\r\n", all, StringComparison.Ordinal);
+        Assert.Single(node.Files("alice"));
+    }
+
+    [Fact]
     public async Task Idle_POP3_session_is_logged_out_and_its_lock_released()
     {
         await using var node = await TestNode.StartAsync("actormail.pop3.idle-timeout = 1s");

@@ -151,6 +151,10 @@ public static class Pop3Decider
     public static Pop3Decision Idle(Pop3Conversation data) =>
         new(Pop3State.Closed, data, [Pop3Replies.IdleTimeout], new Pop3Effect.Close());
 
+    /// <summary>A command line did not complete within its time limit: close without UPDATE.</summary>
+    public static Pop3Decision CommandTimedOut(Pop3Conversation data) =>
+        new(Pop3State.Closed, data, [Pop3Replies.CommandTimeout], new Pop3Effect.Close());
+
     /// <summary>The node is stopping: close without UPDATE.</summary>
     public static Pop3Decision Shutdown(Pop3Conversation data) =>
         new(Pop3State.Closed, data, [Pop3Replies.ShuttingDown], new Pop3Effect.Close());

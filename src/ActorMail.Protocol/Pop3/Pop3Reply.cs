@@ -75,6 +75,8 @@ public static class Pop3Replies
 
     public static Pop3Reply IdleTimeout { get; } = new(false, "Idle timeout, closing connection");
 
+    public static Pop3Reply CommandTimeout { get; } = new(false, "Command too slow, closing connection");
+
     public static Pop3Reply ShuttingDown { get; } = new(false, "Server shutting down, closing connection", "SYS/TEMP");
 
     public static Pop3Reply TooManyErrors { get; } = new(false, "Too many errors, closing connection");

@@ -147,6 +147,10 @@ public static class SmtpDecider
     public static SmtpDecision Idle(SmtpConversation data) =>
         new(SmtpState.Closed, data, [SmtpReplies.IdleTimeout], SmtpEffect.Close);
 
+    /// <summary>A command line or a body did not complete within its time limit.</summary>
+    public static SmtpDecision TransferTimedOut(SmtpConversation data) =>
+        new(SmtpState.Closed, data, [SmtpReplies.TransferTimeout], SmtpEffect.Close);
+
     /// <summary>The node is stopping.</summary>
     public static SmtpDecision Shutdown(SmtpConversation data) =>
         new(SmtpState.Closed, data, [SmtpReplies.ShuttingDown], SmtpEffect.Close);

@@ -3,16 +3,19 @@ namespace ActorMail.Protocol.Smtp;
 /// <summary>Every reply the SMTP server sends, each in one place with its code and enhanced code.</summary>
 public static class SmtpReplies
 {
+    // Client text echoed in a reply is cut so that no reply line passes 512 octets (RFC 5321 §4.5.3.1.5).
+    private const int MaxEcho = 64;
+
     /// <summary>220: the greeting at connect (no enhanced code, RFC 2034 §3).</summary>
     public static SmtpReply Greeting(string host) => new(220, string.Empty, $"{host} ESMTP ActorMail ready");
 
     /// <summary>250: reply to HELO.</summary>
-    public static SmtpReply Helo(string host, string client) => new(250, string.Empty, $"{host} greets {client}");
+    public static SmtpReply Helo(string host, string client) => new(250, string.Empty, $"{host} greets {Echo(client)}");
 
     /// <summary>250: reply to EHLO, listing the extensions offered.</summary>
     public static SmtpReply Ehlo(string host, string client, long maxMessage) => new(250, string.Empty,
     [
-        $"{host} greets {client}",
+        $"{host} greets {Echo(client)}",
         "PIPELINING",
         $"SIZE {maxMessage}",
         "8BITMIME",
@@ -46,6 +49,9 @@ public static class SmtpReplies
 
     /// <summary>421 4.4.2: idle too long.</summary>
     public static SmtpReply IdleTimeout { get; } = new(421, "4.4.2", "Idle timeout, closing connection");
+
+    /// <summary>421 4.4.2: a command line or a body took longer than its limit to arrive.</summary>
+    public static SmtpReply TransferTimeout { get; } = new(421, "4.4.2", "Command or body too slow, closing connection");
 
     /// <summary>421 4.7.0: too many bad commands.</summary>
     public static SmtpReply TooManyErrors { get; } = new(421, "4.7.0", "Too many errors, closing connection");
@@ -102,5 +108,7 @@ public static class SmtpReplies
     public static SmtpReply MessageTooBig(long limit) => new(552, "5.3.4", $"Message size exceeds fixed limit of {limit} octets");
 
     /// <summary>555 5.5.4: an unknown MAIL or RCPT parameter.</summary>
-    public static SmtpReply ParameterNotRecognised(string key) => new(555, "5.5.4", $"Parameter {key} not recognized");
+    public static SmtpReply ParameterNotRecognised(string key) => new(555, "5.5.4", $"Parameter {Echo(key)} not recognized");
+
+    private static string Echo(string text) => text.Length <= MaxEcho ? text : text[..MaxEcho] + "...";
 }

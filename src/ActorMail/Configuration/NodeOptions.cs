@@ -26,6 +26,8 @@ public sealed record SmtpOptions(
     int MaxCommandLine,
     int MaxTextLine,
     TimeSpan IdleTimeout,
+    TimeSpan CommandTimeout,
+    TimeSpan DataTimeout,
     int MaxBadCommands,
     int MaxConnections,
     BareNewlinePolicy BareNewline,
@@ -35,6 +37,7 @@ public sealed record SmtpOptions(
 public sealed record Pop3Options(
     int Port,
     TimeSpan IdleTimeout,
+    TimeSpan CommandTimeout,
     int MaxCommandLine,
     int MaxBadCommands,
     int MaxConnections,
@@ -94,6 +97,8 @@ public sealed record NodeOptions(
                 MaxCommandLine: s.GetInt("max-command-line"),
                 MaxTextLine: s.GetInt("max-text-line"),
                 IdleTimeout: s.GetTimeSpan("idle-timeout"),
+                CommandTimeout: s.GetTimeSpan("command-timeout"),
+                DataTimeout: s.GetTimeSpan("data-timeout"),
                 MaxBadCommands: s.GetInt("max-bad-commands"),
                 MaxConnections: s.GetInt("max-connections"),
                 BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
@@ -101,6 +106,7 @@ public sealed record NodeOptions(
             Pop3: new Pop3Options(
                 Port: p.GetInt("port"),
                 IdleTimeout: p.GetTimeSpan("idle-timeout"),
+                CommandTimeout: p.GetTimeSpan("command-timeout"),
                 MaxCommandLine: p.GetInt("max-command-line"),
                 MaxBadCommands: p.GetInt("max-bad-commands"),
                 MaxConnections: p.GetInt("max-connections"),

@@ -53,7 +53,9 @@ public sealed class TcpServerListener : ReceiveActor
         Receive<GetBoundAddress>(_ => Sender.Tell(_bound.Task.IsCompletedSuccessfully ? _bound.Task.Result : null!));
         Receive<StopAccepting>(_ =>
         {
-            _socket?.Tell(Tcp.Unbind.Instance);
+            // Sessions are told first; the socket is unbound only once they are gone, because
+            // Akka.IO's listener owns the accepted connections and closing it resets them before
+            // their 421 is written. Connections accepted meanwhile are refused with 421.
             _stopRequester = Sender;
             foreach (var session in _sessions)
             {
@@ -92,6 +94,8 @@ public sealed class TcpServerListener : ReceiveActor
     {
         if (_stopRequester is not null && _sessions.Count == 0)
         {
+            _socket?.Tell(Tcp.Unbind.Instance);
+            _socket = null;
             _stopRequester.Tell(Akka.Done.Instance);
         }
     }

@@ -21,6 +21,7 @@ namespace ActorMail.Pop3;
 public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
 {
     private const string AuthTimer = "auth-delay";
+    private const string CommandTimer = "command-timeout";
 
     private readonly SessionStart _start;
     private readonly NodeOptions _options;
@@ -36,6 +37,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private int _commands;
     private int _retrieved;
     private string _endReason = "peer closed";
+    private bool _peerClosed;
 
     public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes)
     {
@@ -79,6 +81,12 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         {
             switch (e.FsmEvent)
             {
+                case Tcp.PeerClosed when StateName != Pop3State.Closed:
+                    // The client has sent all it will: answer what it sent (a stream included), then close.
+                    _peerClosed = true;
+                    return _stream is null && StateName is Pop3State.Authorization or Pop3State.Transaction
+                        ? Pump(StateName, e.StateData, new StringBuilder())
+                        : Stay();
                 case Tcp.ConnectionClosed closed:
                     if (closed.IsErrorClosed || closed.IsAborted)
                     {
@@ -106,7 +114,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
 
     protected override void PreStart()
     {
-        _start.Connection.Tell(new Tcp.Register(Self));
+        _start.Connection.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         if (_start.Refuse)
         {
             _endReason = "over the connection limit";
@@ -137,6 +145,10 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 _endReason = "autologout";
                 _stream = null;
                 return Continue(Pop3Decider.Idle(e.StateData));
+            case CommandTimedOut:
+                _endReason = "command too slow";
+                _stream = null;
+                return Continue(Pop3Decider.CommandTimedOut(e.StateData));
             default:
                 return null!;
         }
@@ -203,6 +215,25 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 state = next.State;
                 data = next.Data;
             }
+        }
+
+        // The idle timer restarts on every read; a command line must also finish within its own limit.
+        if (state is Pop3State.Authorization or Pop3State.Transaction && _framer.HasPartialLine)
+        {
+            if (!IsTimerActive(CommandTimer))
+            {
+                SetTimer(CommandTimer, CommandTimedOut.Instance, _options.Pop3.CommandTimeout, repeat: false);
+            }
+        }
+        else
+        {
+            CancelTimer(CommandTimer);
+        }
+
+        if (_peerClosed && _stream is null && state is Pop3State.Authorization or Pop3State.Transaction)
+        {
+            // A half-closed client ends without QUIT: nothing is deleted.
+            state = Pop3State.Closed;
         }
 
         Flush(replies);
@@ -306,6 +337,11 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         _stream?.Dispose();
         _log.Info("POP3 session ended ({EndReason}): {Commands} commands, {Retrieved} messages sent, {BytesIn} octets in, {DurationMs} ms",
             _endReason, _commands, _retrieved, _input.TotalReceived, _clock.ElapsedMilliseconds);
+    }
+
+    private sealed record CommandTimedOut
+    {
+        public static CommandTimedOut Instance { get; } = new();
     }
 
     private sealed record AuthDelayOver

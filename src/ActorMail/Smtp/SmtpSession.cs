@@ -23,6 +23,7 @@ namespace ActorMail.Smtp;
 public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
 {
     private const string StoreTimer = "store-timeout";
+    private const string TransferTimer = "transfer-timeout";
 
     private readonly SessionStart _start;
     private readonly NodeOptions _options;
@@ -42,6 +43,8 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private int _commands;
     private string _endReason = "peer closed";
     private bool _shutdownPending;
+    private bool _peerClosed;
+    private string? _transferKind;
 
     public SmtpSession(SessionStart start, NodeOptions options, IActorRef mailboxes)
     {
@@ -69,6 +72,10 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         {
             switch (e.FsmEvent)
             {
+                case Tcp.PeerClosed when StateName != SmtpState.Closed:
+                    // The client has sent all it will: answer what it sent, then close.
+                    _peerClosed = true;
+                    return StateName == SmtpState.Storing ? Stay() : Pump(StateName, e.StateData, new StringBuilder());
                 case Tcp.ConnectionClosed closed:
                     if (closed.IsErrorClosed || closed.IsAborted)
                     {
@@ -101,7 +108,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
 
     protected override void PreStart()
     {
-        _start.Connection.Tell(new Tcp.Register(Self));
+        _start.Connection.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         if (_start.Refuse)
         {
             _endReason = "over the connection limit";
@@ -127,6 +134,9 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
             case StateTimeout:
                 _endReason = "idle timeout";
                 return Apply(SmtpDecider.Idle(e.StateData), new StringBuilder());
+            case TransferTimedOut:
+                _endReason = "command or body too slow";
+                return Apply(SmtpDecider.TransferTimedOut(e.StateData), new StringBuilder());
             default:
                 return null!;
         }
@@ -246,13 +256,40 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
             }
         }
 
+        if (_peerClosed && state is not (SmtpState.Storing or SmtpState.Closed))
+        {
+            // Everything the client sent before its FIN is answered; a body it did not finish is dropped.
+            state = SmtpState.Closed;
+        }
+
         Flush(replies);
         if (state == SmtpState.Closed)
         {
             _start.Connection.Tell(Tcp.Close.Instance);
         }
 
+        ArmTransferTimer(state);
         return GoTo(state).Using(data);
+    }
+
+    // The idle timer restarts on every read, so a client sending one octet at a time would never
+    // meet it: a command line, or a whole body, must also finish within its own limit.
+    private void ArmTransferTimer(SmtpState state)
+    {
+        var kind = state == SmtpState.ReceivingData ? "data"
+            : state is not (SmtpState.Closed or SmtpState.Storing) && _framer.HasPartialLine ? "command"
+            : null;
+        if (kind is null)
+        {
+            _transferKind = null;
+            CancelTimer(TransferTimer);
+        }
+        else if (_transferKind != kind)
+        {
+            _transferKind = kind;
+            var limit = kind == "data" ? _options.Smtp.DataTimeout : _options.Smtp.CommandTimeout;
+            SetTimer(TransferTimer, TransferTimedOut.Instance, limit, repeat: false);
+        }
     }
 
     private SmtpDecision? DecodeData(ref ReadOnlySpan<byte> span, SmtpConversation data)
@@ -389,5 +426,10 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private sealed record StoreTimedOut
     {
         public static StoreTimedOut Instance { get; } = new();
+    }
+
+    private sealed record TransferTimedOut
+    {
+        public static TransferTimedOut Instance { get; } = new();
     }
 }

@@ -101,7 +101,16 @@ public sealed class Spool : IDisposable
             }
         }
 
-        _stream?.Dispose();
+        try
+        {
+            _stream?.Dispose();
+        }
+        catch (IOException e)
+        {
+            // Disposing flushes what a failed flush left in the buffer, and fails the same way.
+            Failure ??= e;
+        }
+
         _stream = null;
         return Failure is null;
     }

@@ -39,7 +39,7 @@ public partial class MaildirNameTests
         var name = MaildirName.Build(time, 1, 0, "host", 0);
 
         Assert.Matches(NameShape(), name);
-        Assert.StartsWith($"{microseconds / 1_000_000}.M{microseconds % 1_000_000}P", name, StringComparison.Ordinal);
+        Assert.StartsWith($"{microseconds / 1_000_000}.M{microseconds % 1_000_000:D6}P", name, StringComparison.Ordinal);
     }
 
     [Theory]
