@@ -11,7 +11,7 @@ CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/car
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 phase0 demo mailboxes format-check clean
+.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 phase0 demo crashtest fuzz bench bench-quick mailboxes format-check clean
 
 help:
 	@echo "make run     build and start SMTP on 127.0.0.1:2525 and POP3 on 127.0.0.1:2110 (demo users alice, bob)"
@@ -61,6 +61,13 @@ e3: build
 
 demo: build
 	$(PY) tools/mininet/demo.py
+
+# Long runs of their own; short versions run inside make test (pytest -m tools).
+crashtest: build
+	$(PY) tools/crashtest/crashtest.py --rounds 25 --seconds-per-round 3
+
+fuzz: build
+	$(PY) tools/fuzz/fuzz.py --iterations 50000 --seconds 900
 
 phase0: build
 	bash tools/phase0_capture.sh

@@ -20,6 +20,7 @@ import uuid
 
 import pytest
 
+import conftest
 from conftest import Node, strip_trace
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -284,7 +285,7 @@ def test_connection_flood_gets_421_at_connect_and_spares_established_sessions(ho
                 t = time.monotonic()
                 assert send_message(established, ["bob@localhost"], marker())[0] == 250
                 during.append(time.monotonic() - t)
-            assert max(during) < max(1.0, 10 * max(before)), (before, during)
+            assert max(during) < max(2.0, 10 * max(before)), (before, during)
             for s in flood + refused + pops:
                 s.__exit__(None, None, None)
         finally:
@@ -588,25 +589,41 @@ def test_smtp_smuggling_probes_never_end_the_message(hostile, probe):
 
 
 def test_pop3_password_guessing_is_slowed_then_cut_off(hostile):
-    for user in ("alice", "nosuchuser"):
-        with Session(hostile, "pop3") as p:
-            assert p.reply().startswith("+OK")
-            times = []
-            for i in range(3):
-                guess = f"guess-{i}-{uuid.uuid4().hex[:8]}"
-                SECRETS.add(guess)
-                assert p.cmd(f"USER {user}") == "+OK Send PASS"
-                t = time.monotonic()
-                assert p.cmd(f"PASS {guess}") == "-ERR [AUTH] Invalid user name or password"
-                times.append(time.monotonic() - t)
-            assert p.reply() == "-ERR [AUTH] Too many failed sign-ins, closing connection"
-            assert p.wait_closed(5)
-            assert min(times) >= 0.9, f"failed sign-ins answered after {times} s (auth-failure-delay is 1 s)"
+    failures = []
+
+    def guesser(user):
+        try:
+            guess_three_times(hostile, user)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            failures.append(f"{user}: {e!r}")
+
+    threads = [threading.Thread(target=guesser, args=(u,)) for u in ("alice", "nosuchuser")]  # the same for both
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert failures == []
     # The real password still works on a new connection.
     s, opened = pop3_signin(hostile, "alice", "alice-demo")
     with s:
         assert opened.startswith("+OK Maildrop has ")
         assert s.cmd("QUIT").startswith("+OK")
+
+
+def guess_three_times(hostile, user):
+    with Session(hostile, "pop3") as p:
+        assert p.reply().startswith("+OK")
+        times = []
+        for i in range(3):
+            guess = f"guess-{i}-{uuid.uuid4().hex[:8]}"
+            SECRETS.add(guess)
+            assert p.cmd(f"USER {user}") == "+OK Send PASS"
+            t = time.monotonic()
+            assert p.cmd(f"PASS {guess}") == "-ERR [AUTH] Invalid user name or password"
+            times.append(time.monotonic() - t)
+        assert p.reply() == "-ERR [AUTH] Too many failed sign-ins, closing connection"
+        assert p.wait_closed(5)
+        assert min(times) >= 0.9, f"failed sign-ins answered after {times} s (auth-failure-delay is 1 s)"
 
 
 # ------------------------------------------------------------------ the fuzzer
@@ -721,28 +738,27 @@ def test_unwritable_mailbox_fails_that_recipient_only(hostile):
     assert len(stored_with(hostile, "alice", later)) == 1
 
 
-@pytest.mark.parametrize("busy", ["smtp", "pop3"])
-def test_port_in_use_gives_a_clear_message_and_a_nonzero_exit(busy):
-    port = BUSY_PORTS[0] if busy == "smtp" else BUSY_PORTS[1]
+def test_port_in_use_gives_a_clear_message_and_a_nonzero_exit():
+    port = BUSY_PORTS[0]  # the SMTP port; the POP3 port is free
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     holder.bind(("127.0.0.1", port))
     holder.listen(1)
-    node = start_node(BUSY_PORTS, watched=False)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="actormail-hostile-"))
+    env = dict(os.environ, ACTORMAIL_DATA=str(workdir / "maildir"), ACTORMAIL_LOGS=str(workdir / "logs"),
+               ACTORMAIL_SMTP_PORT=str(BUSY_PORTS[0]), ACTORMAIL_POP3_PORT=str(BUSY_PORTS[1]))
     try:
-        try:
-            node.start(timeout=20)
-        except RuntimeError:
-            pass
-        code = node.process.wait(20)
-        out = node.output()
-        assert code != 0, out
-        assert f"127.0.0.1:{port}" in out and ("cannot listen" in out or "in use" in out), out
-        assert "Unhandled exception" not in out and not re.search(r"^\s+at \S+\(", out, re.M), out
+        # Started directly, not with Node.start(): its port probes would open sessions on the free port.
+        done = subprocess.run(["dotnet", str(conftest.NODE_DLL), "serve"], cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        out = done.stdout.decode(errors="replace")
+        assert done.returncode != 0, out
+        assert f"cannot listen on 127.0.0.1:{port}" in out, out
+        assert "Unhandled exception" not in out and not re.search(r"^\s+at \S+\(", out, re.M), \
+            f"a stack trace on the console:\n{out}"
     finally:
         holder.close()
-        node.stop()
-        shutil.rmtree(node.workdir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ after everything else
@@ -766,3 +782,4 @@ def test_logs_hold_no_password_and_no_body(hostile, slow):
             leaked = sorted(s for s in SECRETS if s.encode() in text)
             assert leaked == [], f"{p} contains {leaked}"
     assert checked > 10000
+    print(f"{checked} octets of logs from {len(WATCHED_NODES)} nodes hold none of {len(SECRETS)} secrets")
