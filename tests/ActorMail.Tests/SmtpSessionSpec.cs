@@ -21,7 +21,7 @@ public sealed class SmtpSessionSpec : TestKit
     {
         _root = Path.Combine(Path.GetTempPath(), "actormail-fsm-" + Guid.NewGuid().ToString("N")[..8]);
         _options = NodeOptions.FromConfig(NodeConfig.Load(
-            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.idle-timeout = 1s",
+            overrideText: $"actormail.data = \"{_root}\"",
             environment: new Dictionary<string, string?>()));
     }
 
@@ -29,7 +29,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void Registers_with_the_connection_then_greets()
     {
         var connection = CreateTestProbe();
-        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, CreateTestProbe().Ref));
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("220 localhost ESMTP", ReadWrite(connection), StringComparison.Ordinal);
     }
@@ -38,7 +38,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void Over_the_limit_answers_421_and_closes()
     {
         var connection = CreateTestProbe();
-        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: true), _options, CreateTestProbe().Ref));
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: true), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("421 4.7.0", ReadWrite(connection), StringComparison.Ordinal);
         connection.ExpectMsg<Tcp.Close>();
@@ -127,7 +127,12 @@ public sealed class SmtpSessionSpec : TestKit
     public void Idle_timeout_answers_421_4_4_2_and_closes()
     {
         var connection = CreateTestProbe();
-        Start(connection, CreateTestProbe());
+        var quick = NodeOptions.FromConfig(NodeConfig.Load(
+            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.idle-timeout = 1s",
+            environment: new Dictionary<string, string?>()));
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
+        connection.ExpectMsg<Tcp.Register>();
+        ReadWrite(connection);
         Assert.StartsWith("421 4.4.2", ReadWrite(connection, TimeSpan.FromSeconds(5)), StringComparison.Ordinal);
         connection.ExpectMsg<Tcp.Close>();
     }
@@ -143,7 +148,7 @@ public sealed class SmtpSessionSpec : TestKit
 
     private IActorRef Start(TestProbe connection, TestProbe mailboxes)
     {
-        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, mailboxes.Ref));
+        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, _options.ToSmtpPolicy(), mailboxes.Ref));
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
         return session;

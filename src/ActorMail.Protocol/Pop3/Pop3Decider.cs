@@ -151,6 +151,10 @@ public static class Pop3Decider
     public static Pop3Decision Idle(Pop3Conversation data) =>
         new(Pop3State.Closed, data, [Pop3Replies.IdleTimeout], new Pop3Effect.Close());
 
+    /// <summary>The mailbox failed and no longer locks the maildrop for this session: close without UPDATE.</summary>
+    public static Pop3Decision MaildropLost(Pop3Conversation data) =>
+        new(Pop3State.Closed, data, [Pop3Replies.MaildropLost], new Pop3Effect.Close());
+
     /// <summary>A command line did not complete within its time limit: close without UPDATE.</summary>
     public static Pop3Decision CommandTimedOut(Pop3Conversation data) =>
         new(Pop3State.Closed, data, [Pop3Replies.CommandTimeout], new Pop3Effect.Close());

@@ -69,6 +69,8 @@ public static class Pop3Replies
 
     public static Pop3Reply MaildropUnavailable { get; } = new(false, "Maildrop cannot be opened now", "SYS/TEMP");
 
+    public static Pop3Reply MaildropLost { get; } = new(false, "Maildrop lost after a server fault, nothing deleted", "SYS/TEMP");
+
     public static Pop3Reply CommitFailed { get; } = new(false, "Some deleted messages were not removed", "SYS/TEMP");
 
     public static Pop3Reply TooManyConnections { get; } = new(false, "Too many connections, try again later", "SYS/TEMP");

@@ -51,9 +51,11 @@ public static class ActorMailNode
         var smtpBound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (options.RunsSmtp)
         {
+            // Built once: its frozen sets of domains and users are costly to make per connection.
+            var policy = options.ToSmtpPolicy();
             smtp = system.ActorOf(
                 TcpServerListener.Props("SMTP", new IPEndPoint(address, options.Smtp.Port), options.Smtp.MaxConnections,
-                    start => SmtpSession.Props(start, options, mailboxes), smtpBound),
+                    start => SmtpSession.Props(start, options, policy, mailboxes), smtpBound),
                 "smtp-listener");
         }
         else

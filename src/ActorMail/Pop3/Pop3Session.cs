@@ -94,6 +94,10 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                     }
 
                     return Stop();
+                case MaildropLost:
+                    _endReason = "maildrop lost";
+                    _stream = null;
+                    return Continue(Pop3Decider.MaildropLost(e.StateData));
                 case ShutdownSession:
                     _endReason = "shutdown";
                     _stream = null;

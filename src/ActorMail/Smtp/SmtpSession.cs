@@ -46,11 +46,11 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private bool _peerClosed;
     private string? _transferKind;
 
-    public SmtpSession(SessionStart start, NodeOptions options, IActorRef mailboxes)
+    public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes)
     {
         _start = start;
         _options = options;
-        _policy = options.ToSmtpPolicy();
+        _policy = policy;
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
         _gate = new ReadGate(start.Connection);
@@ -103,8 +103,8 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         Initialize();
     }
 
-    public static Props Props(SessionStart start, NodeOptions options, IActorRef mailboxes) =>
-        Akka.Actor.Props.Create(() => new SmtpSession(start, options, mailboxes)).WithDispatcher("akka.actor.session-dispatcher");
+    public static Props Props(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes) =>
+        Akka.Actor.Props.Create(() => new SmtpSession(start, options, policy, mailboxes)).WithDispatcher("akka.actor.session-dispatcher");
 
     protected override void PreStart()
     {

@@ -46,6 +46,37 @@ public sealed class MailboxActor : ReceiveActor
 
     protected override void PreStart() => _maildir.EnsureExists();
 
+    // A failure no handler expected: every request it leaves open gets an error reply, and a
+    // session holding the maildrop is told it lost it, since the restarted actor starts from
+    // what is on disk, with no lock and nothing waiting.
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _log.Error(reason, "Mailbox {Mailbox} failed; restarting from disk", Self.Path.Name);
+        var why = $"mailbox failed: {reason.Message}";
+        switch (message)
+        {
+            case DeliverMessage m:
+                Sender.Tell(new DeliveryFailed(m.Mailbox, m.CorrelationId, StoreFailure.Error, why));
+                break;
+            case OpenMaildrop m:
+                Sender.Tell(new MaildropFailed(m.Mailbox, m.CorrelationId, why));
+                break;
+            case CommitDeletions m:
+                Sender.Tell(new DeletionsFailed(m.Mailbox, m.CorrelationId, why));
+                break;
+        }
+
+        foreach (var (sender, m, name) in _unsynced)
+        {
+            TryRetract(name);
+            sender.Tell(new DeliveryFailed(m.Mailbox, m.CorrelationId, StoreFailure.Error, why));
+        }
+
+        _unsynced.Clear();
+        _holder?.Tell(new MaildropLost(Self.Path.Name));
+        base.PreRestart(reason, message);
+    }
+
     private void Open(OpenMaildrop m)
     {
         if (_holder is not null && !_holder.Equals(Sender))

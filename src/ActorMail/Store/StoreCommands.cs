@@ -45,4 +45,7 @@ public static class StoreCommands
 
     /// <summary>Some files could not be removed; the maildrop is released anyway.</summary>
     public sealed record DeletionsFailed(string Mailbox, long CorrelationId, string Reason);
+
+    /// <summary>The mailbox actor failed and restarted: the session that held the maildrop holds it no longer.</summary>
+    public sealed record MaildropLost(string Mailbox);
 }
