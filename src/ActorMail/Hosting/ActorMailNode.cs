@@ -47,38 +47,32 @@ public static class ActorMailNode
         var mailboxes = system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
         var address = IPAddress.Parse(options.Bind);
 
-        IActorRef? smtp = null;
-        var smtpBound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (options.RunsSmtp)
+        // A listener for each protocol this process serves; a protocol it does not serve reports
+        // an empty address at once, so waiting for both listeners works for every role.
+        (IActorRef? Listener, Task<EndPoint> Bound) Listen(bool runs, string protocol, int port, int maxConnections, Func<SessionStart, Props> sessionProps)
         {
-            // Built once: its frozen sets of domains and users are costly to make per connection.
-            var policy = options.ToSmtpPolicy();
-            smtp = system.ActorOf(
-                TcpServerListener.Props("SMTP", new IPEndPoint(address, options.Smtp.Port), options.Smtp.MaxConnections,
-                    start => SmtpSession.Props(start, options, policy, mailboxes), smtpBound),
-                "smtp-listener");
-        }
-        else
-        {
-            smtpBound.SetResult(new IPEndPoint(IPAddress.None, 0));
+            var bound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!runs)
+            {
+                bound.SetResult(new IPEndPoint(IPAddress.None, 0));
+                return (null, bound.Task);
+            }
+
+            var listener = system.ActorOf(
+                TcpServerListener.Props(protocol, new IPEndPoint(address, port), maxConnections, sessionProps, bound),
+                $"{protocol.ToLowerInvariant()}-listener");
+            return (listener, bound.Task);
         }
 
-        IActorRef? pop3 = null;
-        var pop3Bound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (options.RunsPop3)
-        {
-            var policy = Pop3Authentication.Policy(options);
-            pop3 = system.ActorOf(
-                TcpServerListener.Props("POP3", new IPEndPoint(address, options.Pop3.Port), options.Pop3.MaxConnections,
-                    start => Pop3Session.Props(start, options, policy, mailboxes), pop3Bound),
-                "pop3-listener");
-        }
-        else
-        {
-            pop3Bound.SetResult(new IPEndPoint(IPAddress.None, 0));
-        }
+        // Each policy is built once: the SMTP one holds frozen sets that are costly to make per connection.
+        var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy() : null;
+        var pop3Policy = options.RunsPop3 ? Pop3Authentication.Policy(options) : null;
+        var (smtp, smtpBound) = Listen(options.RunsSmtp, "SMTP", options.Smtp.Port, options.Smtp.MaxConnections,
+            start => SmtpSession.Props(start, options, smtpPolicy!, mailboxes));
+        var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.MaxConnections,
+            start => Pop3Session.Props(start, options, pop3Policy!, mailboxes));
 
-        var node = new RunningNode(mailboxes, smtp, smtpBound.Task, pop3, pop3Bound.Task);
+        var node = new RunningNode(mailboxes, smtp, smtpBound, pop3, pop3Bound);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
             var stops = new[] { node.SmtpListener, node.Pop3Listener }
