@@ -88,7 +88,10 @@ public static class Program
         Log.Logger = logger;
 
         var started = new TaskCompletionSource<RunningNode>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var builder = Host.CreateApplicationBuilder();
+        // No default configuration sources: the node reads only its HOCON, and the defaults would
+        // watch the working directory (which holds ./data under make run) for file changes,
+        // waking on every message stored (measured: 0.83-0.88x CPU per message without it).
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(logger);
         builder.Services.AddAkka("actormail", akka =>
