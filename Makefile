@@ -19,6 +19,8 @@ help:
 	@echo "make e2      E2 scenario: pytest -m e2 under tcpdump, then validate artifacts/pcap/traffic_e2.pcap"
 	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"
 	@echo "make demo    Mininet demo (root): h2 sends via h1, h4 reads via h3, capture artifacts/pcap/demo_mininet.pcap"
+	@echo "make bench   ActorMail beside aiosmtpd, smtp-sink and Dovecot in one run; ratios in artifacts/bench/results.md"
+	@echo "make crashtest / make fuzz   the long reliability runs (short versions are in make test)"
 	@echo "make mailboxes   list mailboxes and message counts (reads file names only)"
 
 deps:
@@ -63,6 +65,12 @@ demo: build
 	$(PY) tools/mininet/demo.py
 
 # Long runs of their own; short versions run inside make test (pytest -m tools).
+bench: deps build
+	$(PY) tools/bench/run.py
+
+bench-quick: deps build
+	$(PY) tools/bench/run.py --quick
+
 crashtest: build
 	$(PY) tools/crashtest/crashtest.py --rounds 25 --seconds-per-round 3
 

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Where ActorMail's SMTP time goes: the node under a few settings that need no code change,
+alternated in rounds like the main benchmark, plus a syscall count per message under strace.
+
+  /usr/bin/python3 tools/bench/levers.py                  variants x 2 modes x 3 rounds, 5000 messages
+  /usr/bin/python3 tools/bench/levers.py --syscalls-only  only the strace count (1000 messages per mode)
+
+Writes artifacts/bench/levers.md and levers.json. Each variant is a fresh node on 127.0.0.1:2630
+with a fresh mail root, loaded by smtp-source -s 10 -l 2048 like the main benchmark."""
+import argparse
+import json
+import os
+import pathlib
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import targets  # noqa: E402
+from clients import BenchError  # noqa: E402
+from report import md_table, table  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_DLL = ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll"
+SMTP_PORT, POP3_PORT = 2630, 2631
+
+# name: (what it changes, HOCON override, extra environment, run the node outside the mail root's parent)
+VARIANTS = {
+    "baseline": ("shipped settings; working directory holds the mail root (as with make run)", None, {}, False),
+    "log-warning": ("actormail.log-level = Warning: no per-session and per-message Information lines",
+                    "actormail.log-level = Warning\n", {}, False),
+    "one-thread-pools": ("session and store dispatchers with 1 dedicated thread each instead of 4",
+                         "akka.actor.session-dispatcher.dedicated-thread-pool.thread-count = 1\n"
+                         "akka.actor.store-dispatcher.dedicated-thread-pool.thread-count = 1\n", {}, False),
+    "no-tp-spin": ("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0: .NET pool workers block instead of spinning",
+                   None, {"DOTNET_ThreadPool_UnfairSemaphoreSpinLimit": "0"}, False),
+    "cwd-elsewhere": ("working directory outside the mail root: the host's config file watcher sees no mail",
+                      None, {}, True),
+    "pgo-off": ("DOTNET_TieredPGO=0: no instrumented tier, less re-JIT while the load runs",
+                None, {"DOTNET_TieredPGO": "0"}, False),
+}
+# Every lever above at once.
+VARIANTS["combined"] = (
+    "all of the above together",
+    "".join(v[1] for v in VARIANTS.values() if v[1]),
+    {k: val for v in VARIANTS.values() for k, val in v[2].items()},
+    True,
+)
+
+
+def run_load(server, messages, reuse, rcpt="alice@localhost"):
+    argv = ["smtp-source", "-s", "10", "-m", str(messages), "-l", "2048", "-f", "a@example.org", "-t", rcpt]
+    if reuse:
+        argv.append("-d")
+    argv.append(f"127.0.0.1:{server.port}")
+    cpu0 = server.cpu_seconds()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = targets.system_busy_seconds()
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=max(120, messages * 0.05))
+    elapsed = time.perf_counter() - t0
+    busy1 = targets.system_busy_seconds()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu1 = server.cpu_seconds()
+    if p.returncode != 0:
+        raise BenchError(f"smtp-source exited {p.returncode}: {p.stderr.strip()[-200:]}")
+    client = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    # CPU that other processes on the machine used meanwhile, in CPUs (0 = the box was ours alone).
+    others = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - client) / elapsed
+    return elapsed, cpu1 - cpu0, others
+
+
+def start_node(dll, tmp, name, variant):
+    desc, conf, env_extra, elsewhere = VARIANTS[variant]
+    work = tmp / name
+    mail = work / "mail"
+    srv = targets.actormail(dll, work, SMTP_PORT, POP3_PORT, "smtp", mail, conf, name="actormail")
+    srv.env.update(env_extra)
+    if elsewhere:
+        cwd = tmp / f"{name}-cwd"
+        cwd.mkdir(parents=True, exist_ok=True)
+        srv.workdir = cwd
+        srv.log_path = work / "actormail.out"
+    return srv, work, mail
+
+
+def variants_run(dll, tmp, names, rounds, messages, warmup):
+    out = {v: {"new": [], "reuse": []} for v in names}
+    for rnd in range(1, rounds + 1):
+        for mode in ("new", "reuse"):
+            for v in names:
+                srv, work, mail = start_node(dll, tmp, f"r{rnd}-{mode}-{v}", v)
+                srv.start()
+                try:
+                    if warmup:
+                        run_load(srv, warmup, mode == "reuse", "bob@localhost")
+                    elapsed, cpu, others = run_load(srv, messages, mode == "reuse")
+                finally:
+                    srv.stop()
+                stored = sum(1 for _ in os.scandir(mail / "alice/new"))
+                if stored != messages:
+                    raise BenchError(f"{v}: {stored} stored, {messages} sent")
+                r = {"round": rnd, "msg_per_s": round(messages / elapsed, 1), "cpu_us_per_msg": round(cpu / messages * 1e6, 1),
+                     "other_cpus": round(others, 2)}
+                out[v][mode].append(r)
+                print(f"[{time.strftime('%H:%M:%S')}] round {rnd} {mode:5} {v:16} {r['msg_per_s']:7.1f} msg/s, "
+                      f"{r['cpu_us_per_msg']:7.1f} us CPU/msg, other processes busy {r['other_cpus']} CPUs", flush=True)
+    return out
+
+
+STRACE_LINE = re.compile(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?(\w+)\s*$")
+
+
+def syscalls_run(dll, tmp, messages):
+    """Counts the node's system calls per message (strace -f -c attached for one load per mode)."""
+    if shutil.which("strace") is None:
+        return None
+    out = {}
+    for mode in ("new", "reuse"):
+        srv, work, _ = start_node(dll, tmp, f"strace-{mode}", "baseline")
+        srv.start()
+        try:
+            run_load(srv, 200, mode == "reuse", "bob@localhost")  # warm-up before attaching
+            summary = work / "strace.txt"
+            tracer = subprocess.Popen(["strace", "-f", "-c", "-o", str(summary), "-p", str(srv.pid)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(2)
+            try:
+                run_load(srv, messages, mode == "reuse")
+            finally:
+                time.sleep(1)
+                tracer.send_signal(signal.SIGINT)
+                tracer.wait(30)
+            counts = {}
+            for line in summary.read_text().splitlines():
+                m = STRACE_LINE.match(line)
+                if m and m.group(3) != "total":
+                    counts[m.group(3)] = (int(m.group(1)), int(m.group(2) or 0))
+        finally:
+            srv.stop()
+        out[mode] = {name: {"per_msg": round(c / messages, 2), "errors_per_msg": round(e / messages, 2)}
+                     for name, (c, e) in sorted(counts.items(), key=lambda kv: -kv[1][0])}
+        top = ", ".join(f"{k} {v['per_msg']}" for k, v in list(out[mode].items())[:8])
+        print(f"[{time.strftime('%H:%M:%S')}] syscalls per message ({mode}): {top}", flush=True)
+    return out
+
+
+def write(results, out_dir):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "levers.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = ["# ActorMail levers: the same load under settings that need no code change", "",
+             f"Run: {results['date']}, {results['rounds']} rounds, {results.get('warmup', 0)} untimed warm-up messages then "
+             f"{results['messages']} timed messages of 2048 octets, "
+             f"smtp-source -s 10; node {results['node_dll']}. Reproduce: `/usr/bin/python3 tools/bench/levers.py`.", ""]
+    rows = []
+    base = results.get("variants", {}).get("baseline")
+    for v, modes in results.get("variants", {}).items():
+        for mode in ("new", "reuse"):
+            runs = modes[mode]
+            med = statistics.median(r["msg_per_s"] for r in runs)
+            cpu = statistics.median(r["cpu_us_per_msg"] for r in runs)
+            rel = ""
+            if base and v != "baseline":
+                bmed = statistics.median(r["msg_per_s"] for r in base[mode])
+                bcpu = statistics.median(r["cpu_us_per_msg"] for r in base[mode])
+                rel = f"{med / bmed:.2f}x msg/s, {cpu / bcpu:.2f}x CPU"
+            rows.append([v, mode, f"{med:.0f}", " ".join(f"{r['msg_per_s']:.0f}" for r in runs), f"{cpu:.0f}",
+                         " ".join(f"{r['other_cpus']}" for r in runs), rel])
+    headers = ["variant", "mode", "median msg/s", "per round", "median CPU us/msg", "other processes' CPUs per round", "vs baseline"]
+    if rows:
+        lines += ["## Variants", "", md_table(headers, rows), ""]
+        lines += ["| variant | what changes |", "|---|---|"] + [f"| {k} | {v[0]} |" for k, v in VARIANTS.items() if k in results["variants"]] + [""]
+        print("\n" + table(headers, rows))
+    for mode, counts in (results.get("syscalls") or {}).items():
+        srows = [[k, v["per_msg"], v["errors_per_msg"]] for k, v in list(counts.items())[:20]]
+        lines += [f"## System calls per message under strace -f -c ({mode}, {results['syscall_messages']} messages)", "",
+                  md_table(["syscall", "per message", "failed per message"], srows), ""]
+        print(f"\nsyscalls per message ({mode})\n" + table(["syscall", "per message", "failed"], srows))
+    (out_dir / "levers.md").write_text("\n".join(lines))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--messages", type=int, default=5000)
+    ap.add_argument("--syscall-messages", type=int, default=1000)
+    ap.add_argument("--warmup", type=int, default=500, help="untimed messages to bob@localhost before each timed load")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of: " + ", ".join(VARIANTS))
+    ap.add_argument("--syscalls-only", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "artifacts/bench"))
+    args = ap.parse_args()
+    names = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variants: {unknown}")
+    dll = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or DEFAULT_DLL).resolve()
+    if not dll.is_file():
+        print(f"levers: no node at {dll}", file=sys.stderr)
+        return 2
+    if shutil.which("smtp-source") is None:
+        print("levers: smtp-source missing: bash tools/install-deps.sh", file=sys.stderr)
+        return 2
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # Nothing is deleted before the end: see the note in run.py about ext4 without a journal.
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="actormail-levers-", dir="/tmp"))
+    results = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "rounds": args.rounds, "messages": args.messages,
+               "warmup": args.warmup,
+               "syscall_messages": args.syscall_messages, "node_dll": str(dll)}
+    code = 0
+    try:
+        if not args.syscalls_only:
+            results["variants"] = variants_run(dll, tmp, names, args.rounds, args.messages, args.warmup)
+        results["syscalls"] = syscalls_run(dll, tmp, args.syscall_messages)
+    except BenchError as e:
+        print(f"levers: FAILED: {e}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        targets.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if code == 0:
+        write(results, pathlib.Path(args.out))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
