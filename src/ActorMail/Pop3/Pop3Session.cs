@@ -30,6 +30,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private ILoggingAdapter _log;
     private readonly LineFramer _framer;
     private readonly InputQueue _input = new();
+    private readonly SessionConnection _io;
     private readonly ReadGate _gate;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private MessageStream? _stream;
@@ -47,6 +48,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Pop3.MaxCommandLine);
         _gate = new ReadGate(start.Connection);
+        _io = new SessionConnection(start.Connection);
         _log = Context.GetLogger()
             .WithContext("SessionId", start.SessionId)
             .WithContext("Protocol", "POP3")
@@ -118,19 +120,16 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
 
     protected override void PreStart()
     {
-        _start.Connection.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         if (_start.Refuse)
         {
             _endReason = "over the connection limit";
-            Send(Pop3Replies.TooManyConnections.Render());
-            _start.Connection.Tell(Tcp.Close.Instance);
         }
         else
         {
             _log.Info("POP3 session opened");
-            Send(Pop3Decider.Connect().Replies[0].Render());
         }
 
+        _io.Open(Self, _start.Refuse, Pop3Decider.Connect().Replies[0].Render(), Pop3Replies.TooManyConnections.Render());
         base.PreStart();
     }
 
@@ -240,10 +239,10 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
             state = Pop3State.Closed;
         }
 
-        Flush(replies);
+        _io.Flush(replies);
         if (state == Pop3State.Closed)
         {
-            _start.Connection.Tell(Tcp.Close.Instance);
+            _io.Close();
         }
         else if (_stream is null && state is Pop3State.Authorization or Pop3State.Transaction)
         {
@@ -324,17 +323,6 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
             replies.Append(reply.Render());
         }
     }
-
-    private void Flush(StringBuilder replies)
-    {
-        if (replies.Length > 0)
-        {
-            Send(replies.ToString());
-            replies.Clear();
-        }
-    }
-
-    private void Send(string text) => _start.Connection.Tell(Tcp.Write.Create(ByteString.FromString(text, Encoding.ASCII)));
 
     private void Finish()
     {

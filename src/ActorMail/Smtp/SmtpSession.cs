@@ -33,6 +33,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private readonly LineFramer _framer;
     private readonly DataDecoder _decoder;
     private readonly InputQueue _input = new();
+    private readonly SessionConnection _io;
     private readonly ReadGate _gate;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<MessageDelivered> _delivered = [];
@@ -54,6 +55,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
         _gate = new ReadGate(start.Connection);
+        _io = new SessionConnection(start.Connection);
         _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline);
         _log = Context.GetLogger()
             .WithContext("SessionId", start.SessionId)
@@ -108,19 +110,16 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
 
     protected override void PreStart()
     {
-        _start.Connection.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         if (_start.Refuse)
         {
             _endReason = "over the connection limit";
-            Send(SmtpReplies.TooManyConnections.Render());
-            _start.Connection.Tell(Tcp.Close.Instance);
         }
         else
         {
             _log.Info("SMTP session opened");
-            Send(SmtpDecider.Connect(_policy).Replies[0].Render());
         }
 
+        _io.Open(Self, _start.Refuse, SmtpDecider.Connect(_policy).Replies[0].Render(), SmtpReplies.TooManyConnections.Render());
         base.PreStart();
     }
 
@@ -262,10 +261,10 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
             state = SmtpState.Closed;
         }
 
-        Flush(replies);
+        _io.Flush(replies);
         if (state == SmtpState.Closed)
         {
-            _start.Connection.Tell(Tcp.Close.Instance);
+            _io.Close();
         }
 
         ArmTransferTimer(state);
@@ -384,25 +383,14 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private State<SmtpState, SmtpConversation> Apply(SmtpDecision decision, StringBuilder replies)
     {
         Carry(decision, replies);
-        Flush(replies);
+        _io.Flush(replies);
         if (decision.State == SmtpState.Closed)
         {
-            _start.Connection.Tell(Tcp.Close.Instance);
+            _io.Close();
         }
 
         return GoTo(decision.State).Using(decision.Data);
     }
-
-    private void Flush(StringBuilder replies)
-    {
-        if (replies.Length > 0)
-        {
-            Send(replies.ToString());
-            replies.Clear();
-        }
-    }
-
-    private void Send(string text) => _start.Connection.Tell(Tcp.Write.Create(ByteString.FromString(text, Encoding.ASCII)));
 
     private void DropSpool()
     {
