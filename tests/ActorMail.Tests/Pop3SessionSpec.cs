@@ -15,7 +15,7 @@ namespace ActorMail.Tests;
 public sealed class Pop3SessionSpec : TestKit
 {
     private readonly NodeOptions _options = NodeOptions.FromConfig(NodeConfig.Load(
-        overrideText: "actormail.pop3.auth-failure-delay = 500ms",
+        overrideText: "actormail.pop3.auth-failure-delay = 2s",
         environment: new Dictionary<string, string?>()));
 
     public Pop3SessionSpec()
@@ -32,8 +32,9 @@ public sealed class Pop3SessionSpec : TestKit
         Assert.Equal("+OK Send PASS\r\n", ReadWrite(connection));
         session.Tell(new Tcp.Received(ByteString.FromString("NOOP\r\n")), connection.Ref);
         connection.ExpectMsg<Tcp.SuspendReading>();
+        // The delay (2 s) is long against this window, so a slow machine cannot end it early.
         connection.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-        Assert.Equal("-ERR [AUTH] Invalid user name or password\r\n-ERR NOOP not allowed in the AUTHORIZATION state\r\n", ReadWrite(connection));
+        Assert.Equal("-ERR [AUTH] Invalid user name or password\r\n-ERR NOOP not allowed in the AUTHORIZATION state\r\n", ReadWrite(connection, TimeSpan.FromSeconds(10)));
         connection.ExpectMsg<Tcp.ResumeReading>();
     }
 
@@ -83,6 +84,6 @@ public sealed class Pop3SessionSpec : TestKit
         return session;
     }
 
-    private static string ReadWrite(TestProbe connection) =>
-        Encoding.ASCII.GetString(connection.ExpectMsg<Tcp.Write>(TimeSpan.FromSeconds(3)).Data.ToArray());
+    private static string ReadWrite(TestProbe connection, TimeSpan? within = null) =>
+        Encoding.ASCII.GetString(connection.ExpectMsg<Tcp.Write>(within ?? TimeSpan.FromSeconds(3)).Data.ToArray());
 }
