@@ -34,6 +34,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private readonly ReadGate _gate;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private MessageStream? _stream;
+    private Maildir? _maildir;
     private long _correlation;
     private int _commands;
     private int _retrieved;
@@ -167,6 +168,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private State<Pop3State, Pop3Conversation> Opened(Pop3Conversation data, MaildropOpened opened)
     {
         _log = _log.WithContext("User", data.User!);
+        _maildir = new Maildir(_options.DataRoot, data.User!);
         _log.Info("Maildrop of {User} opened: {Count} messages", data.User, opened.Messages.Length);
         return Continue(Pop3Decider.MaildropOpened(data, opened.Messages));
     }
@@ -268,7 +270,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 _mailboxes.Tell(new CommitDeletions(decision.Data.User!, ++_correlation, commit.FileNames));
                 break;
             case Pop3Effect.SendMessage send:
-                var stream = MessageStream.Open(new Maildir(_options.DataRoot, decision.Data.User!).CurPath(send.Message.FileName), send.BodyLines, _options.Pop3.RetrChunkSize);
+                var stream = MessageStream.Open(_maildir!.CurPath(send.Message.FileName), send.BodyLines, _options.Pop3.RetrChunkSize);
                 if (stream is null)
                 {
                     _log.Error("Message {FileName} of {User} could not be opened", send.Message.FileName, decision.Data.User);
