@@ -21,6 +21,7 @@ public sealed class ConfigTests
         Assert.Equal(TimeSpan.FromSeconds(600), o.Pop3.IdleTimeout);
         Assert.Equal(["alice", "bob"], o.Users.Select(u => u.Name));
         Assert.Equal(NodeRole.All, o.Role);
+        Assert.Equal(StoreSync.Syncfs, o.StoreSync);
     }
 
     [Fact]
@@ -50,6 +51,7 @@ public sealed class ConfigTests
     [InlineData("actormail.role = both", "actormail.role")]
     [InlineData("actormail.smtp.bare-newline = ignore", "actormail.smtp.bare-newline")]
     [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
+    [InlineData("actormail.store.sync = none", "actormail.store.sync")]
     public void Bad_values_are_refused_naming_the_key(string hocon, string expected)
     {
         var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));

@@ -17,6 +17,53 @@ public sealed class MailboxActorSpec : TestKit
         _options = NodeOptions.FromConfig(NodeConfig.Load(overrideText: $"actormail.data = \"{_root}\"", environment: new Dictionary<string, string?>()));
     }
 
+    [Theory]
+    [InlineData("syncfs")]
+    [InlineData("fsync")]
+    public void A_batch_of_deliveries_is_answered_once_each_and_lands_whole_in_new(string sync)
+    {
+        var options = NodeOptions.FromConfig(NodeConfig.Load(
+            overrideText: $"actormail.data = \"{_root}\"\nactormail.store.sync = {sync}", environment: new Dictionary<string, string?>()));
+        var router = Sys.ActorOf(MailboxRouter.Props(options));
+        var session = CreateTestProbe();
+        var spools = new List<Spool>();
+        for (var i = 0; i < 20; i++)
+        {
+            var spool = Spool.Create(options.DataRoot, $"batch-{sync}-{i}");
+            spool.Write(System.Text.Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody {i}\r\n"));
+            Assert.True(spool.Complete());
+            spools.Add(spool);
+            router.Tell(new DeliverMessage("bob", i, spool.Path, spool.Length), session.Ref);
+        }
+
+        var answers = Enumerable.Range(0, 20).Select(_ => session.ExpectMsg<MessageDelivered>()).ToList();
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i), answers.Select(a => a.CorrelationId).Order());
+        var bob = new Maildir(options.DataRoot, "bob");
+        foreach (var answer in answers)
+        {
+            Assert.Equal($"Subject: {answer.CorrelationId}\r\n\r\nbody {answer.CorrelationId}\r\n", File.ReadAllText(Path.Combine(bob.New, answer.FileName)));
+        }
+
+        Assert.Empty(Directory.GetFiles(bob.Tmp));
+        spools.ForEach(s => s.Dispose());
+    }
+
+    [Fact]
+    public void A_delivery_whose_spool_is_gone_fails_alone()
+    {
+        var router = Sys.ActorOf(MailboxRouter.Props(_options));
+        var session = CreateTestProbe();
+        var spool = Spool.Create(_options.DataRoot, "present");
+        spool.Write("x\r\n"u8);
+        Assert.True(spool.Complete());
+        router.Tell(new DeliverMessage("bob", 1, Path.Combine(_options.DataRoot, Spool.FolderName, "missing"), 3), session.Ref);
+        router.Tell(new DeliverMessage("bob", 2, spool.Path, spool.Length), session.Ref);
+        var answers = new[] { session.ExpectMsg<object>(), session.ExpectMsg<object>() };
+        Assert.Contains(answers, a => a is DeliveryFailed { CorrelationId: 1 });
+        Assert.Contains(answers, a => a is MessageDelivered { CorrelationId: 2 });
+        spool.Dispose();
+    }
+
     [Fact]
     public void A_failing_mailbox_tells_the_lock_holder_and_restarts_from_disk()
     {

@@ -14,7 +14,7 @@ public sealed class SpecificationTests
     private const string ValueHeader = "value in hocon/actormail.conf";
 
     private static readonly string[] CheckedPrefixes = ["actormail.", "akka."];
-    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3"];
+    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store"];
     private static readonly string[] RequiredKeys = ["actormail.shutdown-timeout"];
 
     [Fact]

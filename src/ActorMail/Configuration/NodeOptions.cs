@@ -15,6 +15,16 @@ public enum NodeRole
     Pop3,
 }
 
+/// <summary>How the mailbox actors make a batch's spool files durable before linking them into new/ (which is then fsynced).</summary>
+public enum StoreSync
+{
+    /// <summary>One syncfs(2) of the mail root's filesystem makes the batch's spool files durable.</summary>
+    Syncfs,
+
+    /// <summary>fsync(2) of each spool file makes it durable.</summary>
+    Fsync,
+}
+
 /// <summary>A local user: mailbox name and PBKDF2 password hash.</summary>
 public sealed record UserEntry(string Name, string PasswordHash);
 
@@ -58,6 +68,7 @@ public sealed record NodeOptions(
     string Postmaster,
     IReadOnlyList<UserEntry> Users,
     TimeSpan ShutdownTimeout,
+    StoreSync StoreSync,
     SmtpOptions Smtp,
     Pop3Options Pop3)
 {
@@ -90,6 +101,7 @@ public sealed record NodeOptions(
             Postmaster: c.GetString("postmaster"),
             Users: users,
             ShutdownTimeout: c.GetTimeSpan("shutdown-timeout"),
+            StoreSync: ParseEnum<StoreSync>(config.GetString("actormail.store.sync") ?? "", "actormail.store.sync"),
             Smtp: new SmtpOptions(
                 Port: s.GetInt("port"),
                 MaxMessageSize: s.GetLong("max-message-size"),

@@ -35,17 +35,21 @@ public static class NodeLogging
         return config.CreateLogger();
     }
 
+    // Log files are written in blocks, not a write(2) per line, and flushed every second; the
+    // logger is disposed (and flushed) when the node stops. Mail durability never depends on them.
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+
     private static LoggerConfiguration File(LoggerConfiguration config, Func<LogEvent, bool> filter, string path, bool json) =>
         config.WriteTo.Logger(sub =>
         {
             sub.Filter.ByIncludingOnly(filter);
             if (json)
             {
-                sub.WriteTo.File(new CompactJsonFormatter(), path, buffered: false);
+                sub.WriteTo.File(new CompactJsonFormatter(), path, buffered: true, flushToDiskInterval: FlushInterval);
             }
             else
             {
-                sub.WriteTo.File(path, outputTemplate: TextTemplate, buffered: false);
+                sub.WriteTo.File(path, outputTemplate: TextTemplate, buffered: true, flushToDiskInterval: FlushInterval);
             }
         });
 }

@@ -117,7 +117,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     }
 
     public static Props Props(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes) =>
-        Akka.Actor.Props.Create(() => new Pop3Session(start, options, policy, mailboxes)).WithDispatcher("akka.actor.session-dispatcher");
+        Akka.Actor.Props.Create(() => new Pop3Session(start, options, policy, mailboxes)).WithDispatcher("akka.actor.pop3-session-dispatcher");
 
     protected override void PreStart()
     {
@@ -127,7 +127,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         }
         else
         {
-            _log.Info("POP3 session opened");
+            _log.Debug("POP3 session opened");
         }
 
         _io.Open(Self, _start.Refuse, Pop3Decider.Connect().Replies[0].Render(), Pop3Replies.TooManyConnections.Render());

@@ -106,7 +106,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     }
 
     public static Props Props(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes) =>
-        Akka.Actor.Props.Create(() => new SmtpSession(start, options, policy, mailboxes)).WithDispatcher("akka.actor.session-dispatcher");
+        Akka.Actor.Props.Create(() => new SmtpSession(start, options, policy, mailboxes)).WithDispatcher("akka.actor.smtp-session-dispatcher");
 
     protected override void PreStart()
     {
@@ -116,7 +116,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         }
         else
         {
-            _log.Info("SMTP session opened");
+            _log.Debug("SMTP session opened");
         }
 
         _io.Open(Self, _start.Refuse, SmtpDecider.Connect(_policy).Replies[0].Render(), SmtpReplies.TooManyConnections.Render());

@@ -13,13 +13,15 @@ namespace ActorMail.Store;
 public sealed class MailboxActor : ReceiveActor
 {
     private readonly Maildir _maildir;
+    private readonly StoreSync _sync;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<(IActorRef Sender, DeliverMessage Request, string FileName)> _unsynced = [];
+    private readonly List<Delivery> _batch = [];
     private IActorRef? _holder;
 
     public MailboxActor(NodeOptions options, string mailbox)
     {
         _maildir = new Maildir(options.DataRoot, mailbox);
+        _sync = options.StoreSync;
         Receive<DeliverMessage>(Deliver);
         Receive<SyncDeliveries>(_ => Sync());
         Receive<OpenMaildrop>(Open);
@@ -66,13 +68,12 @@ public sealed class MailboxActor : ReceiveActor
                 break;
         }
 
-        foreach (var (sender, m, name) in _unsynced)
+        foreach (var d in _batch.Where(d => !d.Answered))
         {
-            TryRetract(name);
-            sender.Tell(new DeliveryFailed(m.Mailbox, m.CorrelationId, StoreFailure.Error, why));
+            Fail(d, StoreFailure.Error, why);
         }
 
-        _unsynced.Clear();
+        _batch.Clear();
         _holder?.Tell(new MaildropLost(Self.Path.Name));
         base.PreRestart(reason, message);
     }
@@ -124,53 +125,85 @@ public sealed class MailboxActor : ReceiveActor
         }
     }
 
-    // Group commit: each delivery is renamed into new/ at once, but answered only after one fsync
-    // of new/ covers every delivery that queued up meanwhile. The sync request goes to the back of
-    // this actor's mailbox, so all deliveries already waiting join the batch.
+    // Group commit: deliveries are gathered, not stored one by one. The first of a batch sends
+    // SyncDeliveries to the back of this actor's mailbox, so every delivery that queues up
+    // meanwhile (while the previous batch was being flushed) joins the batch.
     private void Deliver(DeliverMessage m)
     {
-        try
+        if (_batch.Count == 0)
         {
-            var name = _maildir.Deliver(m.SpoolPath, m.Size);
-            if (_unsynced.Count == 0)
-            {
-                Self.Tell(SyncDeliveries.Instance);
-            }
+            Self.Tell(SyncDeliveries.Instance);
+        }
 
-            _unsynced.Add((Sender, m, name));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            var failure = StoreErrors.Classify(e);
-            _log.Error("Delivery to {Mailbox} failed: {Reason}", m.Mailbox, e.Message);
-            Sender.Tell(new DeliveryFailed(m.Mailbox, m.CorrelationId, failure, e.Message));
-        }
+        _batch.Add(new Delivery(Sender, m));
     }
 
+    // The spool files are made durable before any name in new/ points at them, then linked, then
+    // the links are made durable; only then is each delivery answered. A delivery that fails on
+    // its own (its spool file is gone) fails alone; a failed flush fails the whole batch.
     private void Sync()
     {
         try
         {
-            _maildir.SyncNew();
-            foreach (var (sender, m, name) in _unsynced)
+            if (_sync == StoreSync.Syncfs)
             {
-                sender.Tell(new MessageDelivered(m.Mailbox, m.CorrelationId, name));
+                Native.SyncFileSystem(_maildir.Root);
+            }
+
+            foreach (var d in _batch)
+            {
+                try
+                {
+                    if (_sync == StoreSync.Fsync)
+                    {
+                        Native.FsyncFile(d.Request.SpoolPath);
+                    }
+
+                    d.FileName = _maildir.Deliver(d.Request.SpoolPath, d.Request.Size);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _log.Error("Delivery to {Mailbox} failed: {Reason}", d.Request.Mailbox, e.Message);
+                    Fail(d, StoreErrors.Classify(e), e.Message);
+                }
+            }
+
+            if (_batch.Any(d => d.FileName is not null))
+            {
+                _maildir.SyncNew();
+            }
+
+            foreach (var d in _batch.Where(d => !d.Answered))
+            {
+                d.Answered = true;
+                d.Sender.Tell(new MessageDelivered(d.Request.Mailbox, d.Request.CorrelationId, d.FileName!));
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _log.Error("Sync of {Mailbox}/new failed: {Reason}", Self.Path.Name, e.Message);
-            foreach (var (sender, m, name) in _unsynced)
+            _log.Error("Sync of {Mailbox} failed: {Reason}", Self.Path.Name, e.Message);
+            foreach (var d in _batch.Where(d => !d.Answered))
             {
-                // Not known to be durable: take it back so that the retry the 451 asks for cannot duplicate it.
-                TryRetract(name);
-                sender.Tell(new DeliveryFailed(m.Mailbox, m.CorrelationId, StoreErrors.Classify(e), e.Message));
+                Fail(d, StoreErrors.Classify(e), e.Message);
             }
         }
         finally
         {
-            _unsynced.Clear();
+            _batch.Clear();
         }
+    }
+
+    // Not known to be durable: a copy already linked is taken back, so that the retry the 451
+    // asks for cannot duplicate it.
+    private void Fail(Delivery d, StoreFailure failure, string why)
+    {
+        if (d.FileName is { } name)
+        {
+            TryRetract(name);
+        }
+
+        d.Answered = true;
+        d.Sender.Tell(new DeliveryFailed(d.Request.Mailbox, d.Request.CorrelationId, failure, why));
     }
 
     private void TryRetract(string name)
@@ -183,6 +216,17 @@ public sealed class MailboxActor : ReceiveActor
         {
             _log.Error("Could not take back {FileName}: {Reason}", name, e.Message);
         }
+    }
+
+    private sealed class Delivery(IActorRef sender, DeliverMessage request)
+    {
+        public IActorRef Sender { get; } = sender;
+
+        public DeliverMessage Request { get; } = request;
+
+        public string? FileName { get; set; }
+
+        public bool Answered { get; set; }
     }
 
     private sealed record SyncDeliveries

@@ -39,7 +39,7 @@ public sealed class Maildir
     /// <summary>The user's directory.</summary>
     public string Root { get; }
 
-    /// <summary>Where files are made before they are complete.</summary>
+    /// <summary>Where Maildir writers make files before they are complete (ActorMail links whole files straight into new/; tmp/ is kept for the layout and swept at start).</summary>
     public string Tmp { get; }
 
     /// <summary>Delivered, not yet seen by a reader.</summary>
@@ -57,29 +57,19 @@ public sealed class Maildir
     }
 
     /// <summary>
-    /// Delivers a complete, already fsynced spool file: a new name for it in tmp/ (exclusive: link
-    /// fails if the name exists), renamed into new/. The new entry is durable only after
-    /// <see cref="SyncNew"/>; the mailbox actor calls it once for a batch. Returns the file name.
+    /// Delivers a complete, durable spool file: a hard link under a new unique name in new/. A
+    /// link never replaces an existing name and shows the file whole, which is what the
+    /// write-in-tmp-then-rename step of Maildir exists for, so tmp/ is not needed. The entry is
+    /// durable only after the mailbox actor's sync of the batch. Returns the file name.
     /// </summary>
     public string Deliver(string spoolPath, long size)
     {
         var name = MaildirName.Build(DateTimeOffset.UtcNow, ProcessId, Interlocked.Increment(ref _sequence), Host, size);
-        var tmp = Path.Combine(Tmp, name);
-        Native.Link(spoolPath, tmp);
-        try
-        {
-            Native.Rename(tmp, Path.Combine(New, name));
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
-
+        Native.Link(spoolPath, Path.Combine(New, name));
         return name;
     }
 
-    /// <summary>Makes every entry renamed into new/ so far durable.</summary>
+    /// <summary>Makes every entry linked into new/ so far durable.</summary>
     public void SyncNew() => Native.FsyncDirectory(New);
 
     /// <summary>

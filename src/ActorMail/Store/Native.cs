@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace ActorMail.Store;
 
-/// <summary>The few POSIX calls .NET does not expose: hard links, a rename that never copies, and fsync of a directory.</summary>
+/// <summary>The few POSIX calls .NET does not expose: hard links, a rename that never copies, fsync of a path, and syncfs.</summary>
 internal static partial class Native
 {
     private const int ORdonly = 0;
@@ -22,13 +22,21 @@ internal static partial class Native
     public static void Rename(string from, string to) => Check(rename(from, to), "rename", to);
 
     /// <summary>Makes a directory's entries durable.</summary>
-    public static void FsyncDirectory(string path)
+    public static void FsyncDirectory(string path) => WithDescriptor(path, ODirectory, fd => fsync(fd), "fsync");
+
+    /// <summary>Makes a file's contents and size durable.</summary>
+    public static void FsyncFile(string path) => WithDescriptor(path, 0, fd => fsync(fd), "fsync");
+
+    /// <summary>Writes out everything waiting on the filesystem that holds <paramref name="path"/> (syncfs(2); it reports write-back errors since Linux 5.8).</summary>
+    public static void SyncFileSystem(string path) => WithDescriptor(path, ODirectory, fd => syncfs(fd), "syncfs");
+
+    private static void WithDescriptor(string path, int flags, Func<int, int> call, string name)
     {
-        var fd = open(path, ORdonly | ODirectory | OCloexec);
+        var fd = open(path, ORdonly | OCloexec | flags);
         Check(fd, "open", path);
         try
         {
-            Check(fsync(fd), "fsync", path);
+            Check(call(fd), name, path);
         }
         finally
         {
@@ -62,6 +70,9 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int syncfs(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int close(int fd);

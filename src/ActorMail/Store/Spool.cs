@@ -86,14 +86,18 @@ public sealed class Spool : IDisposable
         }
     }
 
-    /// <summary>Flushes and fsyncs the file and closes it; false (with <see cref="Failure"/> set) on error.</summary>
+    /// <summary>
+    /// Hands everything written to the operating system and closes the file; false (with
+    /// <see cref="Failure"/> set) on error. Not yet durable: the mailbox actor makes it so, a
+    /// batch at a time, before the message is linked into new/.
+    /// </summary>
     public bool Complete()
     {
         if (Failure is null && _stream is not null)
         {
             try
             {
-                _stream.Flush(flushToDisk: true);
+                _stream.Flush();
             }
             catch (IOException e)
             {
