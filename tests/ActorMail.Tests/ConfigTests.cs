@@ -22,6 +22,7 @@ public sealed class ConfigTests
         Assert.Equal(["alice", "bob"], o.Users.Select(u => u.Name));
         Assert.Equal(NodeRole.All, o.Role);
         Assert.Equal(StoreSync.Syncfs, o.StoreSync);
+        Assert.Equal(LogConsole.Auto, o.LogConsole);
     }
 
     [Fact]
@@ -52,9 +53,21 @@ public sealed class ConfigTests
     [InlineData("actormail.smtp.bare-newline = ignore", "actormail.smtp.bare-newline")]
     [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
     [InlineData("actormail.store.sync = none", "actormail.store.sync")]
+    [InlineData("actormail.log-console = some", "actormail.log-console")]
     public void Bad_values_are_refused_naming_the_key(string hocon, string expected)
     {
         var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(LogConsole.All, false, Serilog.Events.LogEventLevel.Information)]
+    [InlineData(LogConsole.All, true, Serilog.Events.LogEventLevel.Information)]
+    [InlineData(LogConsole.Warnings, false, Serilog.Events.LogEventLevel.Warning)]
+    [InlineData(LogConsole.Auto, false, Serilog.Events.LogEventLevel.Information)]
+    [InlineData(LogConsole.Auto, true, Serilog.Events.LogEventLevel.Warning)]
+    public void The_console_gets_everything_on_a_terminal_and_warnings_when_redirected(LogConsole mode, bool redirected, Serilog.Events.LogEventLevel expected)
+    {
+        Assert.Equal(expected, ActorMail.Hosting.NodeLogging.ConsoleLevel(mode, redirected, Serilog.Events.LogEventLevel.Information));
     }
 }

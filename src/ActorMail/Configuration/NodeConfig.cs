@@ -21,6 +21,7 @@ public static class NodeConfig
         ["ACTORMAIL_DATA"] = "actormail.data",
         ["ACTORMAIL_LOGS"] = "actormail.logs",
         ["ACTORMAIL_LOG_FORMAT"] = "actormail.log-format",
+        ["ACTORMAIL_LOG_CONSOLE"] = "actormail.log-console",
         ["ACTORMAIL_ROLE"] = "actormail.role",
         ["ACTORMAIL_SMTP_PORT"] = "actormail.smtp.port",
         ["ACTORMAIL_POP3_PORT"] = "actormail.pop3.port",

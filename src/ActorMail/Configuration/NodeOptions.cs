@@ -25,6 +25,19 @@ public enum StoreSync
     Fsync,
 }
 
+/// <summary>What the console (standard output) gets of the log; the log files always get every line.</summary>
+public enum LogConsole
+{
+    /// <summary>Every line on a terminal; warnings and errors only when standard output is redirected.</summary>
+    Auto,
+
+    /// <summary>Every line.</summary>
+    All,
+
+    /// <summary>Warnings and errors only.</summary>
+    Warnings,
+}
+
 /// <summary>A local user: mailbox name and PBKDF2 password hash.</summary>
 public sealed record UserEntry(string Name, string PasswordHash);
 
@@ -63,6 +76,7 @@ public sealed record NodeOptions(
     string LogDirectory,
     string LogFormat,
     string LogLevel,
+    LogConsole LogConsole,
     NodeRole Role,
     IReadOnlyList<string> LocalDomains,
     string Postmaster,
@@ -96,6 +110,7 @@ public sealed record NodeOptions(
             LogDirectory: Path.GetFullPath(c.GetString("logs")),
             LogFormat: c.GetString("log-format"),
             LogLevel: c.GetString("log-level"),
+            LogConsole: ParseEnum<LogConsole>(c.GetString("log-console"), "actormail.log-console"),
             Role: ParseEnum<NodeRole>(c.GetString("role"), "actormail.role"),
             LocalDomains: c.GetStringList("local-domains").Select(d => d.ToLowerInvariant()).ToList(),
             Postmaster: c.GetString("postmaster"),

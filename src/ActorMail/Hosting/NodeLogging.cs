@@ -24,9 +24,10 @@ public static class NodeLogging
 
         if (console)
         {
+            var consoleLevel = ConsoleLevel(options.LogConsole, Console.IsOutputRedirected, level);
             config = json
-                ? config.WriteTo.Console(new CompactJsonFormatter())
-                : config.WriteTo.Console(outputTemplate: TextTemplate);
+                ? config.WriteTo.Console(new CompactJsonFormatter(), restrictedToMinimumLevel: consoleLevel)
+                : config.WriteTo.Console(outputTemplate: TextTemplate, restrictedToMinimumLevel: consoleLevel);
         }
 
         config = File(config, Matching.WithProperty<string>("Protocol", p => p == "SMTP"), Path.Combine(options.LogDirectory, "smtp.log"), json);
@@ -38,6 +39,23 @@ public static class NodeLogging
     // Log files are written in blocks, not a write(2) per line, and flushed every second; the
     // logger is disposed (and flushed) when the node stops. Mail durability never depends on them.
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The lowest level the console shows. Redirected output is usually a file or a pipe that
+    /// duplicates the log files; writing every line there cost about a tenth of the node's CPU
+    /// per message with a connection each (tools/bench/levers.py), and a file on the mail root's
+    /// filesystem is written out again by every syncfs.
+    /// </summary>
+    public static LogEventLevel ConsoleLevel(LogConsole mode, bool redirected, LogEventLevel minimum)
+    {
+        var warnings = minimum > LogEventLevel.Warning ? minimum : LogEventLevel.Warning;
+        return mode switch
+        {
+            LogConsole.All => minimum,
+            LogConsole.Warnings => warnings,
+            _ => redirected ? warnings : minimum,
+        };
+    }
 
     private static LoggerConfiguration File(LoggerConfiguration config, Func<LogEvent, bool> filter, string path, bool json) =>
         config.WriteTo.Logger(sub =>
