@@ -75,10 +75,44 @@ public sealed class Pop3SessionSpec : TestKit
         Assert.Equal("+OK ActorMail POP3 server signing off (1 messages left)\r\n", ReadWrite(connection));
     }
 
-    private IActorRef Start(TestProbe connection, TestProbe mailboxes, Func<string, string, bool> check)
+    [Fact]
+    public void Pipelined_small_retrievals_and_the_replies_around_them_go_out_in_one_write_in_order()
     {
-        var policy = new Pop3Policy(_options.Pop3.MaxBadCommands, _options.Pop3.MaxAuthFailures, check);
-        var session = Sys.ActorOf(Pop3Session.Props(new SessionStart(connection.Ref, "127.0.0.1:6000", "p0p", Refuse: false), _options, policy, mailboxes.Ref));
+        var root = Path.Combine(Path.GetTempPath(), "actormail-p3spec-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var options = NodeOptions.FromConfig(NodeConfig.Load(overrideText: $"actormail.data = \"{root}\"", environment: new Dictionary<string, string?>()));
+            var bob = new ActorMail.Store.Maildir(options.DataRoot, "bob");
+            bob.EnsureExists();
+            File.WriteAllText(Path.Combine(bob.Cur, "1.M1P1Q1.h,S=7:2,"), "first\r\n");
+            File.WriteAllText(Path.Combine(bob.Cur, "2.M1P1Q2.h,S=11:2,"), ".dot\r\nend\r\n");
+            var connection = CreateTestProbe();
+            var mailboxes = CreateTestProbe();
+            connection.IgnoreMessages(m => m is Tcp.SuspendReading or Tcp.ResumeReading);
+            var session = Start(connection, mailboxes, (_, _) => true, options);
+            session.Tell(new Tcp.Received(ByteString.FromString("USER bob\r\nPASS right\r\n")), connection.Ref);
+            ReadWrite(connection);
+            var open = mailboxes.ExpectMsg<OpenMaildrop>();
+            session.Tell(new MaildropOpened("bob", open.CorrelationId, [new DropMessage("1.M1P1Q1.h,S=7:2,", "u1", 7), new DropMessage("2.M1P1Q2.h,S=11:2,", "u2", 11)]), mailboxes.Ref);
+            ReadWrite(connection);
+
+            session.Tell(new Tcp.Received(ByteString.FromString("NOOP\r\nRETR 1\r\nNOOP\r\nRETR 2\r\nSTAT\r\n")), connection.Ref);
+            Assert.Equal(
+                "+OK\r\n+OK 7 octets\r\nfirst\r\n.\r\n+OK\r\n+OK 11 octets\r\n..dot\r\nend\r\n.\r\n+OK 2 18\r\n",
+                ReadWrite(connection));
+            connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private IActorRef Start(TestProbe connection, TestProbe mailboxes, Func<string, string, bool> check, NodeOptions? options = null)
+    {
+        options ??= _options;
+        var policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, check);
+        var session = Sys.ActorOf(Pop3Session.Props(new SessionStart(connection.Ref, "127.0.0.1:6000", "p0p", Refuse: false), options, policy, mailboxes.Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("+OK", ReadWrite(connection), StringComparison.Ordinal);
         return session;

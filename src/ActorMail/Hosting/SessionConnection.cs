@@ -31,6 +31,24 @@ public sealed class SessionConnection(IActorRef connection)
         }
     }
 
+    /// <summary>Writes <paramref name="before"/> (bytes already gathered) and then the replies, in one write, and empties the buffer.</summary>
+    public void Flush(ByteString before, StringBuilder replies)
+    {
+        if (before.IsEmpty)
+        {
+            Flush(replies);
+            return;
+        }
+
+        var bytes = replies.Length > 0 ? before.Concat(ByteString.FromString(replies.ToString(), Encoding.ASCII)) : before;
+        replies.Clear();
+        Write(bytes);
+    }
+
+    /// <summary>Writes bytes; <paramref name="ack"/>, if given, comes back once they are written.</summary>
+    public void Write(ByteString bytes, Tcp.Event? ack = null) =>
+        connection.Tell(ack is null ? Tcp.Write.Create(bytes) : Tcp.Write.Create(bytes, ack));
+
     /// <summary>Writes ASCII text.</summary>
     public void Write(string text) => connection.Tell(Tcp.Write.Create(ByteString.FromString(text, Encoding.ASCII)));
 

@@ -19,7 +19,8 @@ public sealed class MessageStream : IDisposable
     {
         _file = file;
         _top = bodyLines is { } k ? new TopFilter(k) : null;
-        _buffer = new byte[chunkSize];
+        // No larger than the file: a 2 KiB message no longer costs a 64 KiB array per RETR.
+        _buffer = new byte[(int)Math.Clamp(file.Length, 1, chunkSize)];
     }
 
     /// <summary>Opens the file, or returns null if it cannot be read.</summary>

@@ -35,6 +35,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private MessageStream? _stream;
     private Maildir? _maildir;
+    private ByteString _pending = ByteString.Empty;
     private long _correlation;
     private int _commands;
     private int _retrieved;
@@ -241,7 +242,8 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
             state = Pop3State.Closed;
         }
 
-        _io.Flush(replies);
+        _io.Flush(_pending, replies);
+        _pending = ByteString.Empty;
         if (state == Pop3State.Closed)
         {
             _io.Close();
@@ -301,21 +303,38 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     }
 
     // Writes the next chunk after `head` (replies not yet written) and returns true while more is
-    // to come; the last chunk carries the terminator, ends the stream and returns false.
+    // to come; the last chunk carries the terminator and ends the stream. A message that ends in
+    // its first chunk joins the bytes gathered for the end of this Pump, so pipelined RETRs of
+    // small messages leave in one write (up to a chunk's size) instead of one each.
     private bool WriteNextChunk(ByteString head)
     {
         var stream = _stream!;
         var chunk = head.Concat(stream.Next(out var last));
         if (!last)
         {
-            _start.Connection.Tell(Tcp.Write.Create(chunk, ChunkWritten.Instance));
+            WritePending();
+            _io.Write(chunk, ChunkWritten.Instance);
             return true;
         }
 
-        _start.Connection.Tell(Tcp.Write.Create(chunk));
         stream.Dispose();
         _stream = null;
+        _pending = _pending.Concat(chunk);
+        if (_pending.Count >= _options.Pop3.RetrChunkSize)
+        {
+            WritePending();
+        }
+
         return false;
+    }
+
+    private void WritePending()
+    {
+        if (!_pending.IsEmpty)
+        {
+            _io.Write(_pending);
+            _pending = ByteString.Empty;
+        }
     }
 
     private static void AppendReplies(Pop3Decision decision, StringBuilder replies)
