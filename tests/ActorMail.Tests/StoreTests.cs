@@ -46,30 +46,33 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
-    public void Retract_finds_a_copy_a_reader_already_moved_to_cur()
+    public void Retract_finds_a_copy_another_reader_already_moved_to_cur()
     {
         var bob = new Maildir(_root, "bob");
         bob.EnsureExists();
-        File.WriteAllText(Path.Combine(bob.New, "1700000000.M000001P1Q1.h,S=1"), "x");
-        bob.OpenDrop();
+        File.WriteAllText(Path.Combine(bob.Cur, "1700000000.M000001P1Q1.h,S=1:2,"), "x");
         Assert.True(bob.Retract("1700000000.M000001P1Q1.h,S=1"));
         Assert.Empty(Directory.GetFiles(bob.Cur));
         Assert.False(bob.Retract("1700000000.M000001P1Q1.h,S=1"));
     }
 
     [Fact]
-    public void Open_drop_moves_new_to_cur_and_sizes_from_names()
+    public void Open_drop_lists_new_and_cur_in_delivery_order_moves_nothing_and_sizes_from_names()
     {
         var bob = new Maildir(_root, "bob");
         bob.EnsureExists();
         File.WriteAllText(Path.Combine(bob.New, "1700000000.M1P1Q1.host,S=999"), "short");
         File.WriteAllText(Path.Combine(bob.Cur, "1600000000.M1P1Q1.host,S=5:2,S"), "seen!");
         var drop = bob.OpenDrop();
-        Assert.Equal(["1600000000.M1P1Q1.host,S=5:2,S", "1700000000.M1P1Q1.host,S=999:2,"], drop.Select(m => m.FileName));
+        Assert.Equal(["cur/1600000000.M1P1Q1.host,S=5:2,S", "new/1700000000.M1P1Q1.host,S=999"], drop.Select(m => m.FileName));
         Assert.Equal([5L, 999L], drop.Select(m => m.Size));
         Assert.Equal(["1600000000.M1P1Q1.host,S=5", "1700000000.M1P1Q1.host,S=999"], drop.Select(m => m.Uid));
+        Assert.Single(Directory.GetFiles(bob.New));
+        Assert.Equal("short", File.ReadAllText(bob.MessagePath(drop[1].FileName)));
+        Assert.Equal(Path.Combine(bob.Cur, "x"), bob.MessagePath("../../x"));
+        Assert.Equal(2, bob.Remove([drop[0].FileName, drop[1].FileName, "new/1.M1P1Q1.missing,S=1"]));
         Assert.Empty(Directory.GetFiles(bob.New));
-        Assert.Equal(1, bob.Remove([drop[0].FileName, "1.M1P1Q1.missing,S=1:2,"]));
+        Assert.Empty(Directory.GetFiles(bob.Cur));
     }
 
     [Fact]

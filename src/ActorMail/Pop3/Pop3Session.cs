@@ -272,7 +272,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 _mailboxes.Tell(new CommitDeletions(decision.Data.User!, ++_correlation, commit.FileNames));
                 break;
             case Pop3Effect.SendMessage send:
-                var stream = MessageStream.Open(_maildir!.CurPath(send.Message.FileName), send.BodyLines, _options.Pop3.RetrChunkSize);
+                var stream = MessageStream.Open(_maildir!.MessagePath(send.Message.FileName), send.BodyLines, _options.Pop3.RetrChunkSize);
                 if (stream is null)
                 {
                     _log.Error("Message {FileName} of {User} could not be opened", send.Message.FileName, decision.Data.User);

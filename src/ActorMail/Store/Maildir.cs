@@ -93,57 +93,59 @@ public sealed class Maildir
     }
 
     /// <summary>
-    /// Opens the maildrop for a POP3 session: moves everything in new/ to cur/ (as Maildir readers
-    /// do), then lists cur/ in delivery order. Sizes come from <c>S=</c> in the names; no message is opened.
+    /// Lists the maildrop for a POP3 session: every message in new/ and cur/, in delivery order
+    /// (by the unique part of the name). Nothing is renamed: a POP3 snapshot is this list, and a
+    /// message is read and deleted where it lies. Each entry's file name is "new/&lt;name&gt;" or
+    /// "cur/&lt;name&gt;"; sizes come from <c>S=</c> in the names, so no message is opened.
     /// </summary>
     public ImmutableArray<DropMessage> OpenDrop()
     {
         EnsureExists();
-        var moved = false;
-        foreach (var path in Directory.EnumerateFiles(New))
-        {
-            var name = Path.GetFileName(path);
-            Native.Rename(path, Path.Combine(Cur, MaildirName.UniquePart(name) + ":2,"));
-            moved = true;
-        }
-
-        if (moved)
-        {
-            Native.FsyncDirectory(Cur);
-            Native.FsyncDirectory(New);
-        }
-
-        return [.. Directory.EnumerateFiles(Cur)
-            .Select(Path.GetFileName)
-            .OfType<string>()
-            .Order(StringComparer.Ordinal)
-            .Select(name => new DropMessage(name, UidOf(name), SizeOf(name)))];
+        return [.. Listing(New, NewFolder).Concat(Listing(Cur, CurFolder))
+            .OrderBy(e => MaildirName.UniquePart(e.Name), StringComparer.Ordinal)
+            .ThenBy(e => e.Name, StringComparer.Ordinal)
+            .Select(e => new DropMessage(e.Folder + e.Name, UidOf(e.Name), SizeOf(e.Folder + e.Name)))];
     }
 
-    /// <summary>The path of a message in cur/.</summary>
-    public string CurPath(string fileName) => Path.Combine(Cur, Path.GetFileName(fileName));
+    /// <summary>
+    /// The path of a maildrop entry ("new/&lt;name&gt;", "cur/&lt;name&gt;", or a bare name, taken as
+    /// cur/). Only the last path segment of the name is used, so no entry can point elsewhere.
+    /// </summary>
+    public string MessagePath(string fileName)
+    {
+        var folder = fileName.StartsWith(NewFolder, StringComparison.Ordinal) ? New : Cur;
+        return Path.Combine(folder, Path.GetFileName(fileName));
+    }
 
-    /// <summary>Removes these files from cur/ and makes the removal durable; returns how many were there.</summary>
+    /// <summary>Removes these maildrop entries and makes the removal durable; returns how many were there.</summary>
     public int Remove(IEnumerable<string> fileNames)
     {
         var removed = 0;
+        var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in fileNames)
         {
-            var path = CurPath(name);
+            var path = MessagePath(name);
             if (File.Exists(path))
             {
                 File.Delete(path);
+                touched.Add(Path.GetDirectoryName(path)!);
                 removed++;
             }
         }
 
-        if (removed > 0)
+        foreach (var dir in touched)
         {
-            Native.FsyncDirectory(Cur);
+            Native.FsyncDirectory(dir);
         }
 
         return removed;
     }
+
+    private const string NewFolder = "new/";
+    private const string CurFolder = "cur/";
+
+    private static IEnumerable<(string Folder, string Name)> Listing(string dir, string folder) =>
+        Directory.EnumerateFiles(dir).Select(p => (folder, Path.GetFileName(p)));
 
     // RFC 1939 §7: a UID is 1 to 70 characters from 0x21 to 0x7E. The unique part of the name
     // qualifies unless the host part makes it too long, then a hash of it stands in.
@@ -155,8 +157,8 @@ public sealed class Maildir
             : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(unique)))[..40];
     }
 
-    private long SizeOf(string name) =>
-        MaildirName.TryGetSize(name, out var size) ? size : new FileInfo(CurPath(name)).Length;
+    private long SizeOf(string entry) =>
+        MaildirName.TryGetSize(Path.GetFileName(entry), out var size) ? size : new FileInfo(MessagePath(entry)).Length;
 
     /// <summary>Deletes every file in tmp/: none is complete, since only a running delivery uses it.</summary>
     public int SweepTmp()
