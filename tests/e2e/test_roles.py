@@ -95,12 +95,19 @@ class Ledger:
         self.dropped_sessions = 0
         self.committed_sessions = 0
         self.sessions_while_sending = 0
+        self.sessions_begun = 0
         self.pop3_errors = []
 
 
 def send_all(thread_no, ledger, deadline):
     sent = 0
+    connection = 0
     while sent < PER_SENDER and time.monotonic() < deadline:
+        # Connection c waits until the reader has begun c + 1 sessions, so reading overlaps
+        # sending however fast delivery is (5 connections a sender: at least 5 sessions).
+        while ledger.sessions_begun <= connection and time.monotonic() < deadline:
+            time.sleep(0.005)
+        connection += 1
         with smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=IO_TIMEOUT_S) as client:
             for _ in range(min(PER_CONNECTION, PER_SENDER - sent)):
                 user = USERS[(thread_no + sent) % len(USERS)]
@@ -198,6 +205,7 @@ def pop3_loop(ledger, senders_done, deadline):
         finished = senders_done.is_set()
         if not finished:
             ledger.sessions_while_sending += 1
+        ledger.sessions_begun += 1
         count = pop3_session(ledger, user, session, deadline)
         if count is None:
             return
