@@ -42,9 +42,9 @@ public static class NodeLogging
 
     /// <summary>
     /// The lowest level the console shows. Redirected output is usually a file or a pipe that
-    /// duplicates the log files; writing every line there cost about a tenth of the node's CPU
-    /// per message with a connection each (tools/bench/levers.py), and a file on the mail root's
-    /// filesystem is written out again by every syncfs.
+    /// duplicates the log files; writing every line there cost 4-10 % of the node's CPU per
+    /// message with a connection each (console on against off, docs/PERFORMANCE.md), and a file
+    /// on the mail root's filesystem is written out again by every syncfs.
     /// </summary>
     public static LogEventLevel ConsoleLevel(LogConsole mode, bool redirected, LogEventLevel minimum)
     {
