@@ -37,6 +37,42 @@ public sealed class SmtpIntegrationTests : IAsyncLifetime
         Assert.EndsWith($",S={new FileInfo(file).Length}", file, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("syncfs")]
+    [InlineData("fsync")]
+    public async Task Concurrent_clients_each_get_their_message_stored_whole_with_either_sync_method(string sync)
+    {
+        await using var node = await TestNode.StartAsync($"actormail.store.sync = {sync}");
+        async Task SendAll(int client)
+        {
+            using var smtp = new SmtpClient();
+            await smtp.ConnectAsync("127.0.0.1", node.SmtpPort, MailKit.Security.SecureSocketOptions.None);
+            for (var i = 0; i < 10; i++)
+            {
+                var message = new MimeMessage();
+                message.From.Add(MailboxAddress.Parse("sender@example.org"));
+                message.To.Add(MailboxAddress.Parse("alice@localhost"));
+                message.To.Add(MailboxAddress.Parse("bob@localhost"));
+                message.Subject = $"c{client}-m{i}";
+                message.Body = new TextPart("plain") { Text = $"body of c{client}-m{i}\r\n" };
+                await smtp.SendAsync(message);
+            }
+
+            await smtp.DisconnectAsync(quit: true);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(SendAll));
+
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            var subjects = node.Files(user).Select(f => File.ReadAllText(f)).Select(t => t[(t.IndexOf("Subject: ", StringComparison.Ordinal) + 9)..].Split("\r\n")[0]).Order().ToList();
+            Assert.Equal(Enumerable.Range(0, 4).SelectMany(c => Enumerable.Range(0, 10).Select(i => $"c{c}-m{i}")).Order(), subjects);
+            Assert.Empty(node.Files(user, "tmp"));
+        }
+
+        Assert.Empty(Directory.GetFiles(Path.Combine(node.MailRoot, ActorMail.Store.Spool.FolderName)));
+    }
+
     [Fact]
     public void Stored_bytes_are_the_unstuffed_body_after_the_trace_headers()
     {
