@@ -116,7 +116,7 @@ public sealed record NodeOptions(
             Postmaster: c.GetString("postmaster"),
             Users: users,
             ShutdownTimeout: c.GetTimeSpan("shutdown-timeout"),
-            StoreSync: ParseEnum<StoreSync>(config.GetString("actormail.store.sync") ?? "", "actormail.store.sync"),
+            StoreSync: ParseEnum<StoreSync>(new Section(config, "actormail.store").GetString("sync"), "actormail.store.sync"),
             Smtp: new SmtpOptions(
                 Port: s.GetInt("port"),
                 MaxMessageSize: s.GetLong("max-message-size"),
