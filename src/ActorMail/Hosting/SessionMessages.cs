@@ -1,4 +1,6 @@
 using Akka.Actor;
+using Akka.Event;
+using Akka.IO;
 
 namespace ActorMail.Hosting;
 
@@ -28,5 +30,21 @@ public static class SessionMessages
     /// <param name="Remote">The peer's address.</param>
     /// <param name="SessionId">A short id unique in this process, in every log line of the session.</param>
     /// <param name="Refuse">True when over the connection limit: answer the refusal and close.</param>
-    public sealed record SessionStart(IActorRef Connection, string Remote, string SessionId, bool Refuse);
+    public sealed record SessionStart(IActorRef Connection, string Remote, string SessionId, bool Refuse)
+    {
+        /// <summary><paramref name="log"/> with the properties every line of the session carries.</summary>
+        public ILoggingAdapter Tag(ILoggingAdapter log, string protocol) =>
+            log.WithContext("SessionId", SessionId).WithContext("Protocol", protocol).WithContext("Remote", Remote);
+    }
+
+    /// <summary>
+    /// Why a session ends when its connection fails under it: a write refused, or a close with an
+    /// error. Null for an orderly close, where the reason the session already has stands.
+    /// </summary>
+    public static string? EndReason(object connectionEvent) => connectionEvent switch
+    {
+        Tcp.CommandFailed failed => $"write failed: {failed.Cmd}",
+        Tcp.ConnectionClosed closed when closed.IsErrorClosed || closed.IsAborted => $"connection error: {closed.Cause}",
+        _ => null,
+    };
 }

@@ -51,10 +51,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         _framer = new LineFramer(options.Pop3.MaxCommandLine);
         _gate = new ReadGate(start.Connection);
         _io = new SessionConnection(start.Connection);
-        _log = Context.GetLogger()
-            .WithContext("SessionId", start.SessionId)
-            .WithContext("Protocol", "POP3")
-            .WithContext("Remote", start.Remote);
+        _log = start.Tag(Context.GetLogger(), "POP3");
 
         StartWith(start.Refuse ? Pop3State.Closed : Pop3State.Authorization, Pop3Conversation.Start);
         When(Pop3State.Authorization, Active, options.Pop3.IdleTimeout);
@@ -91,12 +88,8 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                     return _stream is null && StateName is Pop3State.Authorization or Pop3State.Transaction
                         ? Pump(StateName, e.StateData, new StringBuilder())
                         : Stay();
-                case Tcp.ConnectionClosed closed:
-                    if (closed.IsErrorClosed || closed.IsAborted)
-                    {
-                        _endReason = $"connection error: {closed.Cause}";
-                    }
-
+                case Tcp.ConnectionClosed or Tcp.CommandFailed:
+                    _endReason = EndReason(e.FsmEvent) ?? _endReason;
                     return Stop();
                 case MaildropLost:
                     _endReason = "maildrop lost";
@@ -106,9 +99,6 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                     _endReason = "shutdown";
                     _stream = null;
                     return Continue(Pop3Decider.Shutdown(e.StateData));
-                case Tcp.CommandFailed failed:
-                    _endReason = $"write failed: {failed.Cmd}";
-                    return Stop();
                 default:
                     return Stay();
             }

@@ -57,10 +57,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         _gate = new ReadGate(start.Connection);
         _io = new SessionConnection(start.Connection);
         _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline);
-        _log = Context.GetLogger()
-            .WithContext("SessionId", start.SessionId)
-            .WithContext("Protocol", "SMTP")
-            .WithContext("Remote", start.Remote);
+        _log = start.Tag(Context.GetLogger(), "SMTP");
 
         StartWith(start.Refuse ? SmtpState.Closed : SmtpState.Greeted, SmtpConversation.Start);
         foreach (var state in new[] { SmtpState.Greeted, SmtpState.Ready, SmtpState.MailGiven, SmtpState.RcptGiven, SmtpState.ReceivingData })
@@ -78,19 +75,12 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                     // The client has sent all it will: answer what it sent, then close.
                     _peerClosed = true;
                     return StateName == SmtpState.Storing ? Stay() : Pump(StateName, e.StateData, new StringBuilder());
-                case Tcp.ConnectionClosed closed:
-                    if (closed.IsErrorClosed || closed.IsAborted)
-                    {
-                        _endReason = $"connection error: {closed.Cause}";
-                    }
-
+                case Tcp.ConnectionClosed or Tcp.CommandFailed:
+                    _endReason = EndReason(e.FsmEvent) ?? _endReason;
                     return Stop();
                 case ShutdownSession:
                     _endReason = "shutdown";
                     return Apply(SmtpDecider.Shutdown(e.StateData), new StringBuilder());
-                case Tcp.CommandFailed failed:
-                    _endReason = $"write failed: {failed.Cmd}";
-                    return Stop();
                 case MessageDelivered late:
                     // A mailbox that answers after the store timeout: the client was told 451 and
                     // will retry, so this copy is taken back.
