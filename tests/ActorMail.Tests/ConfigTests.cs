@@ -23,6 +23,7 @@ public sealed class ConfigTests
         Assert.Equal(NodeRole.All, o.Role);
         Assert.Equal(StoreSync.Syncfs, o.StoreSync);
         Assert.Equal(LogConsole.Auto, o.LogConsole);
+        Assert.Equal(TimeSpan.FromSeconds(1), o.LogFlushInterval);
     }
 
     [Fact]
@@ -54,6 +55,7 @@ public sealed class ConfigTests
     [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
     [InlineData("actormail.store.sync = none", "actormail.store.sync")]
     [InlineData("actormail.log-console = some", "actormail.log-console")]
+    [InlineData("actormail.log-flush-interval = 0s", "actormail.log-flush-interval")]
     public void Bad_values_are_refused_naming_the_key(string hocon, string expected)
     {
         var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));

@@ -15,7 +15,7 @@ public sealed class SpecificationTests
 
     private static readonly string[] CheckedPrefixes = ["actormail.", "akka."];
     private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store"];
-    private static readonly string[] RequiredKeys = ["actormail.shutdown-timeout"];
+    private static readonly string[] RequiredKeys = ["actormail.shutdown-timeout", "actormail.log-flush-interval"];
 
     [Fact]
     public void Every_limit_in_the_specification_has_the_value_of_the_shipped_hocon()
@@ -46,7 +46,7 @@ public sealed class SpecificationTests
     }
 
     [Fact]
-    public void Every_smtp_and_pop3_key_and_the_shutdown_timeout_are_in_the_specification()
+    public void Every_smtp_pop3_and_store_key_and_the_top_level_timeouts_are_in_the_specification()
     {
         var documented = LimitRows().Select(r => r.Key).ToHashSet(StringComparer.Ordinal);
         var config = ShippedConfig();

@@ -77,6 +77,7 @@ public sealed record NodeOptions(
     string LogFormat,
     string LogLevel,
     LogConsole LogConsole,
+    TimeSpan LogFlushInterval,
     NodeRole Role,
     IReadOnlyList<string> LocalDomains,
     string Postmaster,
@@ -111,6 +112,7 @@ public sealed record NodeOptions(
             LogFormat: c.GetString("log-format"),
             LogLevel: c.GetString("log-level"),
             LogConsole: ParseEnum<LogConsole>(c.GetString("log-console"), "actormail.log-console"),
+            LogFlushInterval: c.GetTimeSpan("log-flush-interval"),
             Role: ParseEnum<NodeRole>(c.GetString("role"), "actormail.role"),
             LocalDomains: c.GetStringList("local-domains").Select(d => d.ToLowerInvariant()).ToList(),
             Postmaster: c.GetString("postmaster"),
@@ -180,6 +182,11 @@ public sealed record NodeOptions(
         if (!Users.Any(u => u.Name == Postmaster))
         {
             throw new ConfigurationException($"actormail.postmaster: '{Postmaster}' is not one of actormail.users");
+        }
+
+        if (LogFlushInterval <= TimeSpan.Zero)
+        {
+            throw new ConfigurationException("actormail.log-flush-interval: must be more than 0");
         }
 
         Positive(Smtp.MaxMessageSize, "actormail.smtp.max-message-size");

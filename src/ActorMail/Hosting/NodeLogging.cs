@@ -30,15 +30,12 @@ public static class NodeLogging
                 : config.WriteTo.Console(outputTemplate: TextTemplate, restrictedToMinimumLevel: consoleLevel);
         }
 
-        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "SMTP"), Path.Combine(options.LogDirectory, "smtp.log"), json);
-        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "POP3"), Path.Combine(options.LogDirectory, "pop3.log"), json);
-        config = File(config, e => !e.Properties.ContainsKey("Protocol"), Path.Combine(options.LogDirectory, "node.log"), json);
+        var flush = options.LogFlushInterval;
+        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "SMTP"), Path.Combine(options.LogDirectory, "smtp.log"), json, flush);
+        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "POP3"), Path.Combine(options.LogDirectory, "pop3.log"), json, flush);
+        config = File(config, e => !e.Properties.ContainsKey("Protocol"), Path.Combine(options.LogDirectory, "node.log"), json, flush);
         return config.CreateLogger();
     }
-
-    // Log files are written in blocks, not a write(2) per line, and flushed every second; the
-    // logger is disposed (and flushed) when the node stops. Mail durability never depends on them.
-    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// The lowest level the console shows. Redirected output is usually a file or a pipe that
@@ -57,17 +54,19 @@ public static class NodeLogging
         };
     }
 
-    private static LoggerConfiguration File(LoggerConfiguration config, Func<LogEvent, bool> filter, string path, bool json) =>
+    // Log files are written in blocks, not a write(2) per line, and flushed every `flush`; the
+    // logger is disposed (and flushed) when the node stops. Mail durability never depends on them.
+    private static LoggerConfiguration File(LoggerConfiguration config, Func<LogEvent, bool> filter, string path, bool json, TimeSpan flush) =>
         config.WriteTo.Logger(sub =>
         {
             sub.Filter.ByIncludingOnly(filter);
             if (json)
             {
-                sub.WriteTo.File(new CompactJsonFormatter(), path, buffered: true, flushToDiskInterval: FlushInterval);
+                sub.WriteTo.File(new CompactJsonFormatter(), path, buffered: true, flushToDiskInterval: flush);
             }
             else
             {
-                sub.WriteTo.File(path, outputTemplate: TextTemplate, buffered: true, flushToDiskInterval: FlushInterval);
+                sub.WriteTo.File(path, outputTemplate: TextTemplate, buffered: true, flushToDiskInterval: flush);
             }
         });
 }

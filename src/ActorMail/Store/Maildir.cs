@@ -12,6 +12,9 @@ namespace ActorMail.Store;
 /// </summary>
 public sealed class Maildir
 {
+    // Maildrop entries name their folder: "new/<name>" or "cur/<name>".
+    private const string NewFolder = "new/";
+    private const string CurFolder = "cur/";
     private static readonly int ProcessId = Environment.ProcessId;
     private static readonly string Host = Environment.MachineName;
     private static long _sequence;
@@ -140,9 +143,6 @@ public sealed class Maildir
 
         return removed;
     }
-
-    private const string NewFolder = "new/";
-    private const string CurFolder = "cur/";
 
     private static IEnumerable<(string Folder, string Name)> Listing(string dir, string folder) =>
         Directory.EnumerateFiles(dir).Select(p => (folder, Path.GetFileName(p)));
