@@ -160,21 +160,6 @@ public sealed class Maildir
     private long SizeOf(string entry) =>
         MaildirName.TryGetSize(Path.GetFileName(entry), out var size) ? size : new FileInfo(MessagePath(entry)).Length;
 
-    /// <summary>Deletes every file in tmp/: none is complete, since only a running delivery uses it.</summary>
-    public int SweepTmp()
-    {
-        if (!Directory.Exists(Tmp))
-        {
-            return 0;
-        }
-
-        var count = 0;
-        foreach (var file in Directory.EnumerateFiles(Tmp))
-        {
-            File.Delete(file);
-            count++;
-        }
-
-        return count;
-    }
+    /// <summary>Deletes every file in tmp/ at start: ActorMail writes none there now, so any is an interrupted delivery by an earlier build.</summary>
+    public int SweepTmp() => Spool.DeleteFilesIn(Tmp);
 }

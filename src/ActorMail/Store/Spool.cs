@@ -52,9 +52,11 @@ public sealed class Spool : IDisposable
         new(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 4096);
 
     /// <summary>Deletes every leftover spool file: none belongs to a running session at start.</summary>
-    public static int Sweep(string dataRoot)
+    public static int Sweep(string dataRoot) => DeleteFilesIn(System.IO.Path.Combine(dataRoot, FolderName));
+
+    /// <summary>Deletes every file directly in <paramref name="folder"/>, if it exists; returns how many.</summary>
+    internal static int DeleteFilesIn(string folder)
     {
-        var folder = System.IO.Path.Combine(dataRoot, FolderName);
         if (!Directory.Exists(folder))
         {
             return 0;
