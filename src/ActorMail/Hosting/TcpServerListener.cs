@@ -71,7 +71,7 @@ public sealed class TcpServerListener : ReceiveActor
         Akka.Actor.Props.Create(() => new TcpServerListener(protocol, endpoint, maxConnections, sessionProps, bound));
 
     protected override void PreStart() =>
-        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, options: [NoDelay.Instance]));
+        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
