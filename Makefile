@@ -46,7 +46,7 @@ test-dotnet:
 	dotnet test tests/ActorMail.Tests -c $(CONFIG) --no-build -nologo
 
 test-tools: build
-	$(PY) -m pytest -m tools -q
+	$(PY) -m pytest -m tools -q tests/e2e tools/bench
 
 flex:
 	cd flex && RUSTFLAGS=-Dwarnings $(CARGO) build --release --offline -q && RUSTFLAGS=-Dwarnings $(CARGO) test --offline -q

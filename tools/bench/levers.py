@@ -31,7 +31,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_DLL = ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll"
 SMTP_PORT, POP3_PORT = 2630, 2631
 
-# name: (what it changes, HOCON override, extra environment, run the node outside the mail root's parent)
+# name: (what it changes, HOCON override, extra environment, run the node outside the mail root's parent,
+#        mail root in memory, False if left out)
 VARIANTS = {
     "baseline": ("shipped settings; working directory holds the mail root (as with make run)", None, {}, False),
     "log-warning": ("actormail.log-level = Warning: no per-session and per-message Information lines",
@@ -44,10 +45,24 @@ VARIANTS = {
     "tiered-jit": ("DOTNET_TieredCompilation=1: the JIT's tiers back on (quick first, optimised while the load runs)",
                    None, {"DOTNET_TieredCompilation": "1"}, False),
     "cwd-elsewhere": ("working directory outside the mail root", None, {}, True),
+    "mail-tmpfs": ("mail root on tmpfs (/dev/shm): every flush returns at once, so this is the node without the cost "
+                   "of durability; not a setting to ship", None, {}, False, True),
 }
+MEMORY_ROOT = pathlib.Path("/dev/shm")
 
 
-def run_load(server, messages, reuse, rcpt="alice@localhost"):
+def disk_counters(path, sys_root="/sys"):
+    """Writes, sectors written and cache flushes completed so far by the block device that holds
+    path (/sys/dev/block/MAJ:MIN/stat), or None on a file system without one, such as tmpfs."""
+    dev = os.stat(path).st_dev
+    stat = pathlib.Path(sys_root, "dev/block", f"{os.major(dev)}:{os.minor(dev)}", "stat")
+    if not stat.is_file():
+        return None
+    f = [int(x) for x in stat.read_text().split()]
+    return f[4], f[6], f[15] if len(f) > 15 else 0
+
+
+def run_load(server, messages, reuse, rcpt="alice@localhost", store=None):
     argv = ["smtp-source", "-s", "10", "-m", str(messages), "-l", "2048", "-f", "a@example.org", "-t", rcpt]
     if reuse:
         argv.append("-d")
@@ -55,9 +70,11 @@ def run_load(server, messages, reuse, rcpt="alice@localhost"):
     cpu0 = server.cpu_seconds()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0 = targets.system_busy_seconds()
+    disk0 = disk_counters(store) if store else None
     t0 = time.perf_counter()
     p = subprocess.run(argv, capture_output=True, text=True, timeout=max(120, messages * 0.05))
     elapsed = time.perf_counter() - t0
+    disk1 = disk_counters(store) if store else None
     busy1 = targets.system_busy_seconds()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu1 = server.cpu_seconds()
@@ -66,13 +83,16 @@ def run_load(server, messages, reuse, rcpt="alice@localhost"):
     client = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     # CPU that other processes on the machine used meanwhile, in CPUs (0 = the box was ours alone).
     others = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - client) / elapsed
-    return elapsed, cpu1 - cpu0, others
+    # Every process's writes to that device count, but the node's flushes are what the load adds.
+    disk = [round((b - a) / messages, 2) for a, b in zip(disk0, disk1)] if disk0 and disk1 else None
+    return elapsed, cpu1 - cpu0, others, disk
 
 
-def start_node(dll, tmp, name, variant):
-    desc, conf, env_extra, elsewhere = VARIANTS[variant]
+def start_node(dll, tmp, name, variant, memory=None):
+    desc, conf, env_extra, elsewhere, *rest = VARIANTS[variant]
+    in_memory = bool(rest and rest[0])
     work = tmp / name
-    mail = work / "mail"
+    mail = (memory / name if in_memory else work) / "mail"
     srv = targets.actormail(dll, work, SMTP_PORT, POP3_PORT, "smtp", mail, conf, name="actormail")
     srv.env.update(env_extra)
     if elsewhere:
@@ -83,27 +103,28 @@ def start_node(dll, tmp, name, variant):
     return srv, work, mail
 
 
-def variants_run(dll, tmp, names, rounds, messages, warmup):
+def variants_run(dll, tmp, names, rounds, messages, warmup, memory):
     out = {v: {"new": [], "reuse": []} for v in names}
     for rnd in range(1, rounds + 1):
         for mode in ("new", "reuse"):
             for v in names:
-                srv, work, mail = start_node(dll, tmp, f"r{rnd}-{mode}-{v}", v)
+                srv, work, mail = start_node(dll, tmp, f"r{rnd}-{mode}-{v}", v, memory)
                 srv.start()
                 try:
                     if warmup:
                         run_load(srv, warmup, mode == "reuse", "bob@localhost")
-                    elapsed, cpu, others = run_load(srv, messages, mode == "reuse")
+                    elapsed, cpu, others, disk = run_load(srv, messages, mode == "reuse", store=mail)
                 finally:
                     srv.stop()
                 stored = sum(1 for _ in os.scandir(mail / "alice/new"))
                 if stored != messages:
                     raise BenchError(f"{v}: {stored} stored, {messages} sent")
                 r = {"round": rnd, "msg_per_s": round(messages / elapsed, 1), "cpu_us_per_msg": round(cpu / messages * 1e6, 1),
-                     "other_cpus": round(others, 2)}
+                     "other_cpus": round(others, 2), "disk_per_msg": disk}
                 out[v][mode].append(r)
                 print(f"[{time.strftime('%H:%M:%S')}] round {rnd} {mode:5} {v:16} {r['msg_per_s']:7.1f} msg/s, "
-                      f"{r['cpu_us_per_msg']:7.1f} us CPU/msg, other processes busy {r['other_cpus']} CPUs", flush=True)
+                      f"{r['cpu_us_per_msg']:7.1f} us CPU/msg, disk writes/sectors/flushes per msg {disk}, "
+                      f"other processes busy {r['other_cpus']} CPUs", flush=True)
     return out
 
 
@@ -150,7 +171,8 @@ def write(results, out_dir):
     lines = ["# ActorMail levers: the same load under settings that need no code change", "",
              f"Run: {results['date']}, {results['rounds']} rounds, {results.get('warmup', 0)} untimed warm-up messages then "
              f"{results['messages']} timed messages of 2048 octets, "
-             f"smtp-source -s 10; node {results['node_dll']}. Reproduce: `/usr/bin/python3 tools/bench/levers.py`.", ""]
+             f"smtp-source -s 10; node {results['node_dll']}. Reproduce: "
+             f"`{' '.join(['/usr/bin/python3', 'tools/bench/levers.py', *results.get('argv', [])])}`.", ""]
     rows = []
     base = results.get("variants", {}).get("baseline")
     for v, modes in results.get("variants", {}).items():
@@ -163,9 +185,12 @@ def write(results, out_dir):
                 bmed = statistics.median(r["msg_per_s"] for r in base[mode])
                 bcpu = statistics.median(r["cpu_us_per_msg"] for r in base[mode])
                 rel = f"{med / bmed:.2f}x msg/s, {cpu / bcpu:.2f}x CPU"
-            rows.append([v, mode, f"{med:.0f}", " ".join(f"{r['msg_per_s']:.0f}" for r in runs), f"{cpu:.0f}",
+            disks = [r["disk_per_msg"] for r in runs if r.get("disk_per_msg")]
+            disk = " / ".join(f"{statistics.median(d[i] for d in disks):g}" for i in range(3)) if disks else "none (no block device)"
+            rows.append([v, mode, f"{med:.0f}", " ".join(f"{r['msg_per_s']:.0f}" for r in runs), f"{cpu:.0f}", disk,
                          " ".join(f"{r['other_cpus']}" for r in runs), rel])
-    headers = ["variant", "mode", "median msg/s", "per round", "median CPU us/msg", "other processes' CPUs per round", "vs baseline"]
+    headers = ["variant", "mode", "median msg/s", "per round", "median CPU us/msg", "disk writes / sectors / flushes per msg",
+               "other processes' CPUs per round", "vs baseline"]
     if rows:
         lines += ["## Variants", "", md_table(headers, rows), ""]
         lines += ["| variant | what changes |", "|---|---|"] + [f"| {k} | {v[0]} |" for k, v in VARIANTS.items() if k in results["variants"]] + [""]
@@ -208,13 +233,14 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     # Nothing is deleted before the end: see the note in run.py about ext4 without a journal.
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="actormail-levers-", dir="/tmp"))
+    memory = pathlib.Path(tempfile.mkdtemp(prefix="actormail-levers-", dir=MEMORY_ROOT)) if "mail-tmpfs" in names else None
     results = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "rounds": args.rounds, "messages": args.messages,
-               "warmup": args.warmup,
+               "warmup": args.warmup, "argv": sys.argv[1:],
                "syscall_messages": args.syscall_messages, "node_dll": str(dll)}
     code = 0
     try:
         if not args.syscalls_only:
-            results["variants"] = variants_run(dll, tmp, names, args.rounds, args.messages, args.warmup)
+            results["variants"] = variants_run(dll, tmp, names, args.rounds, args.messages, args.warmup, memory)
         results["syscalls"] = syscalls_run(dll, tmp, args.syscall_messages)
     except BenchError as e:
         print(f"levers: FAILED: {e}", file=sys.stderr)
@@ -224,6 +250,8 @@ def main():
     finally:
         targets.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
+        if memory:
+            shutil.rmtree(memory, ignore_errors=True)
     if code == 0:
         write(results, pathlib.Path(args.out))
     return code

@@ -1,5 +1,6 @@
 """Checks of the benchmark's own parsing and arithmetic, no server needed:
 /usr/bin/python3 -m pytest tools/bench -q"""
+import os
 import pathlib
 import socket
 import sys
@@ -125,3 +126,19 @@ def test_targets_not_met_are_reported_as_such():
     s = report.summarize(r)
     status = {t["target"]: t["status"] for t in s["targets"]}
     assert set(status.values()) == {"NOT MET"}
+
+
+
+def test_disk_counters_read_writes_sectors_and_flushes_of_the_device_under_a_path(tmp_path):
+    import levers
+
+    dev = os.stat(tmp_path).st_dev
+    stat = tmp_path / "sys/dev/block" / f"{os.major(dev)}:{os.minor(dev)}" / "stat"
+    stat.parent.mkdir(parents=True)
+    # reads: ios merges sectors ticks; writes: ios merges sectors ticks; in flight, io ticks, queue time;
+    # discards: ios merges sectors ticks; flushes: ios ticks
+    stat.write_text("  10 1 80 5  20 3 160 7  0 9 12  0 0 0 0  4 2\n")
+    assert levers.disk_counters(tmp_path, sys_root=tmp_path / "sys") == (20, 160, 4)
+    stat.write_text("10 1 80 5 20 3 160 7 0 9 12\n")  # a kernel that counts no flushes
+    assert levers.disk_counters(tmp_path, sys_root=tmp_path / "sys") == (20, 160, 0)
+    assert levers.disk_counters(tmp_path, sys_root=tmp_path / "elsewhere") is None
