@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import clients  # noqa: E402
+import levers  # noqa: E402
 import report  # noqa: E402
 
 pytestmark = pytest.mark.tools
@@ -128,10 +129,7 @@ def test_targets_not_met_are_reported_as_such():
     assert set(status.values()) == {"NOT MET"}
 
 
-
 def test_disk_counters_read_writes_sectors_and_flushes_of_the_device_under_a_path(tmp_path):
-    import levers
-
     dev = os.stat(tmp_path).st_dev
     stat = tmp_path / "sys/dev/block" / f"{os.major(dev)}:{os.minor(dev)}" / "stat"
     stat.parent.mkdir(parents=True)
