@@ -50,12 +50,7 @@ public sealed class LimitsTests
     public async Task A_body_that_does_not_finish_in_time_is_cut_off_and_not_stored()
     {
         await using var node = await TestNode.StartAsync("actormail.smtp.data-timeout = 1s");
-        using var c = RawClient.Connect(node.SmtpPort);
-        c.ReadLine();
-        c.Command("EHLO tester");
-        c.Command("MAIL FROM:<a@example.org>");
-        c.Command("RCPT TO:<alice@localhost>");
-        c.Command("DATA");
+        using var c = RawClient.StartData(node.SmtpPort, "alice@localhost");
         for (var i = 0; i < 5; i++)
         {
             c.Send("line\r\n");
@@ -124,12 +119,7 @@ public sealed class LimitsTests
     {
         const int limit = 1024 * 1024;
         await using var node = await TestNode.StartAsync($"actormail.smtp.max-message-size = {limit}");
-        using var c = RawClient.Connect(node.SmtpPort);
-        c.ReadLine();
-        c.Command("EHLO tester");
-        c.Command("MAIL FROM:<a@example.org>");
-        c.Command("RCPT TO:<alice@localhost>");
-        c.Command("DATA");
+        using var c = RawClient.StartData(node.SmtpPort, "alice@localhost");
         GC.Collect();
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var line = Encoding.ASCII.GetBytes(new string('x', 998) + "\r\n");
@@ -170,12 +160,7 @@ public sealed class LimitsTests
     public async Task Normalize_policy_stores_bare_newlines_as_CRLF()
     {
         await using var node = await TestNode.StartAsync("actormail.smtp.bare-newline = normalize");
-        using var c = RawClient.Connect(node.SmtpPort);
-        c.ReadLine();
-        c.Command("EHLO tester");
-        c.Command("MAIL FROM:<a@example.org>");
-        c.Command("RCPT TO:<bob@localhost>");
-        c.Command("DATA");
+        using var c = RawClient.StartData(node.SmtpPort, "bob@localhost");
         c.Send("Subject: n\r\n\r\none\ntwo\r\n.\r\n");
         Assert.StartsWith("250 2.0.0", c.ReadReply()[^1], StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\none\r\ntwo\r\n", File.ReadAllText(Assert.Single(node.Files("bob"))), StringComparison.Ordinal);

@@ -54,13 +54,8 @@ public sealed class Pop3IntegrationTests : IAsyncLifetime
             body.Append(i % 7 == 0 ? ".dot line " : "line ").Append(i).Append(' ').Append('x', 60).Append("\r\n");
         }
 
-        using (var c = RawClient.Connect(_node.SmtpPort))
+        using (var c = RawClient.StartData(_node.SmtpPort, "bob@localhost"))
         {
-            c.ReadLine();
-            c.Command("EHLO tester");
-            c.Command("MAIL FROM:<a@example.org>");
-            c.Command("RCPT TO:<bob@localhost>");
-            c.Command("DATA");
             c.Send(body.ToString().Replace("\r\n.", "\r\n..", StringComparison.Ordinal) + ".\r\n");
             Assert.StartsWith("250 2.0.0", c.ReadReply()[^1], StringComparison.Ordinal);
         }

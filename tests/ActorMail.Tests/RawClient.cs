@@ -24,6 +24,27 @@ public sealed class RawClient : IDisposable
         return new RawClient(client);
     }
 
+    /// <summary>
+    /// Connects to an SMTP port and opens a transaction for one recipient, up to the 354 that
+    /// invites the body.
+    /// </summary>
+    public static RawClient StartData(int port, string recipient)
+    {
+        var c = Connect(port);
+        c.ReadLine();
+        c.Command("EHLO tester");
+        c.Command("MAIL FROM:<a@example.org>");
+        c.Command($"RCPT TO:<{recipient}>");
+        var reply = c.Command("DATA");
+        if (!reply.StartsWith("354", StringComparison.Ordinal))
+        {
+            c.Dispose();
+            throw new InvalidOperationException($"DATA answered {reply}");
+        }
+
+        return c;
+    }
+
     public void Send(string text) => Send(Encoding.ASCII.GetBytes(text));
 
     public void Send(byte[] bytes) => _stream.Write(bytes);

@@ -216,12 +216,7 @@ public sealed class SmtpIntegrationTests : IAsyncLifetime
     [InlineData("bare\nlf\r\n.\r\n")]
     public void Smuggling_probes_do_not_end_DATA_and_the_message_is_refused_550_5_5_2(string body)
     {
-        using var c = RawClient.Connect(_node.SmtpPort);
-        c.ReadLine();
-        c.Command("EHLO tester");
-        c.Command("MAIL FROM:<a@example.org>");
-        c.Command("RCPT TO:<alice@localhost>");
-        c.Command("DATA");
+        using var c = RawClient.StartData(_node.SmtpPort, "alice@localhost");
         c.Send(body);
         Assert.StartsWith("550 5.5.2", c.ReadReply()[^1], StringComparison.Ordinal);
         Assert.StartsWith("250 2.0.0", c.Command("NOOP"), StringComparison.Ordinal);
