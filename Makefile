@@ -11,7 +11,7 @@ CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/car
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 phase0 demo crashtest fuzz bench bench-quick mailboxes format-check clean
+.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
 
 help:
 	@echo "make run     build and start SMTP on 127.0.0.1:2525 and POP3 on 127.0.0.1:2110 (demo users alice, bob)"
@@ -20,7 +20,7 @@ help:
 	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"
 	@echo "make demo    Mininet demo (root): h2 sends via h1, h4 reads via h3, capture artifacts/pcap/demo_mininet.pcap"
 	@echo "make bench   ActorMail beside aiosmtpd, smtp-sink and Dovecot in one run; ratios in artifacts/bench/results.md"
-	@echo "make crashtest / make fuzz   the long reliability runs (short versions are in make test)"
+	@echo "make crashtest / make fuzz / make hostile   the long reliability runs (short versions are in make test)"
 	@echo "make mailboxes   list mailboxes and message counts (reads file names only)"
 
 deps:
@@ -76,6 +76,13 @@ crashtest: build
 
 fuzz: build
 	$(PY) tools/fuzz/fuzz.py --iterations 50000 --seconds 900
+
+# The hostile-load suite at the sizes of the original attacks (1 GiB floods, 850 guessers for
+# 50 s, 64 reset threads for 30 s); its figures go to artifacts/hostile/figures.json.
+hostile: build
+	mkdir -p artifacts/hostile && rm -f artifacts/hostile/figures.json
+	ACTORMAIL_HOSTILE=full ACTORMAIL_HOSTILE_FIGURES=$(CURDIR)/artifacts/hostile/figures.json \
+		$(PY) -m pytest -m tools -q -s tests/e2e/test_load.py
 
 phase0: build
 	bash tools/phase0_capture.sh

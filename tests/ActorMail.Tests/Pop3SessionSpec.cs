@@ -1,4 +1,5 @@
 using System.Text;
+using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Pop3;
 using ActorMail.Protocol.Pop3;
@@ -111,8 +112,9 @@ public sealed class Pop3SessionSpec : TestKit
     private IActorRef Start(TestProbe connection, TestProbe mailboxes, Func<string, string, bool> check, NodeOptions? options = null)
     {
         options ??= _options;
-        var policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, check);
-        var session = Sys.ActorOf(Pop3Session.Props(new SessionStart(connection.Ref, "127.0.0.1:6000", "p0p", Refuse: false), options, policy, mailboxes.Ref));
+        var policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures);
+        var passwords = Sys.ActorOf(Props.Create(() => new PasswordsStandIn(check)));
+        var session = Sys.ActorOf(Pop3Session.Props(new SessionStart(connection.Ref, "127.0.0.1:6000", "p0p"), options, policy, mailboxes.Ref, passwords));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("+OK", ReadWrite(connection), StringComparison.Ordinal);
         return session;
@@ -120,4 +122,12 @@ public sealed class Pop3SessionSpec : TestKit
 
     private static string ReadWrite(TestProbe connection, TimeSpan? within = null) =>
         Encoding.ASCII.GetString(connection.ExpectMsg<Tcp.Write>(within ?? TimeSpan.FromSeconds(3)).Data.ToArray());
+
+    // Answers password checks at once with the test's own rule, in place of the node's checker.
+    private sealed class PasswordsStandIn : ReceiveActor
+    {
+        public PasswordsStandIn(Func<string, string, bool> check) =>
+            Receive<AuthCommands.CheckPassword>(c => Sender.Tell(new AuthCommands.PasswordChecked(
+                c.CorrelationId, check(c.User, c.Password) ? PasswordOutcome.Accepted : PasswordOutcome.Rejected)));
+    }
 }

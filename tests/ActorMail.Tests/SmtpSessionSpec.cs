@@ -1,6 +1,7 @@
 using System.Text;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
+using ActorMail.Protocol.Session;
 using static ActorMail.Hosting.SessionMessages;
 using ActorMail.Smtp;
 using Akka.Actor;
@@ -29,7 +30,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void Registers_with_the_connection_then_greets()
     {
         var connection = CreateTestProbe();
-        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("220 localhost ESMTP", ReadWrite(connection), StringComparison.Ordinal);
     }
@@ -38,7 +39,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void Over_the_limit_answers_421_and_closes()
     {
         var connection = CreateTestProbe();
-        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: true), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Admission.ServerFull), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("421 4.7.0", ReadWrite(connection), StringComparison.Ordinal);
         connection.ExpectMsg<Tcp.Close>();
@@ -130,11 +131,66 @@ public sealed class SmtpSessionSpec : TestKit
         var quick = NodeOptions.FromConfig(NodeConfig.Load(
             overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.idle-timeout = 1s",
             environment: new Dictionary<string, string?>()));
-        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
+        Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
         Assert.StartsWith("421 4.4.2", ReadWrite(connection, TimeSpan.FromSeconds(5)), StringComparison.Ordinal);
         connection.ExpectMsg<Tcp.Close>();
+    }
+
+    [Fact]
+    public void Replies_over_the_output_bound_wait_for_acknowledgements_and_no_input_is_taken_meanwhile()
+    {
+        var connection = CreateTestProbe();
+        connection.IgnoreMessages(m => m is Tcp.SuspendReading or Tcp.ResumeReading);
+        var session = Start(connection, CreateTestProbe());
+        // 20,000 NOOPs in one read make 280,000 octets of replies, over four times the 65536 bound.
+        var noops = string.Concat(Enumerable.Repeat("NOOP\r\n", 20_000));
+        session.Tell(new Tcp.Received(ByteString.FromString(noops)), connection.Ref);
+
+        var first = connection.ExpectMsg<Tcp.Write>();
+        Assert.InRange(first.Data.Count, 65536 - 100, 65536);
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        var replies = first.Data.Count;
+        var write = first;
+        while (replies < 20_000 * 14)
+        {
+            session.Tell(write.Ack, connection.Ref);
+            write = connection.ExpectMsg<Tcp.Write>();
+            replies += write.Data.Count;
+        }
+
+        Assert.Equal(20_000 * 14, replies);
+        session.Tell(new Tcp.Received(ByteString.FromString("QUIT\r\n")), connection.Ref);
+        Assert.StartsWith("221", ReadWrite(connection), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_write_never_acknowledged_aborts_the_connection_after_the_write_timeout()
+    {
+        var connection = CreateTestProbe();
+        var quick = NodeOptions.FromConfig(NodeConfig.Load(
+            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.write-timeout = 1s",
+            environment: new Dictionary<string, string?>()));
+        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
+        Watch(session);
+        connection.ExpectMsg<Tcp.Register>();
+        ReadWrite(connection);
+        connection.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        connection.ExpectMsg<Tcp.Abort>(TimeSpan.FromSeconds(3));
+        session.Tell(Tcp.Aborted.Instance, connection.Ref);
+        ExpectTerminated(session);
+    }
+
+    [Fact]
+    public void The_session_ends_when_its_connection_actor_dies()
+    {
+        var connection = CreateTestProbe();
+        var session = Start(connection, CreateTestProbe());
+        Watch(session);
+        Sys.Stop(connection.Ref);
+        ExpectTerminated(session);
     }
 
     protected override void AfterAll()
@@ -148,7 +204,7 @@ public sealed class SmtpSessionSpec : TestKit
 
     private IActorRef Start(TestProbe connection, TestProbe mailboxes)
     {
-        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Refuse: false), _options, _options.ToSmtpPolicy(), mailboxes.Ref));
+        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), _options, _options.ToSmtpPolicy(), mailboxes.Ref));
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
         return session;

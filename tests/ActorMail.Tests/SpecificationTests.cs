@@ -14,8 +14,8 @@ public sealed class SpecificationTests
     private const string ValueHeader = "value in hocon/actormail.conf";
 
     private static readonly string[] CheckedPrefixes = ["actormail.", "akka."];
-    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store"];
-    private static readonly string[] RequiredKeys = ["actormail.shutdown-timeout", "actormail.log-flush-interval"];
+    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store", "actormail.auth"];
+    private static readonly string[] RequiredKeys = ["actormail.shutdown-timeout", "actormail.log-flush-interval", "actormail.log-file-size-limit", "actormail.log-files-kept"];
 
     [Fact]
     public void Every_limit_in_the_specification_has_the_value_of_the_shipped_hocon()

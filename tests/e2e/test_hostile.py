@@ -75,6 +75,10 @@ def hostile():
     node = start_node(HOSTILE_PORTS, extra_config=(
         f"actormail.smtp.max-connections = {MAX_CONNECTIONS}\n"
         f"actormail.pop3.max-connections = {MAX_CONNECTIONS}\n"
+        # Every test here connects from 127.0.0.1 and some guess passwords on purpose; the
+        # guessing throttle has its own tests (test_load.py), so it stays out of the way here.
+        "actormail.auth.max-failures-per-address = 1000\n"
+        "actormail.auth.max-failures-per-user = 1000\n"
         f"actormail.users {{\n{users}\n}}\n")).start()
     node.rss_at_start = fuzz.rss_kb(node.process.pid)
     yield node

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorMail.Protocol.Session;
 
 namespace ActorMail.Protocol.Pop3;
 
@@ -7,6 +8,9 @@ public enum Pop3State
 {
     /// <summary>USER/PASS expected.</summary>
     Authorization,
+
+    /// <summary>PASS received; the password is being checked off the session. Input waits.</summary>
+    Verifying,
 
     /// <summary>A sign-in failed; the reply waits out the failure delay. Input waits.</summary>
     AuthDelay,
@@ -33,6 +37,13 @@ public sealed record DropMessage(string FileName, string Uid, long Size);
 /// <summary>What the session shell must do besides writing the reply.</summary>
 public abstract record Pop3Effect
 {
+    /// <summary>Check <paramref name="Password"/> for <paramref name="User"/>, then call <see cref="Pop3Decider.PasswordChecked"/>.</summary>
+    public sealed record CheckPassword(string User, string Password) : Pop3Effect
+    {
+        /// <summary>Never shows the password, wherever the record is printed.</summary>
+        public override string ToString() => $"CheckPassword {{ User = {User}, Password = **** }}";
+    }
+
     /// <summary>Ask the mailbox actor for the maildrop of <paramref name="User"/>.</summary>
     public sealed record OpenMaildrop(string User) : Pop3Effect;
 
@@ -52,8 +63,20 @@ public abstract record Pop3Effect
 /// <summary>What the POP3 decider needs to know about this server.</summary>
 /// <param name="MaxBadCommands">Refused commands that close the session.</param>
 /// <param name="MaxAuthFailures">Failed sign-ins that close the session.</param>
-/// <param name="CheckPassword">True if the user exists and the password matches; must cost the same either way.</param>
-public sealed record Pop3Policy(int MaxBadCommands, int MaxAuthFailures, Func<string, string, bool> CheckPassword);
+public sealed record Pop3Policy(int MaxBadCommands, int MaxAuthFailures);
+
+/// <summary>How a password check ended.</summary>
+public enum PasswordOutcome
+{
+    /// <summary>The user exists and the password matches.</summary>
+    Accepted,
+
+    /// <summary>Unknown user, wrong password, or refused by the guessing throttle: told alike.</summary>
+    Rejected,
+
+    /// <summary>Too many checks already wait: try again later.</summary>
+    Busy,
+}
 
 /// <summary>The immutable data of one POP3 session.</summary>
 public sealed record Pop3Conversation(
@@ -83,8 +106,15 @@ public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadO
 /// </summary>
 public static class Pop3Decider
 {
-    /// <summary>The greeting.</summary>
-    public static Pop3Decision Connect() => new(Pop3State.Authorization, Pop3Conversation.Start, [Pop3Replies.Greeting]);
+    /// <summary>The greeting, or the refusal of a connection the listener did not admit.</summary>
+    public static Pop3Decision Connect(Admission admission = Admission.Accepted) => admission switch
+    {
+        Admission.Accepted => new(Pop3State.Authorization, Pop3Conversation.Start, [Pop3Replies.Greeting]),
+        Admission.AddressFull => Refuse(Pop3Replies.AddressFull),
+        Admission.AddressTooFast => Refuse(Pop3Replies.AddressTooFast),
+        Admission.ShuttingDown => Refuse(Pop3Replies.ShuttingDown),
+        _ => Refuse(Pop3Replies.TooManyConnections),
+    };
 
     /// <summary>One command line.</summary>
     public static Pop3Decision Decide(Pop3Policy policy, Pop3State state, Pop3Conversation data, Pop3Command command)
@@ -117,6 +147,18 @@ public static class Pop3Decider
     /// <summary>A command line over the limit was read and discarded.</summary>
     public static Pop3Decision LineTooLong(Pop3Policy policy, Pop3State state, Pop3Conversation data) =>
         Error(policy, state, data, Pop3Replies.LineTooLong);
+
+    /// <summary>The password check of PASS is done: open the maildrop, wait out the failure delay, or ask the client to come back.</summary>
+    public static Pop3Decision PasswordChecked(Pop3Conversation data, PasswordOutcome outcome) => outcome switch
+    {
+        PasswordOutcome.Accepted => new Pop3Decision(Pop3State.Opening, data, [], new Pop3Effect.OpenMaildrop(data.User!)),
+        PasswordOutcome.Rejected => new Pop3Decision(Pop3State.AuthDelay, data with { AuthFailures = data.AuthFailures + 1 }, [], new Pop3Effect.DelayAuthFailure()),
+        _ => Step(Pop3State.Authorization, data with { User = null }, Pop3Replies.AuthBusy),
+    };
+
+    /// <summary>The session has lasted as long as a session may: close without UPDATE.</summary>
+    public static Pop3Decision LifetimeOver(Pop3Conversation data) =>
+        new(Pop3State.Closed, data, [Pop3Replies.LifetimeOver], new Pop3Effect.Close());
 
     /// <summary>The failure delay after a bad sign-in is over: answer, and close after the last allowed failure.</summary>
     public static Pop3Decision AuthDelayOver(Pop3Policy policy, Pop3Conversation data) =>
@@ -183,9 +225,7 @@ public static class Pop3Decider
                     return Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("Syntax: PASS password"));
                 }
 
-                return policy.CheckPassword(data.User, command.Arguments[0])
-                    ? new Pop3Decision(Pop3State.Opening, data, [], new Pop3Effect.OpenMaildrop(data.User))
-                    : new Pop3Decision(Pop3State.AuthDelay, data with { AuthFailures = data.AuthFailures + 1 }, [], new Pop3Effect.DelayAuthFailure());
+                return new Pop3Decision(Pop3State.Verifying, data, [], new Pop3Effect.CheckPassword(data.User, command.Arguments[0]));
             case Pop3Verb.Quit:
                 return command.Arguments.Count == 0
                     ? new Pop3Decision(Pop3State.Closed, data, [Pop3Replies.SignOff], new Pop3Effect.Close())
@@ -274,6 +314,8 @@ public static class Pop3Decider
     }
 
     private static Pop3Decision Step(Pop3State state, Pop3Conversation data, Pop3Reply reply) => new(state, data, [reply]);
+
+    private static Pop3Decision Refuse(Pop3Reply reply) => new(Pop3State.Closed, Pop3Conversation.Start, [reply], new Pop3Effect.Close());
 
     private static Pop3Decision Error(Pop3Policy policy, Pop3State state, Pop3Conversation data, Pop3Reply reply)
     {

@@ -77,6 +77,14 @@ public static class Pop3Replies
 
     public static Pop3Reply IdleTimeout { get; } = new(false, "Idle timeout, closing connection");
 
+    public static Pop3Reply LifetimeOver { get; } = new(false, "Session too long, closing connection", "SYS/TEMP");
+
+    public static Pop3Reply AuthBusy { get; } = new(false, "Too many sign-ins in progress, try again later", "SYS/TEMP");
+
+    public static Pop3Reply AddressFull { get; } = new(false, "Too many connections from your address, try again later", "SYS/TEMP");
+
+    public static Pop3Reply AddressTooFast { get; } = new(false, "Connecting too fast, try again later", "SYS/TEMP");
+
     public static Pop3Reply CommandTimeout { get; } = new(false, "Command too slow, closing connection");
 
     public static Pop3Reply ShuttingDown { get; } = new(false, "Server shutting down, closing connection", "SYS/TEMP");

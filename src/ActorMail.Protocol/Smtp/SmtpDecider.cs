@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Session;
 
 namespace ActorMail.Protocol.Smtp;
 
@@ -88,9 +89,15 @@ public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadO
 /// </summary>
 public static class SmtpDecider
 {
-    /// <summary>The first step: the greeting.</summary>
-    public static SmtpDecision Connect(SmtpPolicy policy) =>
-        new(SmtpState.Greeted, SmtpConversation.Start, [SmtpReplies.Greeting(policy.Hostname)], SmtpEffect.None);
+    /// <summary>The first step: the greeting, or the refusal of a connection the listener did not admit.</summary>
+    public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted) => admission switch
+    {
+        Admission.Accepted => new(SmtpState.Greeted, SmtpConversation.Start, [SmtpReplies.Greeting(policy.Hostname)], SmtpEffect.None),
+        Admission.AddressFull => Refuse(SmtpReplies.AddressFull),
+        Admission.AddressTooFast => Refuse(SmtpReplies.AddressTooFast),
+        Admission.ShuttingDown => Refuse(SmtpReplies.ShuttingDown),
+        _ => Refuse(SmtpReplies.TooManyConnections),
+    };
 
     /// <summary>One command line.</summary>
     public static SmtpDecision Decide(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command)
@@ -150,6 +157,10 @@ public static class SmtpDecider
     /// <summary>A command line or a body did not complete within its time limit.</summary>
     public static SmtpDecision TransferTimedOut(SmtpConversation data) =>
         new(SmtpState.Closed, data, [SmtpReplies.TransferTimeout], SmtpEffect.Close);
+
+    /// <summary>The session has lasted as long as a session may.</summary>
+    public static SmtpDecision LifetimeOver(SmtpConversation data) =>
+        new(SmtpState.Closed, data, [SmtpReplies.LifetimeOver], SmtpEffect.Close);
 
     /// <summary>The node is stopping.</summary>
     public static SmtpDecision Shutdown(SmtpConversation data) =>
@@ -299,6 +310,8 @@ public static class SmtpDecider
         command.Argument.Length > 0
             ? Error(policy, state, data, SmtpReplies.SyntaxInParameters($"{command.Name} takes no argument"))
             : then();
+
+    private static SmtpDecision Refuse(SmtpReply reply) => new(SmtpState.Closed, SmtpConversation.Start, [reply], SmtpEffect.Close);
 
     private static SmtpDecision Step(SmtpState state, SmtpConversation data, SmtpReply reply) =>
         new(state, data, [reply], SmtpEffect.None);

@@ -56,6 +56,15 @@ public static class SmtpReplies
     /// <summary>421 4.7.0: too many bad commands.</summary>
     public static SmtpReply TooManyErrors { get; } = new(421, "4.7.0", "Too many errors, closing connection");
 
+    /// <summary>421 4.7.0: at connect, when the client's address already holds its share of connections.</summary>
+    public static SmtpReply AddressFull { get; } = new(421, "4.7.0", "Too many connections from your address, try again later");
+
+    /// <summary>421 4.7.0: at connect, when the client's address connects faster than its rate allows.</summary>
+    public static SmtpReply AddressTooFast { get; } = new(421, "4.7.0", "Connecting too fast, try again later");
+
+    /// <summary>421 4.4.2: when a session has lasted its maximum lifetime.</summary>
+    public static SmtpReply LifetimeOver { get; } = new(421, "4.4.2", "Session too long, closing connection");
+
     /// <summary>421 4.7.0: over the connection limit, sent at connect.</summary>
     public static SmtpReply TooManyConnections { get; } = new(421, "4.7.0", "Too many connections, try again later");
 

@@ -69,6 +69,9 @@ public static class NodeConfig
         var phase = parsed.GetTimeSpan("actormail.shutdown-timeout") + TimeSpan.FromSeconds(2);
         text.Append("akka.coordinated-shutdown.phases.service-unbind.timeout = ")
             .Append((long)phase.TotalMilliseconds).Append("ms\n");
+        // Likewise the password-check threads are actormail.auth.concurrency.
+        text.Append("akka.actor.auth-dispatcher.dedicated-thread-pool.thread-count = ")
+            .Append(parsed.GetInt("actormail.auth.concurrency")).Append('\n');
         return ConfigurationFactory.ParseString(text.ToString());
     }
 

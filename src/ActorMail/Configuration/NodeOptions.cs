@@ -41,6 +41,61 @@ public enum LogConsole
 /// <summary>A local user: mailbox name and PBKDF2 password hash.</summary>
 public sealed record UserEntry(string Name, string PasswordHash);
 
+/// <summary>
+/// The connection guards every session of one protocol shares, read the same way from
+/// <c>actormail.smtp</c> and <c>actormail.pop3</c>.
+/// </summary>
+/// <param name="MaxConnections">Concurrent sessions in all.</param>
+/// <param name="MaxConnectionsPerAddress">Concurrent sessions per client address.</param>
+/// <param name="ConnectionRatePerAddress">Connections per second an address earns back (0: no rate limit).</param>
+/// <param name="ConnectionBurstPerAddress">Connections an idle address may open at once.</param>
+/// <param name="MaxUnsentOutput">Octets written and not yet acknowledged above which the session reads no further input.</param>
+/// <param name="WriteTimeout">Longest wait for a write's acknowledgement before the connection is aborted.</param>
+/// <param name="SessionLifetime">Longest a session may last, however busy.</param>
+public sealed record SessionLimits(
+    int MaxConnections,
+    int MaxConnectionsPerAddress,
+    double ConnectionRatePerAddress,
+    int ConnectionBurstPerAddress,
+    int MaxUnsentOutput,
+    TimeSpan WriteTimeout,
+    TimeSpan SessionLifetime)
+{
+    /// <summary>Reads the guard keys of one protocol's section; a bad value throws with the key's name.</summary>
+    internal static SessionLimits From(Config config, string section)
+    {
+        var s = new NodeOptions.Section(config, section);
+        var limits = new SessionLimits(
+            MaxConnections: s.GetInt("max-connections"),
+            MaxConnectionsPerAddress: s.GetInt("max-connections-per-address"),
+            ConnectionRatePerAddress: s.GetDouble("connection-rate-per-address"),
+            ConnectionBurstPerAddress: s.GetInt("connection-burst-per-address"),
+            MaxUnsentOutput: s.GetInt("max-unsent-output"),
+            WriteTimeout: s.GetTimeSpan("write-timeout"),
+            SessionLifetime: s.GetTimeSpan("session-lifetime"));
+        NodeOptions.Positive(limits.MaxConnections, $"{section}.max-connections");
+        NodeOptions.Positive(limits.MaxConnectionsPerAddress, $"{section}.max-connections-per-address");
+        NodeOptions.Positive(limits.ConnectionBurstPerAddress, $"{section}.connection-burst-per-address");
+        NodeOptions.Positive(limits.MaxUnsentOutput, $"{section}.max-unsent-output");
+        NodeOptions.Positive(limits.WriteTimeout.Ticks, $"{section}.write-timeout");
+        NodeOptions.Positive(limits.SessionLifetime.Ticks, $"{section}.session-lifetime");
+        if (limits.ConnectionRatePerAddress < 0)
+        {
+            throw new ConfigurationException($"{section}.connection-rate-per-address must be 0 (off) or more");
+        }
+
+        return limits;
+    }
+}
+
+/// <summary>Password checks and the guessing throttle, from <c>actormail.auth</c>.</summary>
+/// <param name="Concurrency">Password checks that run at once, each on a thread of its own.</param>
+/// <param name="MaxQueued">Checks that may wait for a thread; one more is answered "busy" at once.</param>
+/// <param name="ThrottleWindow">Length of the window in which failures are counted.</param>
+/// <param name="MaxFailuresPerAddress">Failed sign-ins per client address in a window before further attempts are refused unchecked.</param>
+/// <param name="MaxFailuresPerUser">Failed sign-ins per user name in a window before attempts from addresses that failed too are refused unchecked.</param>
+public sealed record AuthOptions(int Concurrency, int MaxQueued, TimeSpan ThrottleWindow, int MaxFailuresPerAddress, int MaxFailuresPerUser);
+
 /// <summary>SMTP settings from <c>actormail.smtp</c>.</summary>
 public sealed record SmtpOptions(
     int Port,
@@ -52,9 +107,9 @@ public sealed record SmtpOptions(
     TimeSpan CommandTimeout,
     TimeSpan DataTimeout,
     int MaxBadCommands,
-    int MaxConnections,
     BareNewlinePolicy BareNewline,
-    TimeSpan StoreTimeout);
+    TimeSpan StoreTimeout,
+    SessionLimits Limits);
 
 /// <summary>POP3 settings from <c>actormail.pop3</c>.</summary>
 public sealed record Pop3Options(
@@ -63,10 +118,10 @@ public sealed record Pop3Options(
     TimeSpan CommandTimeout,
     int MaxCommandLine,
     int MaxBadCommands,
-    int MaxConnections,
     TimeSpan AuthFailureDelay,
     int MaxAuthFailures,
-    int RetrChunkSize);
+    int RetrChunkSize,
+    SessionLimits Limits);
 
 /// <summary>The node's settings, bound once from HOCON and passed into actors' Props.</summary>
 public sealed record NodeOptions(
@@ -78,12 +133,15 @@ public sealed record NodeOptions(
     string LogLevel,
     LogConsole LogConsole,
     TimeSpan LogFlushInterval,
+    long LogFileSizeLimit,
+    int LogFilesKept,
     NodeRole Role,
     IReadOnlyList<string> LocalDomains,
     string Postmaster,
     IReadOnlyList<UserEntry> Users,
     TimeSpan ShutdownTimeout,
     StoreSync StoreSync,
+    AuthOptions Auth,
     SmtpOptions Smtp,
     Pop3Options Pop3)
 {
@@ -99,6 +157,7 @@ public sealed record NodeOptions(
         var c = new Section(config, "actormail");
         var s = new Section(config, "actormail.smtp");
         var p = new Section(config, "actormail.pop3");
+        var a = new Section(config, "actormail.auth");
         var users = (config.GetConfig("actormail.users") ?? throw new ConfigurationException("missing section actormail.users")).AsEnumerable()
             .Select(kv => new UserEntry(kv.Key, kv.Value.GetString()))
             .OrderBy(u => u.Name, StringComparer.Ordinal)
@@ -113,12 +172,20 @@ public sealed record NodeOptions(
             LogLevel: c.GetString("log-level"),
             LogConsole: ParseEnum<LogConsole>(c.GetString("log-console"), "actormail.log-console"),
             LogFlushInterval: c.GetTimeSpan("log-flush-interval"),
+            LogFileSizeLimit: c.GetLong("log-file-size-limit"),
+            LogFilesKept: c.GetInt("log-files-kept"),
             Role: ParseEnum<NodeRole>(c.GetString("role"), "actormail.role"),
             LocalDomains: c.GetStringList("local-domains").Select(d => d.ToLowerInvariant()).ToList(),
             Postmaster: c.GetString("postmaster"),
             Users: users,
             ShutdownTimeout: c.GetTimeSpan("shutdown-timeout"),
             StoreSync: ParseEnum<StoreSync>(new Section(config, "actormail.store").GetString("sync"), "actormail.store.sync"),
+            Auth: new AuthOptions(
+                Concurrency: a.GetInt("concurrency"),
+                MaxQueued: a.GetInt("max-queued"),
+                ThrottleWindow: a.GetTimeSpan("throttle-window"),
+                MaxFailuresPerAddress: a.GetInt("max-failures-per-address"),
+                MaxFailuresPerUser: a.GetInt("max-failures-per-user")),
             Smtp: new SmtpOptions(
                 Port: s.GetInt("port"),
                 MaxMessageSize: s.GetLong("max-message-size"),
@@ -129,19 +196,19 @@ public sealed record NodeOptions(
                 CommandTimeout: s.GetTimeSpan("command-timeout"),
                 DataTimeout: s.GetTimeSpan("data-timeout"),
                 MaxBadCommands: s.GetInt("max-bad-commands"),
-                MaxConnections: s.GetInt("max-connections"),
                 BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
-                StoreTimeout: s.GetTimeSpan("store-timeout")),
+                StoreTimeout: s.GetTimeSpan("store-timeout"),
+                Limits: SessionLimits.From(config, "actormail.smtp")),
             Pop3: new Pop3Options(
                 Port: p.GetInt("port"),
                 IdleTimeout: p.GetTimeSpan("idle-timeout"),
                 CommandTimeout: p.GetTimeSpan("command-timeout"),
                 MaxCommandLine: p.GetInt("max-command-line"),
                 MaxBadCommands: p.GetInt("max-bad-commands"),
-                MaxConnections: p.GetInt("max-connections"),
                 AuthFailureDelay: p.GetTimeSpan("auth-failure-delay"),
                 MaxAuthFailures: p.GetInt("max-auth-failures"),
-                RetrChunkSize: p.GetInt("retr-chunk-size")));
+                RetrChunkSize: p.GetInt("retr-chunk-size"),
+                Limits: SessionLimits.From(config, "actormail.pop3")));
         options.Validate();
         return options;
     }
@@ -189,12 +256,17 @@ public sealed record NodeOptions(
             throw new ConfigurationException("actormail.log-flush-interval: must be more than 0");
         }
 
+        Positive(LogFileSizeLimit, "actormail.log-file-size-limit");
+        Positive(LogFilesKept, "actormail.log-files-kept");
         Positive(Smtp.MaxMessageSize, "actormail.smtp.max-message-size");
         Positive(Smtp.MaxRecipients, "actormail.smtp.max-recipients");
         Positive(Smtp.MaxBadCommands, "actormail.smtp.max-bad-commands");
-        Positive(Smtp.MaxConnections, "actormail.smtp.max-connections");
         Positive(Pop3.MaxBadCommands, "actormail.pop3.max-bad-commands");
-        Positive(Pop3.MaxConnections, "actormail.pop3.max-connections");
+        Positive(Auth.Concurrency, "actormail.auth.concurrency");
+        Positive(Auth.MaxQueued, "actormail.auth.max-queued");
+        Positive(Auth.ThrottleWindow.Ticks, "actormail.auth.throttle-window");
+        Positive(Auth.MaxFailuresPerAddress, "actormail.auth.max-failures-per-address");
+        Positive(Auth.MaxFailuresPerUser, "actormail.auth.max-failures-per-user");
         Positive(Pop3.MaxAuthFailures, "actormail.pop3.max-auth-failures");
         Positive(Pop3.RetrChunkSize, "actormail.pop3.retr-chunk-size");
         if (Smtp.MaxCommandLine < 64 || Smtp.MaxTextLine < 64 || Pop3.MaxCommandLine < 64)
@@ -204,13 +276,15 @@ public sealed record NodeOptions(
     }
 
     // Reads keys by full path: GetConfig on a sub-section is avoided (see NodeConfig).
-    private readonly record struct Section(Config Config, string Prefix)
+    internal readonly record struct Section(Config Config, string Prefix)
     {
         public string GetString(string key) => Config.GetString(Path(key)) ?? throw Missing(key);
 
         public int GetInt(string key) => Config.GetInt(Path(key));
 
         public long GetLong(string key) => Config.GetLong(Path(key));
+
+        public double GetDouble(string key) => Config.GetDouble(Path(key));
 
         public TimeSpan GetTimeSpan(string key) => Config.GetTimeSpan(Path(key));
 
@@ -225,7 +299,7 @@ public sealed record NodeOptions(
         private ConfigurationException Missing(string key) => new($"missing setting {Prefix}.{key}");
     }
 
-    private static void Positive(long value, string key)
+    internal static void Positive(long value, string key)
     {
         if (value <= 0)
         {

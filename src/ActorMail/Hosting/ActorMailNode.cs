@@ -1,7 +1,9 @@
 using System.Net;
+using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Pop3;
 using ActorMail.Smtp;
+using ActorMail.Protocol.Pop3;
 using ActorMail.Store;
 using Akka;
 using Akka.Actor;
@@ -49,7 +51,7 @@ public static class ActorMailNode
 
         // A listener for each protocol this process serves; a protocol it does not serve reports
         // an empty address at once, so waiting for both listeners works for every role.
-        (IActorRef? Listener, Task<EndPoint> Bound) Listen(bool runs, string protocol, int port, int maxConnections, Func<SessionStart, Props> sessionProps)
+        (IActorRef? Listener, Task<EndPoint> Bound) Listen(bool runs, string protocol, int port, SessionLimits limits, Func<SessionStart, Props> sessionProps)
         {
             var bound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (!runs)
@@ -59,18 +61,19 @@ public static class ActorMailNode
             }
 
             var listener = system.ActorOf(
-                TcpServerListener.Props(protocol, new IPEndPoint(address, port), maxConnections, sessionProps, bound),
+                TcpServerListener.Props(protocol, new IPEndPoint(address, port), limits, sessionProps, bound),
                 $"{protocol.ToLowerInvariant()}-listener");
             return (listener, bound.Task);
         }
 
         // Each policy is built once: the SMTP one holds frozen sets that are costly to make per connection.
         var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy() : null;
-        var pop3Policy = options.RunsPop3 ? Pop3Authentication.Policy(options) : null;
-        var (smtp, smtpBound) = Listen(options.RunsSmtp, "SMTP", options.Smtp.Port, options.Smtp.MaxConnections,
+        var pop3Policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures);
+        var passwords = options.RunsPop3 ? system.ActorOf(PasswordChecker.Props(options), PasswordChecker.Name) : ActorRefs.Nobody;
+        var (smtp, smtpBound) = Listen(options.RunsSmtp, "SMTP", options.Smtp.Port, options.Smtp.Limits,
             start => SmtpSession.Props(start, options, smtpPolicy!, mailboxes));
-        var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.MaxConnections,
-            start => Pop3Session.Props(start, options, pop3Policy!, mailboxes));
+        var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.Limits,
+            start => Pop3Session.Props(start, options, pop3Policy, mailboxes, passwords));
 
         var node = new RunningNode(mailboxes, smtp, smtpBound, pop3, pop3Bound);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>

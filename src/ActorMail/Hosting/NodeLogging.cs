@@ -30,10 +30,9 @@ public static class NodeLogging
                 : config.WriteTo.Console(outputTemplate: TextTemplate, restrictedToMinimumLevel: consoleLevel);
         }
 
-        var flush = options.LogFlushInterval;
-        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "SMTP"), Path.Combine(options.LogDirectory, "smtp.log"), json, flush);
-        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "POP3"), Path.Combine(options.LogDirectory, "pop3.log"), json, flush);
-        config = File(config, e => !e.Properties.ContainsKey("Protocol"), Path.Combine(options.LogDirectory, "node.log"), json, flush);
+        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "SMTP"), Path.Combine(options.LogDirectory, "smtp.log"), json, options);
+        config = File(config, Matching.WithProperty<string>("Protocol", p => p == "POP3"), Path.Combine(options.LogDirectory, "pop3.log"), json, options);
+        config = File(config, e => !e.Properties.ContainsKey("Protocol"), Path.Combine(options.LogDirectory, "node.log"), json, options);
         return config.CreateLogger();
     }
 
@@ -54,19 +53,23 @@ public static class NodeLogging
         };
     }
 
-    // Log files are written in blocks, not a write(2) per line, and flushed every `flush`; the
+    // Log files are written in blocks, not a write(2) per line, and flushed every interval; the
     // logger is disposed (and flushed) when the node stops. Mail durability never depends on them.
-    private static LoggerConfiguration File(LoggerConfiguration config, Func<LogEvent, bool> filter, string path, bool json, TimeSpan flush) =>
+    // Each file rolls over at its size limit and only the newest few are kept, so an attack that
+    // makes the node log a great deal cannot fill the disk.
+    private static LoggerConfiguration File(LoggerConfiguration config, Func<LogEvent, bool> filter, string path, bool json, NodeOptions options) =>
         config.WriteTo.Logger(sub =>
         {
             sub.Filter.ByIncludingOnly(filter);
             if (json)
             {
-                sub.WriteTo.File(new CompactJsonFormatter(), path, buffered: true, flushToDiskInterval: flush);
+                sub.WriteTo.File(new CompactJsonFormatter(), path, buffered: true, flushToDiskInterval: options.LogFlushInterval,
+                    fileSizeLimitBytes: options.LogFileSizeLimit, rollOnFileSizeLimit: true, retainedFileCountLimit: options.LogFilesKept);
             }
             else
             {
-                sub.WriteTo.File(path, outputTemplate: TextTemplate, buffered: true, flushToDiskInterval: flush);
+                sub.WriteTo.File(path, outputTemplate: TextTemplate, buffered: true, flushToDiskInterval: options.LogFlushInterval,
+                    fileSizeLimitBytes: options.LogFileSizeLimit, rollOnFileSizeLimit: true, retainedFileCountLimit: options.LogFilesKept);
             }
         });
 }

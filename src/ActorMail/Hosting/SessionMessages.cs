@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.IO;
+using ActorMail.Protocol.Session;
 
 namespace ActorMail.Hosting;
 
@@ -19,19 +20,16 @@ public static class SessionMessages
         public static StopAccepting Instance { get; } = new();
     }
 
-    /// <summary>Asks a listener for the address it is bound to.</summary>
-    public sealed record GetBoundAddress
-    {
-        public static GetBoundAddress Instance { get; } = new();
-    }
-
     /// <summary>What a listener needs to start one session for a new connection.</summary>
     /// <param name="Connection">The Akka.IO connection actor.</param>
     /// <param name="Remote">The peer's address.</param>
     /// <param name="SessionId">A short id unique in this process, in every log line of the session.</param>
-    /// <param name="Refuse">True when over the connection limit: answer the refusal and close.</param>
-    public sealed record SessionStart(IActorRef Connection, string Remote, string SessionId, bool Refuse)
+    /// <param name="Admission">Whether the listener admitted the connection; if not, the session answers the refusal and closes.</param>
+    public sealed record SessionStart(IActorRef Connection, string Remote, string SessionId, Admission Admission = Admission.Accepted)
     {
+        /// <summary>The client's address without its port.</summary>
+        public string Address => Remote.LastIndexOf(':') is var colon and > 0 ? Remote[..colon] : Remote;
+
         /// <summary><paramref name="log"/> with the properties every line of the session carries.</summary>
         public ILoggingAdapter Tag(ILoggingAdapter log, string protocol) =>
             log.WithContext("SessionId", SessionId).WithContext("Protocol", protocol).WithContext("Remote", Remote);

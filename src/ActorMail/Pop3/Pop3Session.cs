@@ -1,9 +1,11 @@
-using System.Diagnostics;
 using System.Text;
+using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Framing;
+using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
+using ActorMail.Protocol.Session;
 using ActorMail.Store;
 using Akka.Actor;
 using Akka.Event;
@@ -14,57 +16,57 @@ using static ActorMail.Store.StoreCommands;
 namespace ActorMail.Pop3;
 
 /// <summary>
-/// One POP3 connection as an Akka FSM: frames lines, asks <see cref="Pop3Decider"/>, writes the
-/// replies and carries out the effect. RETR and TOP stream the file in chunks, each written only
-/// after the previous one is acknowledged, so a large message never piles up in the write queue.
+/// One POP3 connection as an Akka FSM over the <see cref="SessionShell{TState, TData}"/>: frames
+/// lines, asks <see cref="Pop3Decider"/>, writes the replies and carries out the effect. RETR and
+/// TOP stream the file in chunks, each written only after the previous one is acknowledged, so a
+/// large message never piles up in the write queue. Passwords are checked by the node's
+/// <see cref="PasswordChecker"/>, never on the session's thread.
 /// </summary>
-public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
+public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
 {
     private const string AuthTimer = "auth-delay";
     private const string CommandTimer = "command-timeout";
 
-    private readonly SessionStart _start;
     private readonly NodeOptions _options;
     private readonly Pop3Policy _policy;
     private readonly IActorRef _mailboxes;
-    private ILoggingAdapter _log;
+    private readonly IActorRef _passwords;
     private readonly LineFramer _framer;
-    private readonly InputQueue _input = new();
-    private readonly SessionConnection _io;
-    private readonly ReadGate _gate;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private MessageStream? _stream;
     private Maildir? _maildir;
     private ByteString _pending = ByteString.Empty;
     private long _correlation;
     private int _commands;
     private int _retrieved;
-    private string _endReason = "peer closed";
     private bool _peerClosed;
 
-    public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes)
+    public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords)
+        : base(start, options.Pop3.Limits, "POP3")
     {
-        _start = start;
         _options = options;
         _policy = policy;
         _mailboxes = mailboxes;
+        _passwords = passwords;
         _framer = new LineFramer(options.Pop3.MaxCommandLine);
-        _gate = new ReadGate(start.Connection);
-        _io = new SessionConnection(start.Connection);
-        _log = start.Tag(Context.GetLogger(), "POP3");
 
-        StartWith(start.Refuse ? Pop3State.Closed : Pop3State.Authorization, Pop3Conversation.Start);
+        StartWith(start.Admission == Admission.Accepted ? Pop3State.Authorization : Pop3State.Closed, Pop3Conversation.Start);
         When(Pop3State.Authorization, Active, options.Pop3.IdleTimeout);
         When(Pop3State.Transaction, Active, options.Pop3.IdleTimeout);
+        When(Pop3State.Verifying, e => e.FsmEvent switch
+        {
+            Tcp.Received r => Hold(r),
+            AuthCommands.PasswordChecked c when c.CorrelationId == _correlation => Checked(e.StateData, c.Outcome),
+            _ => null!,
+        });
         When(Pop3State.AuthDelay, e => e.FsmEvent switch
         {
-            Tcp.Received r => Buffer(r),
+            Tcp.Received r => Hold(r),
             AuthDelayOver => Continue(Pop3Decider.AuthDelayOver(_policy, e.StateData)),
             _ => null!,
         });
         When(Pop3State.Opening, e => e.FsmEvent switch
         {
-            Tcp.Received r => Buffer(r),
+            Tcp.Received r => Hold(r),
             MaildropOpened o when o.CorrelationId == _correlation => Opened(e.StateData, o),
             MaildropLocked l when l.CorrelationId == _correlation => Continue(Pop3Decider.MaildropLocked(e.StateData)),
             MaildropFailed f when f.CorrelationId == _correlation => Continue(Pop3Decider.MaildropFailed(e.StateData)),
@@ -72,12 +74,12 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         });
         When(Pop3State.Update, e => e.FsmEvent switch
         {
-            Tcp.Received r => Buffer(r),
+            Tcp.Received r => Hold(r),
             DeletionsCommitted c when c.CorrelationId == _correlation => Committed(e.StateData, c),
             DeletionsFailed f when f.CorrelationId == _correlation => Continue(Pop3Decider.CommitFailed(e.StateData)),
             _ => null!,
         });
-        When(Pop3State.Closed, e => e.FsmEvent is Tcp.Received or ChunkWritten ? Stay() : null!);
+        When(Pop3State.Closed, e => e.FsmEvent is Tcp.Received ? Stay() : null!);
         WhenUnhandled(e =>
         {
             switch (e.FsmEvent)
@@ -88,85 +90,116 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                     return _stream is null && StateName is Pop3State.Authorization or Pop3State.Transaction
                         ? Pump(StateName, e.StateData, new StringBuilder())
                         : Stay();
-                case Tcp.ConnectionClosed or Tcp.CommandFailed:
-                    _endReason = EndReason(e.FsmEvent) ?? _endReason;
-                    return Stop();
-                case MaildropLost:
-                    _endReason = "maildrop lost";
-                    _stream = null;
+                case MaildropLost when StateName != Pop3State.Closed:
+                    EndReason = "maildrop lost";
+                    DropStream();
                     return Continue(Pop3Decider.MaildropLost(e.StateData));
-                case ShutdownSession:
-                    _endReason = "shutdown";
-                    _stream = null;
+                case ShutdownSession when StateName != Pop3State.Closed:
+                    EndReason = "shutdown";
+                    DropStream();
                     return Continue(Pop3Decider.Shutdown(e.StateData));
                 default:
-                    return Stay();
+                    return OnConnectionEvent(e) ?? Stay();
             }
         });
         OnTermination(_ => Finish());
         Initialize();
     }
 
-    public static Props Props(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes) =>
-        Akka.Actor.Props.Create(() => new Pop3Session(start, options, policy, mailboxes)).WithDispatcher("akka.actor.pop3-session-dispatcher");
+    public static Props Props(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords) =>
+        Akka.Actor.Props.Create(() => new Pop3Session(start, options, policy, mailboxes, passwords)).WithDispatcher("akka.actor.pop3-session-dispatcher");
+
+    protected override Pop3State ClosedState => Pop3State.Closed;
 
     protected override void PreStart()
     {
-        if (_start.Refuse)
+        base.PreStart();
+        if (Start.Admission == Admission.Accepted)
         {
-            _endReason = "over the connection limit";
+            Log.Debug("POP3 session opened");
         }
         else
         {
-            _log.Debug("POP3 session opened");
+            EndReason = $"refused: {Start.Admission}";
         }
 
-        _io.Open(Self, _start.Refuse, Pop3Decider.Connect().Replies[0].Render(), Pop3Replies.TooManyConnections.Render());
-        base.PreStart();
+        var connect = Pop3Decider.Connect(Start.Admission);
+        var replies = new StringBuilder();
+        Carry(connect, replies);
+        Write(replies);
+        if (connect.State == Pop3State.Closed)
+        {
+            Close();
+        }
+    }
+
+    protected override State<Pop3State, Pop3Conversation> OnWritten(object? then, bool drained)
+    {
+        if (then is ChunkWritten && _stream is not null && StateName is Pop3State.Authorization or Pop3State.Transaction)
+        {
+            return WriteNextChunk(ByteString.Empty) ? Stay() : Pump(StateName, StateData, new StringBuilder());
+        }
+
+        return drained && _stream is null && StateName is Pop3State.Authorization or Pop3State.Transaction
+            ? Pump(StateName, StateData, new StringBuilder())
+            : Stay();
+    }
+
+    // A QUIT being committed is let finish: the session closes right after it anyway.
+    protected override State<Pop3State, Pop3Conversation> OnLifetimeOver(Pop3Conversation data)
+    {
+        if (StateName is Pop3State.Update or Pop3State.Closed)
+        {
+            return Stay();
+        }
+
+        DropStream();
+        return Continue(Pop3Decider.LifetimeOver(data));
     }
 
     private State<Pop3State, Pop3Conversation> Active(Event<Pop3Conversation> e)
     {
         switch (e.FsmEvent)
         {
-            case Tcp.Received received when _stream is not null:
-                return Buffer(received);
+            case Tcp.Received received when _stream is not null || OutputFull():
+                return Hold(received);
             case Tcp.Received received:
-                _input.Enqueue(received.Data);
+                Input.Enqueue(received.Data);
                 return Pump(StateName, e.StateData, new StringBuilder());
-            case ChunkWritten when _stream is not null:
-                return WriteNextChunk(ByteString.Empty) ? Stay() : Pump(StateName, e.StateData, new StringBuilder());
             case StateTimeout:
-                _endReason = "autologout";
-                _stream = null;
+                EndReason = "autologout";
+                DropStream();
                 return Continue(Pop3Decider.Idle(e.StateData));
             case CommandTimedOut:
-                _endReason = "command too slow";
-                _stream = null;
+                EndReason = "command too slow";
+                DropStream();
                 return Continue(Pop3Decider.CommandTimedOut(e.StateData));
             default:
                 return null!;
         }
     }
 
-    private State<Pop3State, Pop3Conversation> Buffer(Tcp.Received received)
+    private State<Pop3State, Pop3Conversation> Checked(Pop3Conversation data, PasswordOutcome outcome)
     {
-        _input.Enqueue(received.Data);
-        _gate.InputWhileWaiting();
-        return Stay();
+        if (outcome == PasswordOutcome.Busy)
+        {
+            Log.Warning("Sign-in of {User} refused: too many password checks waiting", LoggedName(data.User));
+        }
+
+        return Continue(Pop3Decider.PasswordChecked(data, outcome));
     }
 
     private State<Pop3State, Pop3Conversation> Opened(Pop3Conversation data, MaildropOpened opened)
     {
-        _log = _log.WithContext("User", data.User!);
+        Log = Log.WithContext("User", data.User!);
         _maildir = new Maildir(_options.DataRoot, data.User!);
-        _log.Info("Maildrop of {User} opened: {Count} messages", data.User, opened.Messages.Length);
+        Log.Info("Maildrop of {User} opened: {Count} messages", data.User, opened.Messages.Length);
         return Continue(Pop3Decider.MaildropOpened(data, opened.Messages));
     }
 
     private State<Pop3State, Pop3Conversation> Committed(Pop3Conversation data, DeletionsCommitted committed)
     {
-        _log.Info("UPDATE removed {Removed} messages of {User}", committed.Removed, data.User);
+        Log.Info("UPDATE removed {Removed} messages of {User}", committed.Removed, data.User);
         return Continue(Pop3Decider.Committed(data));
     }
 
@@ -180,9 +213,10 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
 
     private State<Pop3State, Pop3Conversation> Pump(Pop3State state, Pop3Conversation data, StringBuilder replies)
     {
-        while (!_input.IsEmpty && _stream is null && state is Pop3State.Authorization or Pop3State.Transaction)
+        // Input is taken only while the replies it makes have room; the rest waits for acknowledgements.
+        while (!Input.IsEmpty && _stream is null && state is Pop3State.Authorization or Pop3State.Transaction && !OutputFull(replies.Length + _pending.Count))
         {
-            var span = _input.Current;
+            var span = Input.Current;
             var before = span.Length;
             Pop3Decision? decision = null;
             switch (_framer.Next(ref span, out var line))
@@ -191,10 +225,10 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                     _commands++;
                     var command = Pop3Parser.Parse(line);
                     decision = Pop3Decider.Decide(_policy, state, data, command);
-                    if (_log.IsDebugEnabled)
+                    if (Log.IsDebugEnabled)
                     {
                         // The PASS argument is never logged: only the verb.
-                        _log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? (decision.Replies[0].Ok ? "+OK" : "-ERR") : "wait");
+                        Log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? (decision.Replies[0].Ok ? "+OK" : "-ERR") : "wait");
                     }
 
                     break;
@@ -204,7 +238,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                     break;
             }
 
-            _input.Advance(before - span.Length);
+            Input.Advance(before - span.Length);
             if (decision is not null)
             {
                 var next = Carry(decision, replies);
@@ -232,15 +266,22 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
             state = Pop3State.Closed;
         }
 
-        _io.Flush(_pending, replies);
-        _pending = ByteString.Empty;
+        // Replies gathered after small retrieved messages leave with them, in one write.
+        if (!_pending.IsEmpty && replies.Length > 0)
+        {
+            _pending = _pending.Concat(ByteString.FromString(replies.ToString(), Encoding.ASCII));
+            replies.Clear();
+        }
+
+        WritePending();
+        Write(replies);
         if (state == Pop3State.Closed)
         {
-            _io.Close();
+            Close();
         }
         else if (_stream is null && state is Pop3State.Authorization or Pop3State.Transaction)
         {
-            _gate.Open();
+            ReadAgain();
         }
 
         return GoTo(state).Using(data);
@@ -250,12 +291,17 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     {
         switch (decision.Effect)
         {
+            case Pop3Effect.CheckPassword check:
+                _passwords.Tell(new AuthCommands.CheckPassword(check.User, check.Password, Start.Address, ++_correlation));
+                break;
             case Pop3Effect.OpenMaildrop open:
-                _log.Info("{User} signed in", open.User);
+                Log.Info("{User} signed in", open.User);
                 _mailboxes.Tell(new OpenMaildrop(open.User, ++_correlation));
                 break;
             case Pop3Effect.DelayAuthFailure:
-                _log.Warning("Sign-in failed for {User} ({Failures} so far)", decision.Data.User, decision.Data.AuthFailures);
+                // The checker logs each failure it checked; what the throttle refused unchecked is
+                // logged once per window there, so a guessing storm does not become a log storm.
+                Log.Debug("Sign-in failed for {User} ({Failures} so far)", LoggedName(decision.Data.User), decision.Data.AuthFailures);
                 SetTimer(AuthTimer, AuthDelayOver.Instance, _options.Pop3.AuthFailureDelay, repeat: false);
                 break;
             case Pop3Effect.CommitDeletions commit:
@@ -265,7 +311,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 var stream = MessageStream.Open(_maildir!.MessagePath(send.Message.FileName), send.BodyLines, _options.Pop3.RetrChunkSize);
                 if (stream is null)
                 {
-                    _log.Error("Message {FileName} of {User} could not be opened", send.Message.FileName, decision.Data.User);
+                    Log.Error("Message {FileName} of {User} could not be opened", send.Message.FileName, decision.Data.User);
                     replies.Append(Pop3Replies.MaildropUnavailable.Render());
                     return decision with { Effect = null };
                 }
@@ -278,13 +324,13 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 WriteNextChunk(head);
                 return decision;
             case Pop3Effect.Close when decision.Replies.Contains(Pop3Replies.TooManyErrors):
-                _endReason = "too many errors";
+                EndReason = "too many errors";
                 break;
             case Pop3Effect.Close when decision.Replies.Contains(Pop3Replies.TooManyAuthFailures):
-                _endReason = "too many failed sign-ins";
+                EndReason = "too many failed sign-ins";
                 break;
-            case Pop3Effect.Close when _endReason == "peer closed":
-                _endReason = "quit";
+            case Pop3Effect.Close when EndReason == "peer closed":
+                EndReason = "quit";
                 break;
         }
 
@@ -303,7 +349,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         if (!last)
         {
             WritePending();
-            _io.Write(chunk, ChunkWritten.Instance);
+            Write(chunk, ChunkWritten.Instance);
             return true;
         }
 
@@ -322,7 +368,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
     {
         if (!_pending.IsEmpty)
         {
-            _io.Write(_pending);
+            Write(_pending);
             _pending = ByteString.Empty;
         }
     }
@@ -335,11 +381,20 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         }
     }
 
-    private void Finish()
+    private void DropStream()
     {
         _stream?.Dispose();
-        _log.Info("POP3 session ended ({EndReason}): {Commands} commands, {Retrieved} messages sent, {BytesIn} octets in, {DurationMs} ms",
-            _endReason, _commands, _retrieved, _input.TotalReceived, _clock.ElapsedMilliseconds);
+        _stream = null;
+    }
+
+    // A name that is not a valid mailbox may be a password typed at the wrong prompt: never log it.
+    private static string LoggedName(string? user) => user is not null && MailboxName.IsValid(user) ? user : "<invalid>";
+
+    private void Finish()
+    {
+        DropStream();
+        Log.Info("POP3 session ended ({EndReason}): {Commands} commands, {Retrieved} messages sent, {BytesIn} octets in, {DurationMs} ms",
+            EndReason, _commands, _retrieved, Input.TotalReceived, Clock.ElapsedMilliseconds);
     }
 
     private sealed record CommandTimedOut
@@ -352,7 +407,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
         public static AuthDelayOver Instance { get; } = new();
     }
 
-    private sealed class ChunkWritten : Tcp.Event
+    private sealed record ChunkWritten
     {
         public static ChunkWritten Instance { get; } = new();
     }

@@ -1,10 +1,10 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Text;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Smtp;
 using ActorMail.Store;
 using Akka.Actor;
@@ -16,50 +16,41 @@ using static ActorMail.Store.StoreCommands;
 namespace ActorMail.Smtp;
 
 /// <summary>
-/// One SMTP connection as an Akka FSM. A thin shell: it frames bytes, asks <see cref="SmtpDecider"/>
-/// what to do, writes the replies and carries out the one effect. Input that arrives while a
-/// message is being stored waits in order, with reading suspended.
+/// One SMTP connection as an Akka FSM over the <see cref="SessionShell{TState, TData}"/>: it
+/// frames bytes, asks <see cref="SmtpDecider"/> what to do, writes the replies and carries out
+/// the one effect. Input that arrives while a message is being stored waits in order, with
+/// reading suspended.
 /// </summary>
-public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
+public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
 {
     private const string StoreTimer = "store-timeout";
     private const string TransferTimer = "transfer-timeout";
 
-    private readonly SessionStart _start;
     private readonly NodeOptions _options;
     private readonly SmtpPolicy _policy;
     private readonly IActorRef _mailboxes;
-    private readonly ILoggingAdapter _log;
     private readonly LineFramer _framer;
     private readonly DataDecoder _decoder;
-    private readonly InputQueue _input = new();
-    private readonly SessionConnection _io;
-    private readonly ReadGate _gate;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<MessageDelivered> _delivered = [];
     private Spool? _spool;
     private long _correlation;
     private int _pendingStores;
     private StoreFailure? _storeFailure;
     private int _commands;
-    private string _endReason = "peer closed";
-    private bool _shutdownPending;
+    private Func<SmtpConversation, SmtpDecision>? _endPending;
     private bool _peerClosed;
     private string? _transferKind;
 
     public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes)
+        : base(start, options.Smtp.Limits, "SMTP")
     {
-        _start = start;
         _options = options;
         _policy = policy;
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
-        _gate = new ReadGate(start.Connection);
-        _io = new SessionConnection(start.Connection);
         _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline);
-        _log = start.Tag(Context.GetLogger(), "SMTP");
 
-        StartWith(start.Refuse ? SmtpState.Closed : SmtpState.Greeted, SmtpConversation.Start);
+        StartWith(start.Admission == Admission.Accepted ? SmtpState.Greeted : SmtpState.Closed, SmtpConversation.Start);
         foreach (var state in new[] { SmtpState.Greeted, SmtpState.Ready, SmtpState.MailGiven, SmtpState.RcptGiven, SmtpState.ReceivingData })
         {
             When(state, Active, options.Smtp.IdleTimeout);
@@ -75,20 +66,22 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                     // The client has sent all it will: answer what it sent, then close.
                     _peerClosed = true;
                     return StateName == SmtpState.Storing ? Stay() : Pump(StateName, e.StateData, new StringBuilder());
-                case Tcp.ConnectionClosed or Tcp.CommandFailed:
-                    _endReason = EndReason(e.FsmEvent) ?? _endReason;
-                    return Stop();
-                case ShutdownSession:
-                    _endReason = "shutdown";
+                case ShutdownSession when StateName == SmtpState.Storing:
+                    // The message being stored is answered first, so a client never retries one that was kept.
+                    EndReason = "shutdown";
+                    _endPending = SmtpDecider.Shutdown;
+                    return Stay();
+                case ShutdownSession when StateName != SmtpState.Closed:
+                    EndReason = "shutdown";
                     return Apply(SmtpDecider.Shutdown(e.StateData), new StringBuilder());
                 case MessageDelivered late:
                     // A mailbox that answers after the store timeout: the client was told 451 and
                     // will retry, so this copy is taken back.
-                    _log.Warning("Late delivery to {Mailbox} taken back", late.Mailbox);
+                    Log.Warning("Late delivery to {Mailbox} taken back", late.Mailbox);
                     _mailboxes.Tell(new RetractMessage(late.Mailbox, late.FileName));
                     return Stay();
                 default:
-                    return Stay();
+                    return OnConnectionEvent(e) ?? Stay();
             }
         });
         OnTermination(_ => Finish());
@@ -98,33 +91,51 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     public static Props Props(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes) =>
         Akka.Actor.Props.Create(() => new SmtpSession(start, options, policy, mailboxes)).WithDispatcher("akka.actor.smtp-session-dispatcher");
 
+    protected override SmtpState ClosedState => SmtpState.Closed;
+
     protected override void PreStart()
     {
-        if (_start.Refuse)
+        base.PreStart();
+        if (Start.Admission == Admission.Accepted)
         {
-            _endReason = "over the connection limit";
+            Log.Debug("SMTP session opened");
         }
         else
         {
-            _log.Debug("SMTP session opened");
+            EndReason = $"refused: {Start.Admission}";
         }
 
-        _io.Open(Self, _start.Refuse, SmtpDecider.Connect(_policy).Replies[0].Render(), SmtpReplies.TooManyConnections.Render());
-        base.PreStart();
+        Apply(SmtpDecider.Connect(_policy, Start.Admission), new StringBuilder());
+    }
+
+    protected override State<SmtpState, SmtpConversation> OnWritten(object? then, bool drained) =>
+        drained && StateName is not (SmtpState.Storing or SmtpState.Closed) ? Pump(StateName, StateData, new StringBuilder()) : Stay();
+
+    protected override State<SmtpState, SmtpConversation> OnLifetimeOver(SmtpConversation data)
+    {
+        if (StateName == SmtpState.Storing)
+        {
+            _endPending = SmtpDecider.LifetimeOver;
+            return Stay();
+        }
+
+        return Apply(SmtpDecider.LifetimeOver(data), new StringBuilder());
     }
 
     private State<SmtpState, SmtpConversation> Active(Event<SmtpConversation> e)
     {
         switch (e.FsmEvent)
         {
+            case Tcp.Received received when OutputFull():
+                return Hold(received);
             case Tcp.Received received:
-                _input.Enqueue(received.Data);
+                Input.Enqueue(received.Data);
                 return Pump(StateName, e.StateData, new StringBuilder());
             case StateTimeout:
-                _endReason = "idle timeout";
+                EndReason = "idle timeout";
                 return Apply(SmtpDecider.Idle(e.StateData), new StringBuilder());
             case TransferTimedOut:
-                _endReason = "command or body too slow";
+                EndReason = "command or body too slow";
                 return Apply(SmtpDecider.TransferTimedOut(e.StateData), new StringBuilder());
             default:
                 return null!;
@@ -136,21 +147,15 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         switch (e.FsmEvent)
         {
             case Tcp.Received received:
-                _input.Enqueue(received.Data);
-                _gate.InputWhileWaiting();
-                return Stay();
+                return Hold(received);
             case MessageDelivered d when d.CorrelationId == _correlation:
                 _delivered.Add(d);
                 return StoreAnswered(e.StateData);
             case DeliveryFailed f when f.CorrelationId == _correlation:
                 _storeFailure = _storeFailure == StoreFailure.Full ? StoreFailure.Full : f.Failure;
                 return StoreAnswered(e.StateData);
-            case ShutdownSession:
-                // The message being stored is answered first, so a client never retries one that was kept.
-                _shutdownPending = true;
-                return Stay();
             case StoreTimedOut:
-                _log.Error("Mailboxes did not answer within {Timeout}", _options.Smtp.StoreTimeout);
+                Log.Error("Mailboxes did not answer within {Timeout}", _options.Smtp.StoreTimeout);
                 _storeFailure ??= StoreFailure.Error;
                 _pendingStores = 1;
                 return StoreAnswered(e.StateData);
@@ -179,24 +184,22 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         }
         else
         {
-            var queueId = $"{_start.SessionId}.{data.MessagesAccepted + 1}";
-            _log.Info("Message {QueueId} stored for {Recipients} ({Size} octets)",
+            var queueId = $"{Start.SessionId}.{data.MessagesAccepted + 1}";
+            Log.Info("Message {QueueId} stored for {Recipients} ({Size} octets)",
                 queueId, string.Join(",", data.Recipients.Select(r => r.Mailbox)), _spool?.Length ?? 0);
             decision = SmtpDecider.Stored(data, queueId);
         }
 
         DropSpool();
-        _gate.Open();
         var replies = new StringBuilder();
         foreach (var reply in decision.Replies)
         {
             replies.Append(reply.Render());
         }
 
-        if (_shutdownPending)
+        if (_endPending is { } end)
         {
-            _endReason = "shutdown";
-            return Apply(SmtpDecider.Shutdown(decision.Data), replies);
+            return Apply(end(decision.Data), replies);
         }
 
         return Pump(decision.State, decision.Data, replies);
@@ -205,9 +208,10 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     // Runs buffered input through the framer and decider until it is used up or the session must wait.
     private State<SmtpState, SmtpConversation> Pump(SmtpState state, SmtpConversation data, StringBuilder replies)
     {
-        while (!_input.IsEmpty && state is not (SmtpState.Storing or SmtpState.Closed))
+        // Input is taken only while the replies it makes have room; the rest waits for acknowledgements.
+        while (!Input.IsEmpty && state is not (SmtpState.Storing or SmtpState.Closed) && !OutputFull(replies.Length))
         {
-            var span = _input.Current;
+            var span = Input.Current;
             var before = span.Length;
             SmtpDecision? decision = null;
             if (state == SmtpState.ReceivingData)
@@ -222,9 +226,9 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                         _commands++;
                         var command = SmtpParser.Parse(line);
                         decision = SmtpDecider.Decide(_policy, state, data, command);
-                        if (_log.IsDebugEnabled)
+                        if (Log.IsDebugEnabled)
                         {
-                            _log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? decision.Replies[^1].Code : 0);
+                            Log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? decision.Replies[^1].Code : 0);
                         }
 
                         break;
@@ -235,7 +239,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                 }
             }
 
-            _input.Advance(before - span.Length);
+            Input.Advance(before - span.Length);
 
             if (decision is not null)
             {
@@ -251,10 +255,15 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
             state = SmtpState.Closed;
         }
 
-        _io.Flush(replies);
+        if (state is not (SmtpState.Storing or SmtpState.Closed))
+        {
+            ReadAgain(replies.Length);
+        }
+
+        Write(replies);
         if (state == SmtpState.Closed)
         {
-            _io.Close();
+            Close();
         }
 
         ArmTransferTimer(state);
@@ -298,7 +307,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                 _options.Smtp.BareNewline == BareNewlinePolicy.Reject && (_decoder.BareCr || _decoder.BareLf));
             if (_decoder.BareCr || _decoder.BareLf)
             {
-                _log.Warning("Bare CR or LF in message body ({Policy})", _options.Smtp.BareNewline);
+                Log.Warning("Bare CR or LF in message body ({Policy})", _options.Smtp.BareNewline);
             }
 
             return SmtpDecider.DataEnded(_policy, data, outcome);
@@ -324,10 +333,10 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                 decision = Deliver(decision);
                 break;
             case SmtpEffect.Close when decision.Replies.Contains(SmtpReplies.TooManyErrors):
-                _endReason = "too many errors";
+                EndReason = "too many errors";
                 break;
-            case SmtpEffect.Close when _endReason == "peer closed":
-                _endReason = "quit";
+            case SmtpEffect.Close when EndReason == "peer closed":
+                EndReason = "quit";
                 break;
         }
 
@@ -343,9 +352,9 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     {
         _decoder.Reset();
         _correlation++;
-        _spool = Spool.Create(_options.DataRoot, $"{_start.SessionId}.{_correlation}");
+        _spool = Spool.Create(_options.DataRoot, $"{Start.SessionId}.{_correlation}");
         _spool.Write(TraceHeaders.Build(
-            data.Mail!.From, data.ClientName!, RemoteHost(), _options.Hostname, data.Extended, _start.SessionId, DateTimeOffset.Now));
+            data.Mail!.From, data.ClientName!, Start.Address, _options.Hostname, data.Extended, Start.SessionId, DateTimeOffset.Now));
     }
 
     private SmtpDecision Deliver(SmtpDecision decision)
@@ -353,7 +362,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         var spool = _spool!;
         if (!spool.Complete())
         {
-            _log.Error("Spool write failed: {Reason}", spool.Failure!.Message);
+            Log.Error("Spool write failed: {Reason}", spool.Failure!.Message);
             DropSpool();
             return SmtpDecider.StoreFailed(decision.Data, StoreErrors.Classify(spool.Failure!));
         }
@@ -373,10 +382,10 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     private State<SmtpState, SmtpConversation> Apply(SmtpDecision decision, StringBuilder replies)
     {
         Carry(decision, replies);
-        _io.Flush(replies);
+        Write(replies);
         if (decision.State == SmtpState.Closed)
         {
-            _io.Close();
+            Close();
         }
 
         return GoTo(decision.State).Using(decision.Data);
@@ -388,17 +397,11 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         _spool = null;
     }
 
-    private string RemoteHost()
-    {
-        var colon = _start.Remote.LastIndexOf(':');
-        return colon > 0 ? _start.Remote[..colon] : _start.Remote;
-    }
-
     private void Finish()
     {
         DropSpool();
-        _log.Info("SMTP session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
-            _endReason, _commands, StateData.MessagesAccepted, _input.TotalReceived, _clock.ElapsedMilliseconds);
+        Log.Info("SMTP session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
+            EndReason, _commands, StateData.MessagesAccepted, Input.TotalReceived, Clock.ElapsedMilliseconds);
     }
 
     private sealed record StoreTimedOut

@@ -29,19 +29,31 @@ public class Pop3DeciderTests
     private static readonly DropMessage M3 = new("1002.M3.node:2,", "u3", 30);
     private static readonly ImmutableArray<DropMessage> Drop = [M1, M2, M3];
 
-    private static Pop3Policy Policy(int maxBadCommands = 10, int maxAuthFailures = 3, Func<string, string, bool>? check = null) =>
-        new(maxBadCommands, maxAuthFailures, check ?? ((user, password) => user == "alice" && password == "secret"));
+    private static TestPolicy Policy(int maxBadCommands = 10, int maxAuthFailures = 3, Func<string, string, bool>? check = null) =>
+        new(new Pop3Policy(maxBadCommands, maxAuthFailures), check ?? ((user, password) => user == "alice" && password == "secret"));
 
-    private static Pop3Decision Send(Pop3Policy policy, Pop3Decision at, string line) =>
-        line == TooLong
-            ? Pop3Decider.LineTooLong(policy, at.State, at.Data)
-            : Pop3Decider.Decide(policy, at.State, at.Data, Pop3Parser.Parse(Ascii.Bytes(line)));
+    // A line, and if it asks for a password check, the check's answer at once: so PASS reads as
+    // one step to Opening or AuthDelay, as the client sees it.
+    private static Pop3Decision Send(TestPolicy policy, Pop3Decision at, string line)
+    {
+        var decision = line == TooLong
+            ? Pop3Decider.LineTooLong(policy.Rules, at.State, at.Data)
+            : Pop3Decider.Decide(policy.Rules, at.State, at.Data, Pop3Parser.Parse(Ascii.Bytes(line)));
+        if (decision.Effect is not Pop3Effect.CheckPassword check)
+        {
+            return decision;
+        }
 
-    private static Pop3Decision Send(Pop3Policy policy, Pop3Decision at, params string[] lines) =>
+        Assert.Equal((Pop3State.Verifying, 0), (decision.State, decision.Replies.Count));
+        var outcome = policy.Check(check.User, check.Password) ? PasswordOutcome.Accepted : PasswordOutcome.Rejected;
+        return Pop3Decider.PasswordChecked(decision.Data, outcome);
+    }
+
+    private static Pop3Decision Send(TestPolicy policy, Pop3Decision at, params string[] lines) =>
         lines.Aggregate(at, (step, line) => Send(policy, step, line));
 
     // Authorization is reached after "USER alice", so PASS has someone to check.
-    private static Pop3Decision Reach(Pop3Policy policy, Pop3State state)
+    private static Pop3Decision Reach(TestPolicy policy, Pop3State state)
     {
         var at = Send(policy, Pop3Decider.Connect(), "USER alice");
         Assert.Equal(A, at.State);
@@ -293,7 +305,7 @@ public class Pop3DeciderTests
         var policy = Policy();
         var delayed = Send(policy, Pop3Decider.Connect(), "USER alice", "PASS wrong");
 
-        var decision = Pop3Decider.AuthDelayOver(policy, delayed.Data);
+        var decision = Pop3Decider.AuthDelayOver(policy.Rules, delayed.Data);
 
         AssertOnly(decision, "-ERR [AUTH] Invalid user name or password\r\n");
         Assert.Equal(A, decision.State);
@@ -315,7 +327,7 @@ public class Pop3DeciderTests
         {
             at = Send(policy, at, "USER alice", "PASS wrong");
             Assert.Equal((D, attempt), (at.State, at.Data.AuthFailures));
-            at = Pop3Decider.AuthDelayOver(policy, at.Data);
+            at = Pop3Decider.AuthDelayOver(policy.Rules, at.Data);
             AssertOnly(at, "-ERR [AUTH] Invalid user name or password\r\n");
             Assert.Equal(A, at.State);
             Assert.Null(at.Effect);
@@ -323,7 +335,7 @@ public class Pop3DeciderTests
 
         at = Send(policy, at, "USER alice", "PASS wrong");
         Assert.Equal((D, 3), (at.State, at.Data.AuthFailures));
-        var decision = Pop3Decider.AuthDelayOver(policy, at.Data);
+        var decision = Pop3Decider.AuthDelayOver(policy.Rules, at.Data);
 
         Assert.Equal(
             "-ERR [AUTH] Invalid user name or password\r\n-ERR [AUTH] Too many failed sign-ins, closing connection\r\n",
@@ -353,8 +365,8 @@ public class Pop3DeciderTests
 
         // The only difference is the name the client typed itself, and it is dropped with the answer.
         Assert.Equal(unknown.Data with { User = null }, wrong.Data with { User = null });
-        var unknownOver = Pop3Decider.AuthDelayOver(policy, unknown.Data);
-        var wrongOver = Pop3Decider.AuthDelayOver(policy, wrong.Data);
+        var unknownOver = Pop3Decider.AuthDelayOver(policy.Rules, unknown.Data);
+        var wrongOver = Pop3Decider.AuthDelayOver(policy.Rules, wrong.Data);
         Assert.Equal(unknownOver.State, wrongOver.State);
         Assert.Equal(Wire(unknownOver), Wire(wrongOver));
         Assert.Equal(unknownOver.Effect, wrongOver.Effect);
@@ -836,11 +848,13 @@ public class Pop3DeciderTests
 
         for (var attempt = 0; attempt < 4; attempt++)
         {
-            at = Pop3Decider.AuthDelayOver(policy, Send(policy, at, "USER alice", "PASS wrong").Data);
+            at = Pop3Decider.AuthDelayOver(policy.Rules, Send(policy, at, "USER alice", "PASS wrong").Data);
             Assert.Equal(A, at.State);
         }
 
         Assert.Equal((0, 4), (at.Data.BadCommands, at.Data.AuthFailures));
         Assert.Equal(O, Send(policy, at, "USER alice", "PASS secret").State);
     }
+
+    private sealed record TestPolicy(Pop3Policy Rules, Func<string, string, bool> Check);
 }
