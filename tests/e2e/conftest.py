@@ -1,10 +1,12 @@
 """Fixtures for the end-to-end suites: the built node as a real process on the default ports."""
+import importlib
 import os
 import pathlib
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -14,6 +16,28 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 # The node under test: the repo's Release build, or another build named by ACTORMAIL_NODE_DLL.
 NODE_DLL = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll")
 USERS = {"alice": "alice-demo", "bob": "bob-demo"}
+
+
+class ToolModule:
+    """tools/<name>/<name>.py, imported when a test first uses it rather than when pytest collects
+    the test file. pytest imports every file under tests/e2e before -m deselects any test, and the
+    compose tester's image holds tests/e2e but only the tools its markers run."""
+
+    def __init__(self, name):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attribute):
+        # pytest's collection probes module-level objects for private marker attributes: those
+        # must not import the tool.
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        if self._module is None:
+            folder = str(ROOT / "tools" / self._name)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attribute)
 
 
 class Node:
