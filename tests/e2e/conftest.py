@@ -45,6 +45,8 @@ class Node:
 
     def __init__(self, workdir, smtp_port=2525, pop3_port=2110, role="all", extra_env=None, extra_config=""):
         self.host = "127.0.0.1"
+        # Where POP3 listens: the same host, unless servers started elsewhere say otherwise.
+        self.pop3_host = self.host
         self.smtp_port = smtp_port
         self.pop3_port = pop3_port
         self.workdir = pathlib.Path(workdir)
@@ -150,19 +152,22 @@ def node():
 
 def external_node(spec, timeout=30.0):
     """Servers started elsewhere: ACTORMAIL_E2E_EXTERNAL=host:smtp_port:pop3_port, their mail root
-    (shared, e.g. a compose volume) in ACTORMAIL_DATA. Nothing is started or stopped here."""
+    (shared, e.g. a compose volume) in ACTORMAIL_DATA, and POP3 on ACTORMAIL_E2E_POP3_HOST if it is
+    on another host (compose's pop3_server). Nothing is started or stopped here."""
     host, smtp_port, pop3_port = spec.rsplit(":", 2)
     mail_root = os.environ.get("ACTORMAIL_DATA")
     if not mail_root:
         raise RuntimeError("ACTORMAIL_E2E_EXTERNAL needs ACTORMAIL_DATA: the servers' mail root")
     n = Node(mail_root, smtp_port=int(smtp_port), pop3_port=int(pop3_port))
     n.host = host
+    n.pop3_host = os.environ.get("ACTORMAIL_E2E_POP3_HOST") or host
     n.mail_root = pathlib.Path(mail_root)
     deadline = time.monotonic() + timeout
-    while not greets(host, n.smtp_port):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no SMTP greeting from {host}:{n.smtp_port} within {timeout} s")
-        time.sleep(0.2)
+    for name, server, port in (("SMTP", n.host, n.smtp_port), ("POP3", n.pop3_host, n.pop3_port)):
+        while not greets(server, port):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no {name} greeting from {server}:{port} within {timeout} s")
+            time.sleep(0.2)
     return n
 
 
