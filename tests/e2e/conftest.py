@@ -19,12 +19,14 @@ USERS = {"alice": "alice-demo", "bob": "bob-demo"}
 
 
 class ToolModule:
-    """tools/<name>/<name>.py, imported when a test first uses it rather than when pytest collects
-    the test file. pytest imports every file under tests/e2e before -m deselects any test, and the
-    compose tester's image holds tests/e2e but only the tools its markers run."""
+    """tools/<folder>/<name>.py (folder defaults to name), imported when a test first uses it rather
+    than when pytest collects the test file. pytest imports every file under tests/e2e before -m
+    deselects any test, and the compose tester's image holds tests/e2e but only the tools its
+    markers run."""
 
-    def __init__(self, name):
+    def __init__(self, name, folder=None):
         self._name = name
+        self._folder = folder or name
         self._module = None
 
     def __getattr__(self, attribute):
@@ -33,7 +35,7 @@ class ToolModule:
         if attribute.startswith("_"):
             raise AttributeError(attribute)
         if self._module is None:
-            folder = str(ROOT / "tools" / self._name)
+            folder = str(ROOT / "tools" / self._folder)
             if folder not in sys.path:
                 sys.path.insert(0, folder)
             self._module = importlib.import_module(self._name)
