@@ -11,13 +11,14 @@ CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/car
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
+.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 compose-e2 compose-e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
 
 help:
 	@echo "make run     build and start SMTP on 127.0.0.1:2525 and POP3 on 127.0.0.1:2110 (demo users alice, bob)"
 	@echo "make test    install what the tests need, then run every suite"
 	@echo "make e2      E2 scenario: pytest -m e2 under tcpdump, then validate artifacts/pcap/traffic_e2.pcap"
 	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"
+	@echo "make compose-e2 / compose-e3   the same scenarios through docker-compose (own engine if none runs)"
 	@echo "make demo    Mininet demo (root): h2 sends via h1, h4 reads via h3, capture artifacts/pcap/demo_mininet.pcap"
 	@echo "make bench   ActorMail beside aiosmtpd, smtp-sink and Dovecot in one run; ratios in artifacts/bench/results.md"
 	@echo "make crashtest / make fuzz / make hostile   the long reliability runs (short versions are in make test)"
@@ -38,7 +39,9 @@ mailboxes: build
 format-check:
 	dotnet format ActorMail.sln --verify-no-changes -v q
 
-test: deps build format-check test-dotnet test-tools flex test-flex e2 e3 demo
+# compose-e2/e3 come before e2/e3: the captures left in artifacts/pcap are the host runs' ones,
+# which docs/E2_pcap_analysis.md reads.
+test: deps build format-check test-dotnet test-tools flex test-flex compose-e2 compose-e3 e2 e3 demo
 	@echo "make test: all suites passed"
 
 test-dotnet:
@@ -60,6 +63,13 @@ e2: build
 
 e3: build
 	$(PY) tools/run_scenario.py --marker e3 --pcap artifacts/pcap/traffic_e3.pcap --project S08_E3
+
+# docker-compose up for real: tools/compose/compose_run.py (a running engine, or a private one it starts and stops).
+compose-e2: deps
+	$(PY) tools/compose/compose_run.py e2
+
+compose-e3: deps
+	$(PY) tools/compose/compose_run.py e3
 
 demo: build
 	$(PY) tools/mininet/demo.py

@@ -13,6 +13,10 @@ command -v smtp-source >/dev/null || need+=(postfix)
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)
 command -v dovecot >/dev/null || need+=(dovecot-pop3d)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+# The engine for make compose-e2/e3 (started privately by tools/compose/run.py), and the base
+# image it makes when no registry can be reached.
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v ping >/dev/null || need+=(iputils-ping)
 /usr/bin/python3 -c 'import mininet' 2>/dev/null || need+=(mininet)
 command -v brctl >/dev/null || need+=(bridge-utils)
@@ -32,6 +36,13 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
 echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+# Installed, no daemon may start: Docker's own start-up would add a bridge and iptables rules and
+# turn on ip_forward. Without a policy of its own, the machine gets one for this run.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 echo "install-deps: installing ${need[*]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,15 +1,18 @@
 #!/bin/sh
 # The compose tester's run: capture every interface of this network namespace (smtp_server's)
-# with tcpdump -i any, run `pytest -m e2` against the servers already running, stop the capture
-# cleanly (2 s after the last test, then SIGINT), and validate it with tools/validate_pcap.py.
+# with tcpdump -i any, run `pytest -m e2` (or the marker PYTEST_MARKER names: e3 with
+# docker-compose.e3.yml) against the servers already running, stop the capture cleanly (2 s after
+# the last test, then SIGINT), and validate it with tools/validate_pcap.py.
 # Exit status: pytest's if it failed, else the validator's.
 #
-# Environment: PCAP_PATH (capture file), PROJECT_CODE (rule set, S08), ACTORMAIL_E2E_EXTERNAL
-# (host:smtp_port:pop3_port of the running servers, read by tests/e2e/conftest.py) and
-# ACTORMAIL_DATA (the shared mail root, mounted here read-only).
+# Environment: PCAP_PATH (capture file), PROJECT_CODE (rule set, S08 or S08_E3),
+# ACTORMAIL_E2E_EXTERNAL (host:smtp_port:pop3_port of the running servers) and
+# ACTORMAIL_E2E_POP3_HOST (where POP3 is, if not on that host), both read by tests/e2e/conftest.py,
+# and ACTORMAIL_DATA (the shared mail root, mounted here read-only).
 set -u
 : "${PCAP_PATH:?PCAP_PATH names the capture file}"
 : "${PROJECT_CODE:?PROJECT_CODE names the rule set under tools/pcap_rules}"
+marker=${PYTEST_MARKER:-e2}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${PYTHON:-python3}
 
@@ -34,7 +37,7 @@ until grep -q "listening on" "$log"; do
 done
 
 cd "$root"
-"$python" -m pytest -m e2 -q -p no:cacheprovider
+"$python" -m pytest -m "$marker" -q -p no:cacheprovider
 tests=$?
 
 # Stopping within a second of the last packet can leave the file without it.
@@ -45,7 +48,7 @@ cat "$log" >&2
 rm -f "$log"
 
 if [ "$tests" -ne 0 ]; then
-    echo "run-e2: pytest -m e2 failed ($tests)" >&2
+    echo "run-e2: pytest -m $marker failed ($tests)" >&2
     exit "$tests"
 fi
 mv "$partial" "$PCAP_PATH"

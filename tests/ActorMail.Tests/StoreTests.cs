@@ -6,6 +6,8 @@ namespace ActorMail.Tests;
 /// <summary>The Maildir store and the admin listing, on a temporary directory.</summary>
 public sealed class StoreTests : IDisposable
 {
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
     private readonly string _root = Path.Combine(Path.GetTempPath(), "actormail-store-" + Guid.NewGuid().ToString("N")[..8]);
 
     public StoreTests() => Directory.CreateDirectory(_root);
@@ -89,6 +91,27 @@ public sealed class StoreTests : IDisposable
         Assert.Equal(new MailboxSummary("alice", 1, 1, 150, DateTimeOffset.FromUnixTimeSeconds(1700000000), DateTimeOffset.FromUnixTimeSeconds(1700000100)), row);
         Assert.Contains("alice", MailboxReport.ToTable(report), StringComparison.Ordinal);
         Assert.Contains("\"octets\": 150", MailboxReport.ToJson(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Folders_the_store_creates_are_exactly_0700_even_under_a_setgid_parent()
+    {
+        // Debian's /var/mail is 2775 root:mail, and mkdir(2) under a setgid folder passes the bit on.
+        var parent = Path.Combine(_root, "var-mail");
+        Directory.CreateDirectory(parent);
+        File.SetUnixFileMode(parent, UnixFileMode.SetGroup | OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.GroupWrite
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        Assert.True(File.GetUnixFileMode(parent).HasFlag(UnixFileMode.SetGroup));
+        var mailRoot = Path.Combine(parent, "actormail");
+
+        var bob = new Maildir(mailRoot, "bob");
+        bob.EnsureExists();
+        using var spool = Spool.Create(mailRoot, "s1");
+
+        foreach (var folder in new[] { mailRoot, bob.Root, bob.Tmp, bob.New, bob.Cur, Path.GetDirectoryName(spool.Path)! })
+        {
+            Assert.Equal((folder, OwnerOnly), (folder, File.GetUnixFileMode(folder)));
+        }
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

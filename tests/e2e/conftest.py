@@ -1,10 +1,12 @@
 """Fixtures for the end-to-end suites: the built node as a real process on the default ports."""
+import importlib
 import os
 import pathlib
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -16,11 +18,37 @@ NODE_DLL = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or ROOT / "src/Acto
 USERS = {"alice": "alice-demo", "bob": "bob-demo"}
 
 
+class ToolModule:
+    """tools/<folder>/<name>.py (folder defaults to name), imported when a test first uses it rather
+    than when pytest collects the test file. pytest imports every file under tests/e2e before -m
+    deselects any test, and the compose tester's image holds tests/e2e but only the tools its
+    markers run."""
+
+    def __init__(self, name, folder=None):
+        self._name = name
+        self._folder = folder or name
+        self._module = None
+
+    def __getattr__(self, attribute):
+        # pytest's collection probes module-level objects for private marker attributes: those
+        # must not import the tool.
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        if self._module is None:
+            folder = str(ROOT / "tools" / self._folder)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attribute)
+
+
 class Node:
     """A running node process and where it keeps mail and logs."""
 
     def __init__(self, workdir, smtp_port=2525, pop3_port=2110, role="all", extra_env=None, extra_config=""):
         self.host = "127.0.0.1"
+        # Where POP3 listens: the same host, unless servers started elsewhere say otherwise.
+        self.pop3_host = self.host
         self.smtp_port = smtp_port
         self.pop3_port = pop3_port
         self.workdir = pathlib.Path(workdir)
@@ -126,19 +154,22 @@ def node():
 
 def external_node(spec, timeout=30.0):
     """Servers started elsewhere: ACTORMAIL_E2E_EXTERNAL=host:smtp_port:pop3_port, their mail root
-    (shared, e.g. a compose volume) in ACTORMAIL_DATA. Nothing is started or stopped here."""
+    (shared, e.g. a compose volume) in ACTORMAIL_DATA, and POP3 on ACTORMAIL_E2E_POP3_HOST if it is
+    on another host (compose's pop3_server). Nothing is started or stopped here."""
     host, smtp_port, pop3_port = spec.rsplit(":", 2)
     mail_root = os.environ.get("ACTORMAIL_DATA")
     if not mail_root:
         raise RuntimeError("ACTORMAIL_E2E_EXTERNAL needs ACTORMAIL_DATA: the servers' mail root")
     n = Node(mail_root, smtp_port=int(smtp_port), pop3_port=int(pop3_port))
     n.host = host
+    n.pop3_host = os.environ.get("ACTORMAIL_E2E_POP3_HOST") or host
     n.mail_root = pathlib.Path(mail_root)
     deadline = time.monotonic() + timeout
-    while not greets(host, n.smtp_port):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no SMTP greeting from {host}:{n.smtp_port} within {timeout} s")
-        time.sleep(0.2)
+    for name, server, port in (("SMTP", n.host, n.smtp_port), ("POP3", n.pop3_host, n.pop3_port)):
+        while not greets(server, port):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no {name} greeting from {server}:{port} within {timeout} s")
+            time.sleep(0.2)
     return n
 
 

@@ -1,10 +1,12 @@
-"""docker-compose.yml and docker/: what can be checked here without a Docker engine.
+"""docker-compose.yml, docker-compose.e3.yml, docker/ and tools/compose/: what can be checked
+without a Docker engine. (`make compose-e2` and `make compose-e3` run the stack for real.)
 
 docker-compose (v1.29) validates the file and prints the resolved configuration; that output is
 read with a small parser of the block YAML it writes. The tester service must match the brief
 exactly; the roles the servers are given must be roles the node really runs (each is started here
 on spare ports); the Dockerfiles must copy files that exist; and the tester's script runs the E2
 scenario for real in a network namespace standing in for smtp_server's."""
+import json
 import os
 import re
 import shlex
@@ -17,12 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NODE_DLL, Node, port_answers
+from conftest import NODE_DLL, Node, ToolModule, port_answers
+
+compose_run = ToolModule("compose_run", folder="compose")
 
 pytestmark = pytest.mark.tools
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
+COMPOSE_E3 = ROOT / "docker-compose.e3.yml"
+BUILD_ON_HOST_NETWORK = ROOT / "tools" / "compose" / "build-host-network.yml"
 HEALTHCHECK = ROOT / "docker" / "node" / "healthcheck.sh"
 TESTER_SCRIPT = ROOT / "docker" / "tester" / "run-e2.sh"
 
@@ -116,16 +122,21 @@ def parse_block_yaml(text):
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def compose(*args):
-    return subprocess.run(["docker-compose", "-f", str(COMPOSE), *args], cwd=ROOT,
+def compose(*args, overrides=()):
+    files = [a for f in (COMPOSE, *overrides) for a in ("-f", str(f))]
+    return subprocess.run(["docker-compose", *files, *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
+
+
+def resolved(*overrides):
+    result = compose("config", overrides=overrides)
+    assert result.returncode == 0, result.stderr
+    return parse_block_yaml(result.stdout)
 
 
 @pytest.fixture(scope="module")
 def config():
-    result = compose("config")
-    assert result.returncode == 0, result.stderr
-    return parse_block_yaml(result.stdout)
+    return resolved()
 
 
 def env_of(service):
@@ -194,7 +205,8 @@ def test_tester_command_captures_runs_e2_stops_and_validates(config):
     command = config["services"]["tester"]["command"]
     assert command == ["/opt/actormail/docker/tester/run-e2.sh"]
     script = TESTER_SCRIPT.read_text()
-    steps = [r"tcpdump -i any .*-w \"\$partial\"", r"-m pytest -m e2", r"sleep 2", r"kill -INT \"\$dump\"",
+    steps = [r"marker=\$\{PYTEST_MARKER:-e2\}", r"tcpdump -i any .*-w \"\$partial\"", r"-m pytest -m \"\$marker\"",
+             r"sleep 2", r"kill -INT \"\$dump\"",
              r"tools/validate_pcap.py --project \"\$PROJECT_CODE\" --pcap \"\$PCAP_PATH\""]
     at = 0
     for step in steps:
@@ -235,6 +247,57 @@ def test_servers_are_one_image_one_role_each_over_a_shared_mail_root(config):
     assert "maildata:/var/mail/actormail:ro" in tester["volumes"]
     assert env_of(tester)["ACTORMAIL_DATA"] == "/var/mail/actormail"
     assert env_of(tester)["ACTORMAIL_E2E_EXTERNAL"] == "127.0.0.1:2525:2110"
+    assert env_of(tester)["ACTORMAIL_E2E_POP3_HOST"] == "pop3_server"
+
+
+def test_the_e3_file_changes_only_what_the_tester_runs_and_checks(config):
+    changed = {"PYTEST_MARKER": "e3", "PROJECT_CODE": "S08_E3", "PCAP_PATH": "/artifacts/pcap/traffic_e3.pcap"}
+    expected = json.loads(json.dumps(config))
+    expected["services"]["tester"]["environment"] = {**env_of(config["services"]["tester"]), **changed}
+    assert resolved(COMPOSE_E3) == expected
+
+
+def test_the_host_network_override_changes_only_how_images_are_built(config):
+    built = resolved(BUILD_ON_HOST_NETWORK)
+    for name, service in built["services"].items():
+        assert service["build"].pop("network") == "host", name
+    assert built == config
+
+
+def as_text(value):
+    """YAML scalars as the block reader gives them (strings), to compare with PyYAML's output."""
+    if isinstance(value, dict):
+        return {k: as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_text(v) for v in value]
+    return value if value is None else str(value)
+
+
+def test_compose_run_brings_up_the_stack_with_no_host_port_published(config, tmp_path):
+    """make compose-e2/e3 leave host ports 2525 and 2110 to the other suites: what they bring up is
+    the resolved stack with the ports taken out, and nothing else changed."""
+    no_engine = type("NoEngine", (), {"env": dict(os.environ)})()
+    stack = json.loads(compose_run.stack_without_host_ports(no_engine, [str(COMPOSE)], tmp_path).read_text())
+    expected = json.loads(json.dumps(config))
+    for service in expected["services"].values():
+        service.pop("ports", None)
+    assert as_text(stack) == expected
+
+
+def test_compose_run_finds_the_debian_mirror_in_either_apt_format(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list").write_text("# deb http://old.example/debian bookworm main\n"
+                                           "deb [arch=amd64] http://mirror.example/debian bookworm main\n")
+    assert compose_run.debian_mirror(tmp_path) == "http://mirror.example/debian"
+    (tmp_path / "sources.list").write_text("")
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\n# a comment\nURIs: http://deb822.example/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\n")
+    assert compose_run.debian_mirror(tmp_path) == "http://deb822.example/debian"
+    (tmp_path / "sources.list.d" / "debian.sources").write_text("Types: deb\nURIs: http://x/\nSuites: trixie\n")
+    with pytest.raises(compose_run.Failure):
+        compose_run.debian_mirror(tmp_path)
 
 
 # --- the Dockerfiles -------------------------------------------------------------------------------

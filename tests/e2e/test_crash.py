@@ -7,18 +7,16 @@ import pathlib
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import time
 import uuid
 
 import pytest
 
-from conftest import Node
+from conftest import Node, ToolModule
 from smtpraw import RawSmtp
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools" / "crashtest"))
-import crashtest  # noqa: E402
+crashtest = ToolModule("crashtest")
 
 pytestmark = pytest.mark.tools
 

@@ -33,7 +33,7 @@ def send(node, user, body=BODY):
 
 
 def pop(node, user):
-    client = poplib.POP3(node.host, node.pop3_port, timeout=10)
+    client = poplib.POP3(node.pop3_host, node.pop3_port, timeout=10)
     client.user(user)
     client.pass_(node.users[user])
     return client
@@ -71,7 +71,7 @@ def test_send_then_list_retr_dele_quit_and_it_is_gone(node):
 
 
 def test_wrong_password_is_refused_with_auth_code(node):
-    client = poplib.POP3(node.host, node.pop3_port, timeout=10)
+    client = poplib.POP3(node.pop3_host, node.pop3_port, timeout=10)
     client.user("alice")
     with pytest.raises(poplib.error_proto) as refused:
         client.pass_("not-the-password")
@@ -82,7 +82,7 @@ def test_wrong_password_is_refused_with_auth_code(node):
 def test_second_session_on_one_mailbox_gets_in_use(node):
     send(node, "bob")
     first = retry(lambda: pop(node, "bob"))
-    second = poplib.POP3(node.host, node.pop3_port, timeout=10)
+    second = poplib.POP3(node.pop3_host, node.pop3_port, timeout=10)
     second.user("bob")
     with pytest.raises(poplib.error_proto) as refused:
         second.pass_(node.users["bob"])
@@ -92,7 +92,7 @@ def test_second_session_on_one_mailbox_gets_in_use(node):
 
 
 def test_wrong_command_order_in_pop3(node):
-    with socket.create_connection((node.host, node.pop3_port), timeout=10) as s:
+    with socket.create_connection((node.pop3_host, node.pop3_port), timeout=10) as s:
         f = s.makefile("rb")
         assert f.readline().startswith(b"+OK")
         for command, expected in [(b"STAT", b"-ERR"), (b"RETR 1", b"-ERR"), (b"PASS x", b"-ERR Send USER first"),

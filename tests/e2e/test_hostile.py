@@ -24,8 +24,7 @@ import conftest
 from conftest import Node, strip_trace
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools" / "fuzz"))
-import fuzz  # noqa: E402
+fuzz = conftest.ToolModule("fuzz")
 
 pytestmark = pytest.mark.tools
 

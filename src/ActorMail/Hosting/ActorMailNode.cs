@@ -40,7 +40,7 @@ public static class ActorMailNode
     public static RunningNode Start(ActorSystem system, NodeOptions options)
     {
         var log = system.Log;
-        Directory.CreateDirectory(Path.Combine(options.DataRoot, Spool.FolderName));
+        Folders.CreateOwnerOnly(Path.Combine(options.DataRoot, Spool.FolderName));
         if (options.RunsSmtp)
         {
             SweepLeftovers(options, log);

@@ -51,12 +51,12 @@ public sealed class Maildir
     /// <summary>Seen by a reader.</summary>
     public string Cur { get; }
 
-    /// <summary>Creates tmp/, new/ and cur/ if they are missing.</summary>
+    /// <summary>Creates tmp/, new/ and cur/ (and the user's directory) as 0700 if they are missing.</summary>
     public void EnsureExists()
     {
-        Directory.CreateDirectory(Tmp);
-        Directory.CreateDirectory(New);
-        Directory.CreateDirectory(Cur);
+        Folders.CreateOwnerOnly(Tmp);
+        Folders.CreateOwnerOnly(New);
+        Folders.CreateOwnerOnly(Cur);
     }
 
     /// <summary>

@@ -38,7 +38,7 @@ public sealed class Spool : IDisposable
         }
         catch (DirectoryNotFoundException)
         {
-            Directory.CreateDirectory(folder);
+            Folders.CreateOwnerOnly(folder);
             stream = Open(path);
         }
 
