@@ -72,4 +72,33 @@ public sealed class ConfigTests
     {
         Assert.Equal(expected, ActorMail.Hosting.NodeLogging.ConsoleLevel(mode, redirected, Serilog.Events.LogEventLevel.Information));
     }
+
+    [Fact]
+    public void Log_files_roll_over_at_their_size_limit_and_only_the_newest_are_kept()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "actormail-logs-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var options = NodeOptions.FromConfig(NodeConfig.Load(
+                overrideText: $"actormail.logs = \"{directory}\"\nactormail.log-file-size-limit = 20000\nactormail.log-files-kept = 3",
+                environment: new Dictionary<string, string?>()));
+            using (var logger = ActorMail.Hosting.NodeLogging.Create(options, console: false))
+            {
+                for (var i = 0; i < 5000; i++)
+                {
+                    logger.ForContext("Protocol", "SMTP").Information("Line {Number} of a log that would fill the disk", i);
+                }
+            }
+
+            var files = Directory.GetFiles(directory, "smtp*.log");
+            Assert.Equal(3, files.Length);
+            // A file ends with the line that crossed the limit: at most one line over it.
+            Assert.All(files, f => Assert.InRange(new FileInfo(f).Length, 1, 20000 + 1000));
+            Assert.Contains("Line 4999 ", File.ReadAllText(files.Order(StringComparer.Ordinal).Last()), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
