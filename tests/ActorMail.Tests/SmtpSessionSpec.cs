@@ -21,9 +21,7 @@ public sealed class SmtpSessionSpec : TestKit
         : base(NodeConfig.Load(environment: new Dictionary<string, string?>()))
     {
         _root = Path.Combine(Path.GetTempPath(), "actormail-fsm-" + Guid.NewGuid().ToString("N")[..8]);
-        _options = NodeOptions.FromConfig(NodeConfig.Load(
-            overrideText: $"actormail.data = \"{_root}\"",
-            environment: new Dictionary<string, string?>()));
+        _options = Options(string.Empty);
     }
 
     [Fact]
@@ -128,9 +126,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void Idle_timeout_answers_421_4_4_2_and_closes()
     {
         var connection = CreateTestProbe();
-        var quick = NodeOptions.FromConfig(NodeConfig.Load(
-            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.idle-timeout = 1s",
-            environment: new Dictionary<string, string?>()));
+        var quick = Options("actormail.smtp.idle-timeout = 1s");
         Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
@@ -170,9 +166,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void A_write_never_acknowledged_aborts_the_connection_after_the_write_timeout()
     {
         var connection = CreateTestProbe();
-        var quick = NodeOptions.FromConfig(NodeConfig.Load(
-            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.write-timeout = 1s",
-            environment: new Dictionary<string, string?>()));
+        var quick = Options("actormail.smtp.write-timeout = 1s");
         var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
         Watch(session);
         connection.ExpectMsg<Tcp.Register>();
@@ -201,6 +195,10 @@ public sealed class SmtpSessionSpec : TestKit
             Directory.Delete(_root, recursive: true);
         }
     }
+
+    private NodeOptions Options(string hocon) => NodeOptions.FromConfig(NodeConfig.Load(
+        overrideText: $"actormail.data = \"{_root}\"\n{hocon}",
+        environment: new Dictionary<string, string?>()));
 
     private IActorRef Start(TestProbe connection, TestProbe mailboxes)
     {
