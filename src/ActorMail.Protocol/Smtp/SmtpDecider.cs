@@ -115,6 +115,8 @@ public static class SmtpDecider
             SmtpVerb.Help => Step(state, data, SmtpReplies.Help),
             SmtpVerb.Quit => NoArgument(policy, state, data, command,
                 () => new SmtpDecision(SmtpState.Closed, data, [SmtpReplies.Bye], SmtpEffect.Close)),
+            SmtpVerb.Expn or SmtpVerb.Starttls or SmtpVerb.Auth or SmtpVerb.Bdat or SmtpVerb.Turn or SmtpVerb.Etrn =>
+                Error(policy, state, data, SmtpReplies.NotImplemented(command.Name)),
             _ => Error(policy, state, data, SmtpReplies.UnknownCommand),
         };
     }

@@ -20,6 +20,12 @@ public static class SmtpParser
         ["VRFY"] = SmtpVerb.Vrfy,
         ["HELP"] = SmtpVerb.Help,
         ["QUIT"] = SmtpVerb.Quit,
+        ["EXPN"] = SmtpVerb.Expn,
+        ["STARTTLS"] = SmtpVerb.Starttls,
+        ["AUTH"] = SmtpVerb.Auth,
+        ["BDAT"] = SmtpVerb.Bdat,
+        ["TURN"] = SmtpVerb.Turn,
+        ["ETRN"] = SmtpVerb.Etrn,
     };
 
     /// <summary>Parses one command line (without its line end).</summary>

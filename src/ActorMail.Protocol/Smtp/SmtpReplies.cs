@@ -74,6 +74,9 @@ public static class SmtpReplies
     /// <summary>500 5.5.2: unknown command.</summary>
     public static SmtpReply UnknownCommand { get; } = new(500, "5.5.2", "Command not recognized");
 
+    /// <summary>502 5.5.1: a command the server recognises but does not implement (RFC 5321 §4.2.4).</summary>
+    public static SmtpReply NotImplemented(string verb) => new(502, "5.5.1", $"{verb} not implemented");
+
     /// <summary>500 5.5.2: a command line with a character no command may hold.</summary>
     public static SmtpReply BadCharacters(string why) => new(500, "5.5.2", why);
 

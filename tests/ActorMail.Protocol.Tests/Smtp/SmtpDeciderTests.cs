@@ -63,7 +63,27 @@ public class SmtpDeciderTests
 
     // Every verb (plus an unknown one, a malformed line and an over-long line) in every state
     // a command can arrive in: the reply code, enhanced code, next state and effect.
-    public static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> EveryCommandInEveryState => new()
+    // The commands RFC 5321 and its extensions name that this server does not implement (RFC 5321 §4.2.4: 502).
+    private static readonly string[] NotImplemented = ["EXPN staff", "STARTTLS", "AUTH PLAIN AGFsaWNlAHNlY3JldA==", "BDAT 10 LAST", "TURN", "ETRN example.test"];
+
+    public static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> EveryCommandInEveryState
+    {
+        get
+        {
+            var rows = CommandsWithTheirOwnReply;
+            foreach (var line in NotImplemented)
+            {
+                foreach (var state in new[] { G, R, M, T })
+                {
+                    rows.Add(state, line, 502, "5.5.1", state, SmtpEffect.None);
+                }
+            }
+
+            return rows;
+        }
+    }
+
+    private static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> CommandsWithTheirOwnReply => new()
     {
         { G, "HELO client.test", 250, "", R, SmtpEffect.None },
         { R, "HELO client.test", 250, "", R, SmtpEffect.None },
@@ -115,10 +135,10 @@ public class SmtpDeciderTests
         { M, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
         { T, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
 
-        { G, "STARTTLS", 500, "5.5.2", G, SmtpEffect.None },
-        { R, "STARTTLS", 500, "5.5.2", R, SmtpEffect.None },
-        { M, "STARTTLS", 500, "5.5.2", M, SmtpEffect.None },
-        { T, "STARTTLS", 500, "5.5.2", T, SmtpEffect.None },
+        { G, "FROB", 500, "5.5.2", G, SmtpEffect.None },
+        { R, "FROB", 500, "5.5.2", R, SmtpEffect.None },
+        { M, "FROB", 500, "5.5.2", M, SmtpEffect.None },
+        { T, "FROB", 500, "5.5.2", T, SmtpEffect.None },
 
         { G, Malformed, 500, "5.5.2", G, SmtpEffect.None },
         { R, Malformed, 500, "5.5.2", R, SmtpEffect.None },
@@ -162,6 +182,22 @@ public class SmtpDeciderTests
             Assert.Contains(Malformed, lines);
             Assert.Contains(TooLong, lines);
         }
+    }
+
+    [Theory]
+    [InlineData("EXPN staff", "502 5.5.1 EXPN not implemented")]
+    [InlineData("starttls", "502 5.5.1 STARTTLS not implemented")]
+    [InlineData("AUTH LOGIN", "502 5.5.1 AUTH not implemented")]
+    [InlineData("BDAT 0 LAST", "502 5.5.1 BDAT not implemented")]
+    [InlineData("TURN", "502 5.5.1 TURN not implemented")]
+    [InlineData("ETRN example.test", "502 5.5.1 ETRN not implemented")]
+    public void KnownCommandsThatAreNotImplementedGet502AndTheirName(string line, string reply)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, R), line);
+
+        Assert.Equal(reply, Assert.Single(decision.Replies).ToString());
     }
 
     [Fact]
@@ -398,7 +434,7 @@ public class SmtpDeciderTests
     }
 
     [Theory]
-    [InlineData("STARTTLS", "FOO", "BAR")]
+    [InlineData("STARTTLS", "FOO", "EXPN staff")]
     [InlineData("FOO", TooLong, Malformed)]
     [InlineData("RCPT TO:<nobody@localhost>", "DATA", "MAIL FROM:<bad")]
     public void ThirdBadCommandGetsItsReplyThen421AndCloses(string first, string second, string third)
@@ -418,7 +454,7 @@ public class SmtpDeciderTests
         Assert.Equal(SmtpState.Closed, three.State);
         Assert.Equal(SmtpEffect.Close, three.Effect);
         Assert.Equal(2, three.Replies.Count);
-        Assert.True(three.Replies[0].Code is 500 or 501 or 503 or 550);
+        Assert.True(three.Replies[0].Code is 500 or 501 or 502 or 503);
         Assert.Equal((421, "4.7.0"), (three.Replies[1].Code, three.Replies[1].Enhanced));
     }
 

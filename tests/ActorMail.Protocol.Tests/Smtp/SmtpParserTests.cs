@@ -17,6 +17,12 @@ public class SmtpParserTests
     [InlineData("HELP", SmtpVerb.Help, "")]
     [InlineData("HELP MAIL", SmtpVerb.Help, "MAIL")]
     [InlineData("QUIT", SmtpVerb.Quit, "")]
+    [InlineData("EXPN staff", SmtpVerb.Expn, "staff")]
+    [InlineData("STARTTLS", SmtpVerb.Starttls, "")]
+    [InlineData("AUTH PLAIN AAAA", SmtpVerb.Auth, "PLAIN AAAA")]
+    [InlineData("BDAT 100 LAST", SmtpVerb.Bdat, "100 LAST")]
+    [InlineData("TURN", SmtpVerb.Turn, "")]
+    [InlineData("ETRN example.test", SmtpVerb.Etrn, "example.test")]
     public void EveryVerbIsRecognisedWithItsArgument(string line, SmtpVerb verb, string argument)
     {
         Assert.Equal(new SmtpCommand(verb, argument), SmtpParser.Parse(Ascii.Bytes(line)));
@@ -44,8 +50,8 @@ public class SmtpParserTests
     [Theory]
     [InlineData("FOO bar", "bar")]
     [InlineData("HELOX", "")]
-    [InlineData("STARTTLS", "")]
-    [InlineData("AUTH PLAIN AAAA", "PLAIN AAAA")]
+    [InlineData("STARTTLSX", "")]
+    [InlineData("XCLIENT ADDR=1.2.3.4", "ADDR=1.2.3.4")]
     [InlineData("", "")]
     [InlineData(" QUIT", "QUIT")]
     [InlineData("MAIL:FROM", "")]
