@@ -1,3 +1,4 @@
+using System.Globalization;
 using ActorMail.Protocol.Mail;
 
 namespace ActorMail.Protocol.Smtp;
@@ -97,23 +98,29 @@ public static class SmtpParser
             var value = eq < 0 ? null : p[(eq + 1)..];
             if (key.Equals("SIZE", StringComparison.OrdinalIgnoreCase))
             {
-                if (value is null || value.Length is 0 or > 20 || !value.All(char.IsAsciiDigit)
-                    || !long.TryParse(value, out var n))
+                // RFC 1870 allows 1 to 20 digits; a value past long.MaxValue is still valid, just over any limit.
+                if (value is null || value.Length is 0 or > 20 || !value.All(char.IsAsciiDigit))
                 {
                     return SmtpReplies.SyntaxInParameters("SIZE needs a number of octets");
                 }
 
-                size = n;
+                size = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : long.MaxValue;
             }
             else if (key.Equals("BODY", StringComparison.OrdinalIgnoreCase))
             {
-                if (string.Equals(value, "8BITMIME", StringComparison.OrdinalIgnoreCase))
+                if (string.IsNullOrEmpty(value))
+                {
+                    return SmtpReplies.SyntaxInParameters("BODY must be 7BIT or 8BITMIME");
+                }
+
+                if (value.Equals("8BITMIME", StringComparison.OrdinalIgnoreCase))
                 {
                     eightBit = true;
                 }
-                else if (!string.Equals(value, "7BIT", StringComparison.OrdinalIgnoreCase))
+                else if (!value.Equals("7BIT", StringComparison.OrdinalIgnoreCase))
                 {
-                    return SmtpReplies.SyntaxInParameters("BODY must be 7BIT or 8BITMIME");
+                    // A body type such as BINARYMIME is well formed but not offered (RFC 5321 §4.1.1.11).
+                    return SmtpReplies.ParameterNotRecognised(p);
                 }
             }
             else

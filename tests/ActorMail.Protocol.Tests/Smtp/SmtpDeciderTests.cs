@@ -272,6 +272,7 @@ public class SmtpDeciderTests
     [InlineData("MAIL FROM:<s@remote.test> SIZE=999", 250, "2.1.0", M)]
     [InlineData("MAIL FROM:<s@remote.test> SIZE=1001", 552, "5.3.4", R)]
     [InlineData("MAIL FROM:<s@remote.test> SIZE=99999999999", 552, "5.3.4", R)]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=99999999999999999999", 552, "5.3.4", R)]
     public void MailWithDeclaredSizeIsRefusedOnlyOverTheLimitAndNotCountedAsBad(string line, int code, string enhanced, SmtpState next)
     {
         var policy = Policy(maxBadCommands: 1);
@@ -327,7 +328,8 @@ public class SmtpDeciderTests
     [InlineData("MAIL FROM:<s@@remote.test>", 501, "5.1.7")]
     [InlineData("MAIL FROM:<s@remote..test>", 501, "5.1.7")]
     [InlineData("MAIL FROM:<s@remote.test> SIZE=ten", 501, "5.5.4")]
-    [InlineData("MAIL FROM:<s@remote.test> BODY=BINARYMIME", 501, "5.5.4")]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=999999999999999999999", 501, "5.5.4")]
+    [InlineData("MAIL FROM:<s@remote.test> BODY=BINARYMIME", 555, "5.5.4")]
     [InlineData("MAIL FROM:<s@remote.test> SMTPUTF8", 555, "5.5.4")]
     public void BadMailCommandsAreRefusedAndCounted(string line, int code, string enhanced)
     {

@@ -138,6 +138,9 @@ public class SmtpParserTests
     [InlineData(new[] { "SIZE=12345" }, 12345L, false)]
     [InlineData(new[] { "size=7" }, 7L, false)]
     [InlineData(new[] { "SIZE=9223372036854775807" }, long.MaxValue, false)]
+    [InlineData(new[] { "SIZE=9223372036854775808" }, long.MaxValue, false)]
+    [InlineData(new[] { "SIZE=99999999999999999999" }, long.MaxValue, false)]
+    [InlineData(new[] { "SIZE=00000000000000000042" }, 42L, false)]
     [InlineData(new[] { "BODY=7BIT" }, null, false)]
     [InlineData(new[] { "BODY=8BITMIME" }, null, true)]
     [InlineData(new[] { "body=8bitmime", "SIZE=5" }, 5L, true)]
@@ -159,9 +162,10 @@ public class SmtpParserTests
     [InlineData("SIZE= 1", 501, "5.5.4")]
     [InlineData("SIZE=", 501, "5.5.4")]
     [InlineData("SIZE", 501, "5.5.4")]
-    [InlineData("SIZE=9223372036854775808", 501, "5.5.4")]
+    [InlineData("SIZE=999999999999999999999", 501, "5.5.4")]
     [InlineData("SIZE=999999999999999999999999", 501, "5.5.4")]
-    [InlineData("BODY=BINARYMIME", 501, "5.5.4")]
+    [InlineData("BODY=BINARYMIME", 555, "5.5.4")]
+    [InlineData("BODY=8BIT", 555, "5.5.4")]
     [InlineData("BODY=", 501, "5.5.4")]
     [InlineData("BODY", 501, "5.5.4")]
     [InlineData("SMTPUTF8", 555, "5.5.4")]
@@ -173,6 +177,14 @@ public class SmtpParserTests
 
         Assert.NotNull(refusal);
         Assert.Equal((code, enhanced), (refusal.Code, refusal.Enhanced));
+    }
+
+    [Fact]
+    public void UnsupportedBodyTypeReplyNamesIt()
+    {
+        var refusal = SmtpParser.ParseMailParameters(["BODY=BINARYMIME"], out _, out _);
+
+        Assert.Equal("555 5.5.4 Parameter BODY=BINARYMIME not recognized", refusal?.ToString());
     }
 
     [Fact]
