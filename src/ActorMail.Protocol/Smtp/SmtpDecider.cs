@@ -187,6 +187,11 @@ public static class SmtpDecider
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME]"));
         }
 
+        if (!SmtpParser.IsAscii(pathText))
+        {
+            return Step(state, data, SmtpReplies.NonAsciiAddress);
+        }
+
         if (!MailPath.TryParse(pathText, allowNull: true, out var from, out var why))
         {
             return Error(policy, state, data, SmtpReplies.BadSenderSyntax(why));
@@ -221,6 +226,11 @@ public static class SmtpDecider
         if (!SmtpParser.TrySplitPath(argument, "TO:", out var pathText, out var parameters))
         {
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: RCPT TO:<address>"));
+        }
+
+        if (!SmtpParser.IsAscii(pathText))
+        {
+            return Step(state, data, SmtpReplies.NonAsciiAddress);
         }
 
         if (!MailPath.TryParse(pathText, allowNull: false, out var to, out var why))

@@ -29,26 +29,41 @@ public static class SmtpParser
         ["ETRN"] = SmtpVerb.Etrn,
     };
 
+    private static readonly SmtpCommand Malformed = new(SmtpVerb.Unknown, string.Empty, "Command contains a control or non-ASCII character");
+
     /// <summary>Parses one command line (without its line end).</summary>
+    /// <remarks>
+    /// Octets over 0x7F are allowed only in the argument of MAIL and RCPT, kept one character per
+    /// octet (Latin-1), so that the decider can answer a non-ASCII address with RFC 6531's 553 5.6.7.
+    /// </remarks>
     public static SmtpCommand Parse(ReadOnlySpan<byte> line)
     {
+        var eightBit = false;
         foreach (var b in line)
         {
-            if (b is < 0x20 and not (byte)'\t' || b >= 0x7F)
+            if (b is < 0x20 and not (byte)'\t' || b == 0x7F)
             {
-                return new SmtpCommand(SmtpVerb.Unknown, string.Empty, "Command contains a control or non-ASCII character");
+                return Malformed;
             }
+
+            eightBit |= b > 0x7F;
         }
 
         // Trailing blanks go before the split, so "QUIT\t" is still QUIT.
-        var text = System.Text.Encoding.ASCII.GetString(line).TrimEnd(' ', '\t');
+        var text = System.Text.Encoding.Latin1.GetString(line).TrimEnd(' ', '\t');
         var space = text.IndexOf(' ', StringComparison.Ordinal);
         var verbText = space < 0 ? text : text[..space];
         var argument = space < 0 ? string.Empty : text[(space + 1)..];
-        return Verbs.TryGetValue(verbText, out var verb)
-            ? new SmtpCommand(verb, argument)
-            : new SmtpCommand(SmtpVerb.Unknown, argument);
+        if (!Verbs.TryGetValue(verbText, out var verb))
+        {
+            return eightBit ? Malformed : new SmtpCommand(SmtpVerb.Unknown, argument);
+        }
+
+        return eightBit && verb is not (SmtpVerb.Mail or SmtpVerb.Rcpt) ? Malformed : new SmtpCommand(verb, argument);
     }
+
+    /// <summary>True if <paramref name="text"/> holds only ASCII characters.</summary>
+    public static bool IsAscii(string text) => System.Text.Ascii.IsValid(text);
 
     /// <summary>
     /// Splits <c>FROM:&lt;path&gt; params</c> (or <c>TO:</c>) into the path and its parameters.

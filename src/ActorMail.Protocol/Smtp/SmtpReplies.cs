@@ -110,6 +110,9 @@ public static class SmtpReplies
     /// <summary>552 5.3.4: declared or actual size over the limit.</summary>
     public static SmtpReply MessageTooBig(long limit) => new(552, "5.3.4", $"Message size exceeds fixed limit of {limit} octets");
 
+    /// <summary>553 5.6.7: an address with non-ASCII characters; SMTPUTF8 is not offered (RFC 6531 §3.7.4.1).</summary>
+    public static SmtpReply NonAsciiAddress { get; } = new(553, "5.6.7", "Address must be ASCII: SMTPUTF8 is not offered");
+
     /// <summary>555 5.5.4: an unknown MAIL or RCPT parameter.</summary>
     public static SmtpReply ParameterNotRecognised(string key) => new(555, "5.5.4", $"Parameter {Echo(key)} not recognized");
 

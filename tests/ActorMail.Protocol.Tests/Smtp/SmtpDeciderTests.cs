@@ -342,6 +342,43 @@ public class SmtpDeciderTests
         Assert.Equal(1, decision.Data.BadCommands);
     }
 
+    // RFC 6531 §3.7.4.1: without SMTPUTF8 an address with non-ASCII octets is refused 553 5.6.7, not
+    // as a syntax error; the client is not at fault, so it is not a bad command.
+    [Theory]
+    [InlineData(R, "MAIL FROM:<j\u00f6rg@remote.test>", 553, "5.6.7", R)]
+    [InlineData(R, "MAIL FROM:<\u00c3\u00b6@remote.test> SIZE=10", 553, "5.6.7", R)]
+    [InlineData(M, "RCPT TO:<j\u00f6rg@localhost>", 553, "5.6.7", M)]
+    [InlineData(T, "RCPT TO:<alice@l\u00f6calhost>", 553, "5.6.7", T)]
+    public void NonAsciiAddressGets553AndIsNotABadCommand(SmtpState state, string line, int code, string enhanced, SmtpState next)
+    {
+        var policy = Policy(maxBadCommands: 1);
+        var at = Reach(policy, state);
+
+        var decision = Send(policy, at, line);
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(next, decision.State);
+        Assert.Equal(0, decision.Data.BadCommands);
+        Assert.Equal(at.Data.Recipients, decision.Data.Recipients);
+    }
+
+    [Theory]
+    [InlineData(G, "MAIL FROM:<j\u00f6rg@remote.test>", 503, "5.5.1")]
+    [InlineData(R, "RCPT TO:<j\u00f6rg@localhost>", 503, "5.5.1")]
+    [InlineData(R, "MAIL FROM:j\u00f6rg@remote.test", 501, "5.5.4")]
+    [InlineData(R, "MAIL FROM:<a@remote.test> X=\u00e9", 555, "5.5.4")]
+    [InlineData(R, "MAIL FROM:<a@remote.test> SIZE=1\u00e9", 501, "5.5.4")]
+    [InlineData(M, "RCPT TO:<a@localhost> X=\u00e9", 555, "5.5.4")]
+    public void EightBitOctetsOutsideAWellPlacedAddressAreTheClientsMistake(SmtpState state, string line, int code, string enhanced)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, state), line);
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(1, decision.Data.BadCommands);
+    }
+
     [Theory]
     [InlineData("RCPT TO:<alice@localhost>", 250, "2.1.5", "alice")]
     [InlineData("RCPT TO: <bob@example.test>", 250, "2.1.5", "bob")]

@@ -78,6 +78,26 @@ public class SmtpParserTests
         Assert.False(string.IsNullOrEmpty(command.Malformed));
     }
 
+    [Theory]
+    [InlineData("MAIL FROM:<j\u00f6rg@example.test>", SmtpVerb.Mail, "FROM:<j\u00f6rg@example.test>")]
+    [InlineData("RCPT TO:<\u00c3\u00b6@localhost>", SmtpVerb.Rcpt, "TO:<\u00c3\u00b6@localhost>")]
+    [InlineData("rcpt TO:<a@b\u00e9.test> NOTIFY=NEVER", SmtpVerb.Rcpt, "TO:<a@b\u00e9.test> NOTIFY=NEVER")]
+    public void EightBitOctetsInAMailOrRcptArgumentAreKeptOnePerCharacterForTheAddressCheck(string line, SmtpVerb verb, string argument)
+    {
+        Assert.Equal(new SmtpCommand(verb, argument), SmtpParser.Parse(Ascii.Bytes(line)));
+    }
+
+    [Theory]
+    [InlineData("MAIL\u00e9 FROM:<a@b>")]
+    [InlineData("MAIL FROM:<j\u00f6rg@example.test>\u0001")]
+    [InlineData("RCPT TO:<a@b>\u007f")]
+    [InlineData("VRFY j\u00f6rg")]
+    [InlineData("NOOP \u00e9")]
+    public void EightBitOctetsElsewhereAndControlsInMailOrRcptStayMalformed(string line)
+    {
+        Assert.NotNull(SmtpParser.Parse(Ascii.Bytes(line)).Malformed);
+    }
+
     [Fact]
     public void TabInsideTheArgumentIsNotMalformed()
     {
