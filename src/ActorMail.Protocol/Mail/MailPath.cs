@@ -23,6 +23,30 @@ public sealed record MailPath(string LocalPart, string Domain)
     /// <summary>The address as written between the angle brackets.</summary>
     public string Address => IsNull ? string.Empty : Domain.Length == 0 ? LocalPart : $"{LocalPart}@{Domain}";
 
+    /// <summary>
+    /// The local part without quotes it does not need: <c>"alice"</c> and <c>"al\ice"</c> are
+    /// <c>alice</c> (RFC 5321 §4.1.2). A quoted string that is no dot-atom once unquoted stays as written.
+    /// </summary>
+    public string PlainLocalPart
+    {
+        get
+        {
+            if (LocalPart.Length < 2 || LocalPart[0] != '"')
+            {
+                return LocalPart;
+            }
+
+            var plain = new System.Text.StringBuilder(LocalPart.Length);
+            for (var i = 1; i < LocalPart.Length - 1; i++)
+            {
+                plain.Append(LocalPart[i] == '\\' ? LocalPart[++i] : LocalPart[i]);
+            }
+
+            var text = plain.ToString();
+            return text.Length > 0 && IsDotAtom(text) ? text : LocalPart;
+        }
+    }
+
     /// <inheritdoc />
     public override string ToString() => $"<{Address}>";
 
@@ -139,6 +163,11 @@ public sealed record MailPath(string LocalPart, string Domain)
             return true;
         }
 
+        return IsDotAtom(local);
+    }
+
+    private static bool IsDotAtom(string local)
+    {
         if (local[0] == '.' || local[^1] == '.' || local.Contains("..", StringComparison.Ordinal))
         {
             return false;

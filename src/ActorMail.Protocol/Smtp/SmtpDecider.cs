@@ -275,7 +275,7 @@ public static class SmtpDecider
             return (null, SmtpReplies.RelayDenied);
         }
 
-        var local = to.LocalPart.ToLowerInvariant();
+        var local = to.PlainLocalPart.ToLowerInvariant();
         if (local == "postmaster")
         {
             return (policy.PostmasterMailbox, null);

@@ -51,6 +51,26 @@ public class MailPathTests
         Assert.Equal($"<{local}@{domain}>", path.ToString());
     }
 
+    // RFC 5321 §4.1.2: a quoted local part whose quotes are not needed names the same mailbox.
+    [Theory]
+    [InlineData("<alice@example.test>", "alice")]
+    [InlineData("<\"alice\"@example.test>", "alice")]
+    [InlineData("<\"Alice.Smith+tag\"@example.test>", "Alice.Smith+tag")]
+    [InlineData("<\"al\\ice\"@example.test>", "alice")]
+    [InlineData("<\"john doe\"@example.test>", "\"john doe\"")]
+    [InlineData("<\"a@b\"@example.test>", "\"a@b\"")]
+    [InlineData("<\"..\"@example.test>", "\"..\"")]
+    [InlineData("<\"../etc\"@example.test>", "\"../etc\"")]
+    [InlineData("<\".alice\"@example.test>", "\".alice\"")]
+    [InlineData("<\"a\\\\b\"@example.test>", "\"a\\\\b\"")]
+    [InlineData("<\"\"@example.test>", "\"\"")]
+    public void PlainLocalPartDropsQuotesThatAreNotNeeded(string text, string plain)
+    {
+        Assert.True(MailPath.TryParse(text, allowNull: false, out var path, out var error), error);
+
+        Assert.Equal(plain, path.PlainLocalPart);
+    }
+
     [Fact]
     public void NullPathIsAcceptedWhereAllowed()
     {
