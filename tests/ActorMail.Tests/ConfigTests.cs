@@ -1,3 +1,4 @@
+using System.Net;
 using ActorMail.Configuration;
 using Akka.Configuration;
 
@@ -60,6 +61,25 @@ public sealed class ConfigTests
     {
         var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_bound_address_is_a_local_address_literal()
+    {
+        var policy = NodeOptions.FromConfig(NodeConfig.Load(overrideText: "actormail.bind = \"127.0.0.2\"", environment: NoEnvironment)).ToSmtpPolicy();
+
+        Assert.Equal([IPAddress.Parse("127.0.0.2")], policy.LocalAddresses);
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public void Bound_to_every_address_every_address_of_the_machine_is_local(string bind)
+    {
+        var policy = NodeOptions.FromConfig(NodeConfig.Load(overrideText: $"actormail.bind = \"{bind}\"", environment: NoEnvironment)).ToSmtpPolicy();
+
+        Assert.Contains(IPAddress.Loopback, policy.LocalAddresses);
+        Assert.DoesNotContain(IPAddress.Any, policy.LocalAddresses);
     }
 
     [Theory]

@@ -503,7 +503,7 @@ def test_non_ascii_and_over_long_addresses_are_refused(hostile):
 
 
 def test_relay_attempts_are_refused(hostile):
-    refused_5_7_1 = ["victim@example.com", "victim@localhost.example.com", "victim@[127.0.0.1]",
+    refused_5_7_1 = ["victim@example.com", "victim@localhost.example.com", "victim@[192.0.2.1]",
                      "@localhost:victim@example.com", "victim@actormail.test.evil.example"]
     never_2xx = ["victim%example.com@localhost", "\"victim@example.com\"@localhost", "victim@example.com@localhost",
                  "victim!example.com@localhost", "example.com!victim@localhost"]

@@ -1,4 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 
 namespace ActorMail.Protocol.Mail;
 
@@ -135,6 +138,46 @@ public sealed record MailPath(string LocalPart, string Domain)
         }
 
         path = new MailPath(local, domain);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads an address literal domain (RFC 5321 §4.1.3): <c>[192.0.2.1]</c>, four decimal numbers of
+    /// one to three digits, or <c>[IPv6:2001:db8::1]</c>. Any other domain, general literals included, gives false.
+    /// </summary>
+    public static bool TryGetAddressLiteral(string domain, [NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (domain.Length < 3 || domain[0] != '[' || domain[^1] != ']')
+        {
+            return false;
+        }
+
+        var inner = domain[1..^1];
+        if (inner.StartsWith("IPv6:", StringComparison.OrdinalIgnoreCase))
+        {
+            var v6 = inner[5..];
+            if (v6.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.')
+                && IPAddress.TryParse(v6, out var parsed) && parsed.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                address = parsed;
+            }
+
+            return address is not null;
+        }
+
+        var parts = inner.Split('.');
+        var octets = new byte[4];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (parts.Length != 4 || parts[i].Length is 0 or > 3 || !parts[i].All(char.IsAsciiDigit)
+                || !byte.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out octets[i]))
+            {
+                return false;
+            }
+        }
+
+        address = new IPAddress(octets);
         return true;
     }
 

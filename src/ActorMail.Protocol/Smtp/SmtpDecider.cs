@@ -270,7 +270,7 @@ public static class SmtpDecider
             return (policy.PostmasterMailbox, null);
         }
 
-        if (!policy.LocalDomains.Contains(to.Domain.ToLowerInvariant()))
+        if (!IsLocal(policy, to.Domain))
         {
             return (null, SmtpReplies.RelayDenied);
         }
@@ -285,6 +285,11 @@ public static class SmtpDecider
             ? (local, null)
             : (null, SmtpReplies.UnknownUser);
     }
+
+    private static bool IsLocal(SmtpPolicy policy, string domain) =>
+        policy.LocalDomains.Contains(domain.ToLowerInvariant())
+        || (MailPath.TryGetAddressLiteral(domain, out var address)
+            && policy.LocalAddresses.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
 
     private static SmtpDecision Data(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using ActorMail.Protocol.Framing;
 
 namespace ActorMail.Protocol.Smtp;
@@ -11,6 +12,7 @@ namespace ActorMail.Protocol.Smtp;
 /// <param name="MaxBadCommands">Bad commands that close the session with 421.</param>
 /// <param name="BareNewline">What a bare CR or LF in a body does.</param>
 /// <param name="LocalDomains">Domains delivered here (lower case); every other domain is refused, never relayed.</param>
+/// <param name="LocalAddresses">Addresses of this server: an address literal of one of them (<c>[127.0.0.1]</c>) is a local domain (RFC 5321 §4.1.3).</param>
 /// <param name="Users">Mailbox names of the local users.</param>
 /// <param name="PostmasterMailbox">The mailbox that receives mail for postmaster.</param>
 public sealed record SmtpPolicy(
@@ -22,5 +24,6 @@ public sealed record SmtpPolicy(
     int MaxBadCommands,
     BareNewlinePolicy BareNewline,
     IReadOnlySet<string> LocalDomains,
+    IReadOnlySet<IPAddress> LocalAddresses,
     IReadOnlySet<string> Users,
     string PostmasterMailbox);

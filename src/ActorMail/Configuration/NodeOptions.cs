@@ -1,4 +1,7 @@
 using System.Collections.Frozen;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using ActorMail.Protocol.Auth;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
@@ -156,8 +159,25 @@ public sealed record NodeOptions(
         Smtp.MaxBadCommands,
         Smtp.BareNewline,
         LocalDomains.ToFrozenSet(StringComparer.Ordinal),
+        BoundAddresses(),
         Users.Select(u => u.Name).ToFrozenSet(StringComparer.Ordinal),
         Postmaster);
+
+    // The addresses a connection can come in on: the bound one, or when bound to every address, the
+    // machine's own as they are at start-up (the session does not know which one a connection used).
+    private FrozenSet<IPAddress> BoundAddresses()
+    {
+        var bound = IPAddress.Parse(Bind);
+        if (!bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any))
+        {
+            return new[] { bound }.ToFrozenSet();
+        }
+
+        return NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(u => u.Address.AddressFamily == AddressFamily.InterNetworkV6 ? new IPAddress(u.Address.GetAddressBytes()) : u.Address)
+            .ToFrozenSet();
+    }
 
     private void Validate()
     {

@@ -71,6 +71,33 @@ public class MailPathTests
         Assert.Equal(plain, path.PlainLocalPart);
     }
 
+    // RFC 5321 §4.1.3: IPv4 literals are four 1-3 digit decimals; IPv6 ones carry the "IPv6:" tag.
+    [Theory]
+    [InlineData("[127.0.0.1]", "127.0.0.1")]
+    [InlineData("[192.0.2.255]", "192.0.2.255")]
+    [InlineData("[127.0.0.01]", "127.0.0.1")]
+    [InlineData("[IPv6:::1]", "::1")]
+    [InlineData("[ipv6:2001:DB8::1]", "2001:db8::1")]
+    [InlineData("[IPv6:::ffff:127.0.0.1]", "::ffff:127.0.0.1")]
+    [InlineData("[127.0.0.256]", null)]
+    [InlineData("[127.1]", null)]
+    [InlineData("[0x7f.0.0.1]", null)]
+    [InlineData("[127.0.0.1.]", null)]
+    [InlineData("[1270.0.0.1]", null)]
+    [InlineData("[::1]", null)]
+    [InlineData("[IPv6:127.0.0.1]", null)]
+    [InlineData("[IPv6:fe80::1%2]", null)]
+    [InlineData("[x-tag:127.0.0.1]", null)]
+    [InlineData("127.0.0.1", null)]
+    [InlineData("localhost", null)]
+    public void AddressLiteralsGiveTheirAddress(string domain, string? address)
+    {
+        var parsed = MailPath.TryGetAddressLiteral(domain, out var ip);
+
+        Assert.Equal(address is not null, parsed);
+        Assert.Equal(address, ip?.ToString());
+    }
+
     [Fact]
     public void NullPathIsAcceptedWhereAllowed()
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Smtp;
 
@@ -23,6 +24,7 @@ public class SmtpDeciderTests
         MaxBadCommands: maxBadCommands,
         BareNewline: BareNewlinePolicy.Reject,
         LocalDomains: new HashSet<string> { "localhost", "example.test" },
+        LocalAddresses: new HashSet<IPAddress> { IPAddress.Parse("127.0.0.1"), IPAddress.IPv6Loopback },
         Users: new HashSet<string>(users.Length > 0 ? users : ["alice", "bob", "carol"]),
         PostmasterMailbox: "root");
 
@@ -399,7 +401,15 @@ public class SmtpDeciderTests
     [InlineData("RCPT TO:<\"alice \"@localhost>", 550, "5.1.1", null)]
     [InlineData("RCPT TO:<alice@elsewhere.test>", 550, "5.7.1", null)]
     [InlineData("RCPT TO:<postmaster@elsewhere.test>", 550, "5.7.1", null)]
-    [InlineData("RCPT TO:<alice@[127.0.0.1]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[127.0.0.1]>", 250, "2.1.5", "alice")]
+    [InlineData("RCPT TO:<Bob@[IPv6:::1]>", 250, "2.1.5", "bob")]
+    [InlineData("RCPT TO:<carol@[IPv6:::ffff:127.0.0.1]>", 250, "2.1.5", "carol")]
+    [InlineData("RCPT TO:<postmaster@[127.0.0.1]>", 250, "2.1.5", "root")]
+    [InlineData("RCPT TO:<dave@[127.0.0.1]>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<alice@[127.0.0.2]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[127.1]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[192.0.2.1]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[tag:127.0.0.1]>", 550, "5.7.1", null)]
     [InlineData("RCPT TO:<alice@localhost.>", 501, "5.1.3", null)]
     [InlineData("RCPT TO:<../etc@localhost>", 501, "5.1.3", null)]
     [InlineData("RCPT TO:<>", 501, "5.1.3", null)]
