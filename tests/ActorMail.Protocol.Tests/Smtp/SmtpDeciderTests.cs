@@ -552,10 +552,10 @@ public class SmtpDeciderTests
 
     [Theory]
     [InlineData(true, false, false, 552, "5.3.4")]
-    [InlineData(false, true, false, 500, "5.5.6")]
+    [InlineData(false, true, false, 554, "5.6.0")]
     [InlineData(false, false, true, 550, "5.5.2")]
     [InlineData(true, true, true, 552, "5.3.4")]
-    [InlineData(false, true, true, 500, "5.5.6")]
+    [InlineData(false, true, true, 554, "5.6.0")]
     public void RefusedBodyIsDiscardedAndTheTransactionCleared(bool tooBig, bool lineTooLong, bool bareNewline, int code, string enhanced)
     {
         var policy = Policy();
@@ -569,6 +569,34 @@ public class SmtpDeciderTests
         Assert.Null(decision.Data.Mail);
         Assert.Empty(decision.Data.Recipients);
         Assert.Equal("client.test", decision.Data.ClientName);
+    }
+
+    // RFC 5321 §4.3.2 lists the only replies to the end of DATA.
+    private static readonly int[] EndOfDataCodes = [250, 552, 554, 451, 452, 450, 550];
+
+    [Fact]
+    public void EveryReplyToTheEndOfDataIsOneRfc5321Lists()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+        var flags = new[] { false, true };
+
+        var codes = new List<int>();
+        foreach (var tooBig in flags)
+        {
+            foreach (var lineTooLong in flags)
+            {
+                foreach (var bareNewline in flags)
+                {
+                    codes.AddRange(SmtpDecider.DataEnded(policy, data, new DataOutcome(10, tooBig, lineTooLong, bareNewline)).Replies.Select(r => r.Code));
+                }
+            }
+        }
+
+        codes.AddRange(SmtpDecider.Stored(data, "Q1").Replies.Select(r => r.Code));
+        codes.AddRange(Enum.GetValues<StoreFailure>().SelectMany(f => SmtpDecider.StoreFailed(data, f).Replies).Select(r => r.Code));
+
+        Assert.All(codes, code => Assert.Contains(code, EndOfDataCodes));
     }
 
     [Fact]
