@@ -1,5 +1,6 @@
 using System.Net;
 using ActorMail.Configuration;
+using ActorMail.Protocol.Framing;
 using Akka.Configuration;
 
 namespace ActorMail.Tests;
@@ -25,6 +26,7 @@ public sealed class ConfigTests
         Assert.Equal(StoreSync.Syncfs, o.StoreSync);
         Assert.Equal(LogConsole.Auto, o.LogConsole);
         Assert.Equal(TimeSpan.FromSeconds(1), o.LogFlushInterval);
+        Assert.Equal(NulPolicy.Reject, o.Smtp.NulInBody);
     }
 
     [Fact]
@@ -53,6 +55,7 @@ public sealed class ConfigTests
     [InlineData("actormail.postmaster = nobody", "actormail.postmaster")]
     [InlineData("actormail.role = both", "actormail.role")]
     [InlineData("actormail.smtp.bare-newline = ignore", "actormail.smtp.bare-newline")]
+    [InlineData("actormail.smtp.nul-in-body = strip", "actormail.smtp.nul-in-body")]
     [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
     [InlineData("actormail.store.sync = none", "actormail.store.sync")]
     [InlineData("actormail.log-console = some", "actormail.log-console")]

@@ -157,6 +157,16 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Accept_policy_stores_a_NUL_unchanged()
+    {
+        await using var node = await TestNode.StartAsync("actormail.smtp.nul-in-body = accept");
+        using var c = RawClient.StartData(node.SmtpPort, "bob@localhost");
+        c.Send("Subject: nul\r\n\r\nbefore\0after\r\n.\r\n");
+        Assert.StartsWith("250 2.0.0", c.ReadReply()[^1], StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nbefore\0after\r\n", File.ReadAllText(Assert.Single(node.Files("bob"))), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Normalize_policy_stores_bare_newlines_as_CRLF()
     {
         await using var node = await TestNode.StartAsync("actormail.smtp.bare-newline = normalize");

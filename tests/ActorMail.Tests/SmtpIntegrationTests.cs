@@ -209,6 +209,16 @@ public sealed class SmtpIntegrationTests : IAsyncLifetime
         Assert.True(c.ClosedByServer());
     }
 
+    [Fact]
+    public void A_NUL_in_the_body_gets_554_5_6_0_at_the_end_and_nothing_is_stored()
+    {
+        using var c = RawClient.StartData(_node.SmtpPort, "alice@localhost");
+        c.Send("Subject: nul\r\n\r\nbefore\0after\r\n.\r\n");
+        Assert.Equal("554 5.6.0 NUL octet in message body, message not stored", c.ReadReply()[^1]);
+        Assert.StartsWith("250 2.0.0", c.Command("NOOP"), StringComparison.Ordinal);
+        Assert.Empty(_node.AllMessages("alice"));
+    }
+
     [Theory]
     [InlineData("line\n.\nmore\r\n.\r\n")]
     [InlineData("line\n.\r\nmore\r\n.\r\n")]

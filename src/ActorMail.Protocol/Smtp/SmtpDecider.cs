@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
 
 namespace ActorMail.Protocol.Smtp;
@@ -59,8 +60,18 @@ public enum StoreFailure
 /// <summary>An accepted recipient and the mailbox it delivers to.</summary>
 public sealed record Recipient(MailPath Address, string Mailbox);
 
-/// <summary>How a DATA body ended, as the decoder saw it.</summary>
-public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool BareNewline);
+/// <summary>How a DATA body ended, as the decoder saw it under its policies.</summary>
+/// <param name="Size">Octets of body as stored.</param>
+/// <param name="TooBig">Over the size limit.</param>
+/// <param name="LineTooLong">A line over the line limit.</param>
+/// <param name="BareNewline">A bare CR or LF, refused by policy.</param>
+/// <param name="Nul">A NUL octet, refused by policy.</param>
+public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool BareNewline, bool Nul = false)
+{
+    /// <summary>What <paramref name="decoder"/> saw of the body it just ended.</summary>
+    public static DataOutcome Of(DataDecoder decoder) =>
+        new(decoder.Size, decoder.TooBig, decoder.LineTooLong, decoder.BareNewlineRefused, decoder.NulRefused);
+}
 
 /// <summary>The immutable data of one SMTP session.</summary>
 public sealed record SmtpConversation(
@@ -130,6 +141,7 @@ public static class SmtpDecider
     {
         SmtpReply? refusal = outcome.TooBig ? SmtpReplies.MessageTooBig(policy.MaxMessageSize)
             : outcome.LineTooLong ? SmtpReplies.TextLineTooLong
+            : outcome.Nul ? SmtpReplies.NulInBody
             : outcome.BareNewline ? SmtpReplies.BareNewline
             : null;
         return refusal is null

@@ -86,6 +86,9 @@ public static class SmtpReplies
     /// <summary>554 5.6.0: a body line over the limit (the whole message is refused); 554 is one of the end-of-DATA replies of RFC 5321 §4.3.2.</summary>
     public static SmtpReply TextLineTooLong { get; } = new(554, "5.6.0", "Message line too long, message not stored");
 
+    /// <summary>554 5.6.0: a NUL octet in the body under the reject policy (the whole message is refused).</summary>
+    public static SmtpReply NulInBody { get; } = new(554, "5.6.0", "NUL octet in message body, message not stored");
+
     /// <summary>501 5.5.4: bad arguments.</summary>
     public static SmtpReply SyntaxInParameters(string why) => new(501, "5.5.4", why);
 

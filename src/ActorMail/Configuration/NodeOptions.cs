@@ -57,6 +57,7 @@ public sealed record SmtpOptions(
     int MaxBadCommands,
     int MaxConnections,
     BareNewlinePolicy BareNewline,
+    NulPolicy NulInBody,
     TimeSpan StoreTimeout);
 
 /// <summary>POP3 settings from <c>actormail.pop3</c>.</summary>
@@ -134,6 +135,7 @@ public sealed record NodeOptions(
                 MaxBadCommands: s.GetInt("max-bad-commands"),
                 MaxConnections: s.GetInt("max-connections"),
                 BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
+                NulInBody: ParseEnum<NulPolicy>(s.GetString("nul-in-body"), "actormail.smtp.nul-in-body"),
                 StoreTimeout: s.GetTimeSpan("store-timeout")),
             Pop3: new Pop3Options(
                 Port: p.GetInt("port"),

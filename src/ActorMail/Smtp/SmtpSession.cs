@@ -56,7 +56,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
         _gate = new ReadGate(start.Connection);
         _io = new SessionConnection(start.Connection);
-        _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline);
+        _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline, options.Smtp.NulInBody);
         _log = start.Tag(Context.GetLogger(), "SMTP");
 
         StartWith(start.Refuse ? SmtpState.Closed : SmtpState.Greeted, SmtpConversation.Start);
@@ -294,8 +294,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                 return null;
             }
 
-            var outcome = new DataOutcome(_decoder.Size, _decoder.TooBig, _decoder.LineTooLong,
-                _options.Smtp.BareNewline == BareNewlinePolicy.Reject && (_decoder.BareCr || _decoder.BareLf));
+            var outcome = DataOutcome.Of(_decoder);
             if (_decoder.BareCr || _decoder.BareLf)
             {
                 _log.Warning("Bare CR or LF in message body ({Policy})", _options.Smtp.BareNewline);

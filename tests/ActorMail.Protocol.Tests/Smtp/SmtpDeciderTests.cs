@@ -556,12 +556,16 @@ public class SmtpDeciderTests
     [InlineData(false, false, true, 550, "5.5.2")]
     [InlineData(true, true, true, 552, "5.3.4")]
     [InlineData(false, true, true, 554, "5.6.0")]
-    public void RefusedBodyIsDiscardedAndTheTransactionCleared(bool tooBig, bool lineTooLong, bool bareNewline, int code, string enhanced)
+    [InlineData(false, false, false, 554, "5.6.0", true)]
+    [InlineData(false, false, true, 554, "5.6.0", true)]
+    [InlineData(false, true, true, 554, "5.6.0", true)]
+    [InlineData(true, false, false, 552, "5.3.4", true)]
+    public void RefusedBodyIsDiscardedAndTheTransactionCleared(bool tooBig, bool lineTooLong, bool bareNewline, int code, string enhanced, bool nul = false)
     {
         var policy = Policy();
         var data = Send(policy, Reach(policy, T), "DATA").Data;
 
-        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(5000, tooBig, lineTooLong, bareNewline));
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(5000, tooBig, lineTooLong, bareNewline, nul));
 
         AssertReply(decision, code, enhanced);
         Assert.Equal(R, decision.State);
@@ -588,7 +592,10 @@ public class SmtpDeciderTests
             {
                 foreach (var bareNewline in flags)
                 {
-                    codes.AddRange(SmtpDecider.DataEnded(policy, data, new DataOutcome(10, tooBig, lineTooLong, bareNewline)).Replies.Select(r => r.Code));
+                    foreach (var nul in flags)
+                    {
+                        codes.AddRange(SmtpDecider.DataEnded(policy, data, new DataOutcome(10, tooBig, lineTooLong, bareNewline, nul)).Replies.Select(r => r.Code));
+                    }
                 }
             }
         }
@@ -597,6 +604,17 @@ public class SmtpDeciderTests
         codes.AddRange(Enum.GetValues<StoreFailure>().SelectMany(f => SmtpDecider.StoreFailed(data, f).Replies).Select(r => r.Code));
 
         Assert.All(codes, code => Assert.Contains(code, EndOfDataCodes));
+    }
+
+    [Fact]
+    public void NulInTheBodyIsRefusedWithItsOwnText()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false, Nul: true));
+
+        Assert.Equal("554 5.6.0 NUL octet in message body, message not stored", Assert.Single(decision.Replies).ToString());
     }
 
     [Fact]
