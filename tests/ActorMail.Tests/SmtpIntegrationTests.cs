@@ -210,6 +210,30 @@ public sealed class SmtpIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Refused_recipients_neither_end_the_session_nor_keep_good_messages_out()
+    {
+        using var c = RawClient.Connect(_node.SmtpPort);
+        c.ReadLine();
+        c.Command("EHLO relay.test");
+        const int messages = 12;
+        for (var m = 0; m < messages; m++)
+        {
+            Assert.StartsWith("250 2.1.0", c.Command("MAIL FROM:<list@example.org>"), StringComparison.Ordinal);
+            Assert.StartsWith("250 2.1.5", c.Command("RCPT TO:<bob@localhost>"), StringComparison.Ordinal);
+            for (var gone = 0; gone < 4; gone++)
+            {
+                Assert.StartsWith("550 5.1.1", c.Command($"RCPT TO:<gone{m}x{gone}@localhost>"), StringComparison.Ordinal);
+            }
+
+            Assert.StartsWith("354", c.Command("DATA"), StringComparison.Ordinal);
+            Assert.StartsWith("250 2.0.0", c.Command($"Subject: {m}\r\n\r\nbody\r\n."), StringComparison.Ordinal);
+        }
+
+        Assert.StartsWith("221", c.Command("QUIT"), StringComparison.Ordinal);
+        Assert.Equal(messages, _node.AllMessages("bob").Length);
+    }
+
+    [Fact]
     public void A_NUL_in_the_body_gets_554_5_6_0_at_the_end_and_nothing_is_stored()
     {
         using var c = RawClient.StartData(_node.SmtpPort, "alice@localhost");

@@ -74,16 +74,24 @@ public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool 
 }
 
 /// <summary>The immutable data of one SMTP session.</summary>
+/// <param name="ClientName">The HELO/EHLO argument.</param>
+/// <param name="Extended">EHLO (not HELO) was used.</param>
+/// <param name="Mail">The open transaction's MAIL FROM, or null.</param>
+/// <param name="Recipients">The open transaction's accepted recipients.</param>
+/// <param name="BadCommands">The client's mistakes (syntax, sequence, unknown commands) since the last delivered message.</param>
+/// <param name="MessagesAccepted">Messages stored in this session.</param>
+/// <param name="RefusedRecipients">Recipients refused by policy (unknown user, relaying, non-ASCII) in this session.</param>
 public sealed record SmtpConversation(
     string? ClientName,
     bool Extended,
     MailFromArgs? Mail,
     ImmutableList<Recipient> Recipients,
     int BadCommands,
-    int MessagesAccepted)
+    int MessagesAccepted,
+    int RefusedRecipients)
 {
     /// <summary>A new session, before HELO.</summary>
-    public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0);
+    public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0, 0);
 
     /// <summary>The same session with the mail transaction cleared (RSET, HELO, after a message).</summary>
     public SmtpConversation ClearTransaction() => this with { Mail = null, Recipients = [] };
@@ -149,9 +157,9 @@ public static class SmtpDecider
             : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData);
     }
 
-    /// <summary>Every recipient's mailbox stored the message.</summary>
+    /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad-command count starts again.</summary>
     public static SmtpDecision Stored(SmtpConversation data, string queueId) =>
-        Step(SmtpState.Ready, data.ClearTransaction() with { MessagesAccepted = data.MessagesAccepted + 1 }, SmtpReplies.Queued(queueId));
+        Step(SmtpState.Ready, data.ClearTransaction() with { MessagesAccepted = data.MessagesAccepted + 1, BadCommands = 0 }, SmtpReplies.Queued(queueId));
 
     /// <summary>At least one mailbox failed to store the message; none kept it.</summary>
     public static SmtpDecision StoreFailed(SmtpConversation data, StoreFailure failure) =>
@@ -242,7 +250,7 @@ public static class SmtpDecider
 
         if (!SmtpParser.IsAscii(pathText))
         {
-            return Step(state, data, SmtpReplies.NonAsciiAddress);
+            return Refuse(policy, state, data, SmtpReplies.NonAsciiAddress);
         }
 
         if (!MailPath.TryParse(pathText, allowNull: false, out var to, out var why))
@@ -264,7 +272,7 @@ public static class SmtpDecider
         var mailbox = Resolve(policy, to);
         if (mailbox.Refusal is not null)
         {
-            return Error(policy, state, data, mailbox.Refusal);
+            return Refuse(policy, state, data, mailbox.Refusal);
         }
 
         // The same mailbox named twice still gets one copy.
@@ -332,12 +340,22 @@ public static class SmtpDecider
     private static SmtpDecision Step(SmtpState state, SmtpConversation data, SmtpReply reply) =>
         new(state, data, [reply], SmtpEffect.None);
 
-    // A refused command counts against the budget; the last one allowed also closes the session.
+    // A client's mistake counts against the bad-command budget; the last one allowed also closes the session.
     private static SmtpDecision Error(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
     {
         var counted = data with { BadCommands = data.BadCommands + 1 };
-        return counted.BadCommands >= policy.MaxBadCommands
+        return Counted(state, counted, reply, counted.BadCommands >= policy.MaxBadCommands);
+    }
+
+    // A recipient refused by policy counts against its own budget, so that guessing names still ends.
+    private static SmtpDecision Refuse(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
+    {
+        var counted = data with { RefusedRecipients = data.RefusedRecipients + 1 };
+        return Counted(state, counted, reply, counted.RefusedRecipients >= policy.MaxRefusedRecipients);
+    }
+
+    private static SmtpDecision Counted(SmtpState state, SmtpConversation counted, SmtpReply reply, bool overBudget) =>
+        overBudget
             ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors], SmtpEffect.Close)
             : new SmtpDecision(state, counted, [reply], SmtpEffect.None);
-    }
 }

@@ -9,7 +9,8 @@ namespace ActorMail.Protocol.Smtp;
 /// <param name="MaxRecipients">Recipients per message; one more gets 452 4.5.3.</param>
 /// <param name="MaxCommandLine">Longest command line in octets, CRLF included.</param>
 /// <param name="MaxTextLine">Longest body line in octets, CRLF included.</param>
-/// <param name="MaxBadCommands">Bad commands that close the session with 421.</param>
+/// <param name="MaxBadCommands">Bad commands (the client's mistakes) without a delivered message that close the session with 421.</param>
+/// <param name="MaxRefusedRecipients">Recipients refused by policy that close the session with 421.</param>
 /// <param name="BareNewline">What a bare CR or LF in a body does.</param>
 /// <param name="LocalDomains">Domains delivered here (lower case); every other domain is refused, never relayed.</param>
 /// <param name="LocalAddresses">Addresses of this server: an address literal of one of them (<c>[127.0.0.1]</c>) is a local domain (RFC 5321 §4.1.3).</param>
@@ -22,6 +23,7 @@ public sealed record SmtpPolicy(
     int MaxCommandLine,
     int MaxTextLine,
     int MaxBadCommands,
+    int MaxRefusedRecipients,
     BareNewlinePolicy BareNewline,
     IReadOnlySet<string> LocalDomains,
     IReadOnlySet<IPAddress> LocalAddresses,

@@ -55,6 +55,7 @@ public sealed record SmtpOptions(
     TimeSpan CommandTimeout,
     TimeSpan DataTimeout,
     int MaxBadCommands,
+    int MaxRefusedRecipients,
     int MaxConnections,
     BareNewlinePolicy BareNewline,
     NulPolicy NulInBody,
@@ -133,6 +134,7 @@ public sealed record NodeOptions(
                 CommandTimeout: s.GetTimeSpan("command-timeout"),
                 DataTimeout: s.GetTimeSpan("data-timeout"),
                 MaxBadCommands: s.GetInt("max-bad-commands"),
+                MaxRefusedRecipients: s.GetInt("max-refused-recipients"),
                 MaxConnections: s.GetInt("max-connections"),
                 BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
                 NulInBody: ParseEnum<NulPolicy>(s.GetString("nul-in-body"), "actormail.smtp.nul-in-body"),
@@ -159,6 +161,7 @@ public sealed record NodeOptions(
         Smtp.MaxCommandLine,
         Smtp.MaxTextLine,
         Smtp.MaxBadCommands,
+        Smtp.MaxRefusedRecipients,
         Smtp.BareNewline,
         LocalDomains.ToFrozenSet(StringComparer.Ordinal),
         BoundAddresses(),
@@ -214,6 +217,7 @@ public sealed record NodeOptions(
         Positive(Smtp.MaxMessageSize, "actormail.smtp.max-message-size");
         Positive(Smtp.MaxRecipients, "actormail.smtp.max-recipients");
         Positive(Smtp.MaxBadCommands, "actormail.smtp.max-bad-commands");
+        Positive(Smtp.MaxRefusedRecipients, "actormail.smtp.max-refused-recipients");
         Positive(Smtp.MaxConnections, "actormail.smtp.max-connections");
         Positive(Pop3.MaxBadCommands, "actormail.pop3.max-bad-commands");
         Positive(Pop3.MaxConnections, "actormail.pop3.max-connections");

@@ -15,13 +15,14 @@ public class SmtpDeciderTests
     private const SmtpState M = SmtpState.MailGiven;
     private const SmtpState T = SmtpState.RcptGiven;
 
-    private static SmtpPolicy Policy(int maxBadCommands = 10, int maxRecipients = 3, params string[] users) => new(
+    private static SmtpPolicy Policy(int maxBadCommands = 10, int maxRecipients = 3, int maxRefusedRecipients = 100, params string[] users) => new(
         Hostname: "mx.test",
         MaxMessageSize: MaxSize,
         MaxRecipients: maxRecipients,
         MaxCommandLine: 512,
         MaxTextLine: 1000,
         MaxBadCommands: maxBadCommands,
+        MaxRefusedRecipients: maxRefusedRecipients,
         BareNewline: BareNewlinePolicy.Reject,
         LocalDomains: new HashSet<string> { "localhost", "example.test" },
         LocalAddresses: new HashSet<IPAddress> { IPAddress.Parse("127.0.0.1"), IPAddress.IPv6Loopback },
@@ -32,6 +33,9 @@ public class SmtpDeciderTests
         line == TooLong
             ? SmtpDecider.LineTooLong(policy, at.State, at.Data)
             : SmtpDecider.Decide(policy, at.State, at.Data, SmtpParser.Parse(Ascii.Bytes(line)));
+
+    private static SmtpDecision Send(SmtpPolicy policy, SmtpDecision at, params string[] lines) =>
+        lines.Aggregate(at, (step, line) => Send(policy, step, line));
 
     private static readonly string[] PathToRcptGiven = ["EHLO client.test", "MAIL FROM:<sender@remote.test>", "RCPT TO:<alice@localhost>"];
 
@@ -428,7 +432,7 @@ public class SmtpDeciderTests
         {
             Assert.Equal(M, decision.State);
             Assert.Empty(decision.Data.Recipients);
-            Assert.Equal(1, decision.Data.BadCommands);
+            Assert.Equal(code == 501 || code == 555 ? (1, 0) : (0, 1), (decision.Data.BadCommands, decision.Data.RefusedRecipients));
         }
         else
         {
@@ -469,6 +473,76 @@ public class SmtpDeciderTests
         Assert.Equal(SmtpEffect.None, decision.Effect);
         Assert.Equal(0, decision.Data.BadCommands);
         Assert.Equal(["alice", "bob"], decision.Data.Recipients.Select(r => r.Mailbox));
+    }
+
+    // A refused recipient is the server's policy, not the client's mistake: it has its own, larger
+    // budget per session; the last one allowed gets its reply, then 421 4.7.0 and the close.
+    [Theory]
+    [InlineData("RCPT TO:<dave@localhost>", 550, "5.1.1")]
+    [InlineData("RCPT TO:<alice@elsewhere.test>", 550, "5.7.1")]
+    [InlineData("RCPT TO:<j\u00f6rg@localhost>", 553, "5.6.7")]
+    public void RefusedRecipientsAreNotBadCommandsAndHaveTheirOwnLimit(string refused, int code, string enhanced)
+    {
+        var policy = Policy(maxBadCommands: 1, maxRefusedRecipients: 3);
+        var at = Reach(policy, M);
+
+        for (var n = 1; n < 3; n++)
+        {
+            at = Send(policy, at, refused);
+            AssertReply(at, code, enhanced);
+            Assert.Equal((M, 0, n), (at.State, at.Data.BadCommands, at.Data.RefusedRecipients));
+        }
+
+        var last = Send(policy, at, refused);
+
+        Assert.Equal([$"{code} {enhanced}", "421 4.7.0"], last.Replies.Select(r => $"{r.Code} {r.Enhanced}"));
+        Assert.Equal((SmtpState.Closed, SmtpEffect.Close, 3), (last.State, last.Effect, last.Data.RefusedRecipients));
+    }
+
+    [Fact]
+    public void ARelayDeliveringToTwoUsersAndElevenGoneOnesReachesData()
+    {
+        var policy = Policy(maxRecipients: 100);
+        var at = Send(policy, Reach(policy, R), "EHLO relay.test", "MAIL FROM:<list@remote.test> SIZE=500 BODY=8BITMIME", "RCPT TO:<alice@localhost>", "RCPT TO:<bob@localhost>");
+        for (var i = 0; i < 11; i++)
+        {
+            at = Send(policy, at, $"RCPT TO:<gone{i}@localhost>");
+            AssertReply(at, 550, "5.1.1");
+        }
+
+        var data = Send(policy, at, "DATA");
+
+        AssertReply(data, 354, "");
+        Assert.Equal(["alice", "bob"], data.Data.Recipients.Select(r => r.Mailbox));
+        Assert.Equal((0, 11), (data.Data.BadCommands, data.Data.RefusedRecipients));
+    }
+
+    [Fact]
+    public void ADeliveredMessageResetsTheBadCommandCountButNotTheRefusedRecipients()
+    {
+        var policy = Policy(maxBadCommands: 3);
+        var at = Send(policy, Reach(policy, R), "FROB", "FROB", "MAIL FROM:<s@remote.test>", "RCPT TO:<dave@localhost>", "RCPT TO:<alice@localhost>", "DATA");
+        Assert.Equal((2, 1), (at.Data.BadCommands, at.Data.RefusedRecipients));
+
+        var stored = SmtpDecider.Stored(SmtpDecider.DataEnded(policy, at.Data, new DataOutcome(10, false, false, false)).Data, "Q1");
+
+        Assert.Equal((0, 1), (stored.Data.BadCommands, stored.Data.RefusedRecipients));
+        var two = Send(policy, stored, "FROB", "FROB");
+        Assert.Equal((R, 2), (two.State, two.Data.BadCommands));
+        Assert.Equal(SmtpState.Closed, Send(policy, two, "FROB").State);
+    }
+
+    [Theory]
+    [InlineData(StoreFailure.Error)]
+    [InlineData(StoreFailure.Full)]
+    public void AMessageNotStoredResetsNothing(StoreFailure failure)
+    {
+        var policy = Policy();
+        var at = Send(policy, Reach(policy, R), "FROB", "MAIL FROM:<s@remote.test>", "RCPT TO:<alice@localhost>", "DATA");
+
+        var failed = SmtpDecider.StoreFailed(at.Data, failure);
+
+        Assert.Equal(1, failed.Data.BadCommands);
     }
 
     [Theory]
