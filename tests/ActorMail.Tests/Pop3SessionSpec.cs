@@ -111,7 +111,7 @@ public sealed class Pop3SessionSpec : TestKit
     private IActorRef Start(TestProbe connection, TestProbe mailboxes, Func<string, string, bool> check, NodeOptions? options = null)
     {
         options ??= _options;
-        var policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, check);
+        var policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, check, options.Pop3.MaxJunkCommands);
         var session = Sys.ActorOf(Pop3Session.Props(new SessionStart(connection.Ref, "127.0.0.1:6000", "p0p", Refuse: false), options, policy, mailboxes.Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("+OK", ReadWrite(connection), StringComparison.Ordinal);

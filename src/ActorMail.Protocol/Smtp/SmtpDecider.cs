@@ -81,6 +81,7 @@ public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool 
 /// <param name="BadCommands">The client's mistakes (syntax, sequence, unknown commands) since the last delivered message.</param>
 /// <param name="MessagesAccepted">Messages stored in this session.</param>
 /// <param name="RefusedRecipients">Recipients refused by policy (unknown user, relaying, non-ASCII) in this session.</param>
+/// <param name="JunkCommands">Commands that did no work (NOOP, RSET, HELP, VRFY, a non-ASCII sender) since the last delivered message.</param>
 public sealed record SmtpConversation(
     string? ClientName,
     bool Extended,
@@ -88,10 +89,11 @@ public sealed record SmtpConversation(
     ImmutableList<Recipient> Recipients,
     int BadCommands,
     int MessagesAccepted,
-    int RefusedRecipients)
+    int RefusedRecipients,
+    int JunkCommands)
 {
     /// <summary>A new session, before HELO.</summary>
-    public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0, 0);
+    public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0, 0, 0);
 
     /// <summary>The same session with the mail transaction cleared (RSET, HELO, after a message).</summary>
     public SmtpConversation ClearTransaction() => this with { Mail = null, Recipients = [] };
@@ -126,12 +128,12 @@ public static class SmtpDecider
             SmtpVerb.Rcpt => Rcpt(policy, state, data, command.Argument),
             SmtpVerb.Data => Data(policy, state, data, command.Argument),
             SmtpVerb.Rset => NoArgument(policy, state, data, command,
-                () => Step(state == SmtpState.Greeted ? state : SmtpState.Ready, data.ClearTransaction(), SmtpReplies.Ok)),
-            SmtpVerb.Noop => Step(state, data, SmtpReplies.Ok),
+                () => Junk(policy, state == SmtpState.Greeted ? state : SmtpState.Ready, data.ClearTransaction(), SmtpReplies.Ok)),
+            SmtpVerb.Noop => Junk(policy, state, data, SmtpReplies.Ok),
             SmtpVerb.Vrfy => command.Argument.Length == 0
                 ? Error(policy, state, data, SmtpReplies.SyntaxInParameters("VRFY needs an argument"))
-                : Step(state, data, SmtpReplies.CannotVerify),
-            SmtpVerb.Help => Step(state, data, SmtpReplies.Help),
+                : Junk(policy, state, data, SmtpReplies.CannotVerify),
+            SmtpVerb.Help => Junk(policy, state, data, SmtpReplies.Help),
             SmtpVerb.Quit => NoArgument(policy, state, data, command,
                 () => new SmtpDecision(SmtpState.Closed, data, [SmtpReplies.Bye], SmtpEffect.Close)),
             SmtpVerb.Expn or SmtpVerb.Starttls or SmtpVerb.Auth or SmtpVerb.Bdat or SmtpVerb.Turn or SmtpVerb.Etrn =>
@@ -157,9 +159,9 @@ public static class SmtpDecider
             : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData);
     }
 
-    /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad-command count starts again.</summary>
+    /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad and junk counts start again.</summary>
     public static SmtpDecision Stored(SmtpConversation data, string queueId) =>
-        Step(SmtpState.Ready, data.ClearTransaction() with { MessagesAccepted = data.MessagesAccepted + 1, BadCommands = 0 }, SmtpReplies.Queued(queueId));
+        Step(SmtpState.Ready, data.ClearTransaction() with { MessagesAccepted = data.MessagesAccepted + 1, BadCommands = 0, JunkCommands = 0 }, SmtpReplies.Queued(queueId));
 
     /// <summary>At least one mailbox failed to store the message; none kept it.</summary>
     public static SmtpDecision StoreFailed(SmtpConversation data, StoreFailure failure) =>
@@ -209,7 +211,7 @@ public static class SmtpDecider
 
         if (!SmtpParser.IsAscii(pathText))
         {
-            return Step(state, data, SmtpReplies.NonAsciiAddress);
+            return Junk(policy, state, data, SmtpReplies.NonAsciiAddress);
         }
 
         if (!MailPath.TryParse(pathText, allowNull: true, out var from, out var why))
@@ -352,6 +354,13 @@ public static class SmtpDecider
     {
         var counted = data with { RefusedRecipients = data.RefusedRecipients + 1 };
         return Counted(state, counted, reply, counted.RefusedRecipients >= policy.MaxRefusedRecipients);
+    }
+
+    // A command that does no work counts against the junk budget, as Postfix's smtpd_junk_command_limit.
+    private static SmtpDecision Junk(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
+    {
+        var counted = data with { JunkCommands = data.JunkCommands + 1 };
+        return Counted(state, counted, reply, counted.JunkCommands >= policy.MaxJunkCommands);
     }
 
     private static SmtpDecision Counted(SmtpState state, SmtpConversation counted, SmtpReply reply, bool overBudget) =>

@@ -11,6 +11,7 @@ namespace ActorMail.Protocol.Smtp;
 /// <param name="MaxTextLine">Longest body line in octets, CRLF included.</param>
 /// <param name="MaxBadCommands">Bad commands (the client's mistakes) without a delivered message that close the session with 421.</param>
 /// <param name="MaxRefusedRecipients">Recipients refused by policy that close the session with 421.</param>
+/// <param name="MaxJunkCommands">Commands that do no work, without a delivered message, that close the session with 421.</param>
 /// <param name="BareNewline">What a bare CR or LF in a body does.</param>
 /// <param name="LocalDomains">Domains delivered here (lower case); every other domain is refused, never relayed.</param>
 /// <param name="LocalAddresses">Addresses of this server: an address literal of one of them (<c>[127.0.0.1]</c>) is a local domain (RFC 5321 §4.1.3).</param>
@@ -24,6 +25,7 @@ public sealed record SmtpPolicy(
     int MaxTextLine,
     int MaxBadCommands,
     int MaxRefusedRecipients,
+    int MaxJunkCommands,
     BareNewlinePolicy BareNewline,
     IReadOnlySet<string> LocalDomains,
     IReadOnlySet<IPAddress> LocalAddresses,

@@ -56,6 +56,7 @@ public sealed record SmtpOptions(
     TimeSpan DataTimeout,
     int MaxBadCommands,
     int MaxRefusedRecipients,
+    int MaxJunkCommands,
     int MaxConnections,
     BareNewlinePolicy BareNewline,
     NulPolicy NulInBody,
@@ -68,6 +69,7 @@ public sealed record Pop3Options(
     TimeSpan CommandTimeout,
     int MaxCommandLine,
     int MaxBadCommands,
+    int MaxJunkCommands,
     int MaxConnections,
     TimeSpan AuthFailureDelay,
     int MaxAuthFailures,
@@ -135,6 +137,7 @@ public sealed record NodeOptions(
                 DataTimeout: s.GetTimeSpan("data-timeout"),
                 MaxBadCommands: s.GetInt("max-bad-commands"),
                 MaxRefusedRecipients: s.GetInt("max-refused-recipients"),
+                MaxJunkCommands: s.GetInt("max-junk-commands"),
                 MaxConnections: s.GetInt("max-connections"),
                 BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
                 NulInBody: ParseEnum<NulPolicy>(s.GetString("nul-in-body"), "actormail.smtp.nul-in-body"),
@@ -145,6 +148,7 @@ public sealed record NodeOptions(
                 CommandTimeout: p.GetTimeSpan("command-timeout"),
                 MaxCommandLine: p.GetInt("max-command-line"),
                 MaxBadCommands: p.GetInt("max-bad-commands"),
+                MaxJunkCommands: p.GetInt("max-junk-commands"),
                 MaxConnections: p.GetInt("max-connections"),
                 AuthFailureDelay: p.GetTimeSpan("auth-failure-delay"),
                 MaxAuthFailures: p.GetInt("max-auth-failures"),
@@ -162,6 +166,7 @@ public sealed record NodeOptions(
         Smtp.MaxTextLine,
         Smtp.MaxBadCommands,
         Smtp.MaxRefusedRecipients,
+        Smtp.MaxJunkCommands,
         Smtp.BareNewline,
         LocalDomains.ToFrozenSet(StringComparer.Ordinal),
         BoundAddresses(),
@@ -218,8 +223,10 @@ public sealed record NodeOptions(
         Positive(Smtp.MaxRecipients, "actormail.smtp.max-recipients");
         Positive(Smtp.MaxBadCommands, "actormail.smtp.max-bad-commands");
         Positive(Smtp.MaxRefusedRecipients, "actormail.smtp.max-refused-recipients");
+        Positive(Smtp.MaxJunkCommands, "actormail.smtp.max-junk-commands");
         Positive(Smtp.MaxConnections, "actormail.smtp.max-connections");
         Positive(Pop3.MaxBadCommands, "actormail.pop3.max-bad-commands");
+        Positive(Pop3.MaxJunkCommands, "actormail.pop3.max-junk-commands");
         Positive(Pop3.MaxConnections, "actormail.pop3.max-connections");
         Positive(Pop3.MaxAuthFailures, "actormail.pop3.max-auth-failures");
         Positive(Pop3.RetrChunkSize, "actormail.pop3.retr-chunk-size");

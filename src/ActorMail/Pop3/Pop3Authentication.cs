@@ -19,6 +19,7 @@ public static class Pop3Authentication
             options.Pop3.MaxAuthFailures,
             (user, password) => hashes.TryGetValue(user, out var hash)
                 ? PasswordHash.Verify(password, hash)
-                : PasswordHash.Verify(password, decoy) && false);
+                : PasswordHash.Verify(password, decoy) && false,
+            options.Pop3.MaxJunkCommands);
     }
 }

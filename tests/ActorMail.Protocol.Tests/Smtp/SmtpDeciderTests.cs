@@ -15,7 +15,7 @@ public class SmtpDeciderTests
     private const SmtpState M = SmtpState.MailGiven;
     private const SmtpState T = SmtpState.RcptGiven;
 
-    private static SmtpPolicy Policy(int maxBadCommands = 10, int maxRecipients = 3, int maxRefusedRecipients = 100, params string[] users) => new(
+    private static SmtpPolicy Policy(int maxBadCommands = 10, int maxRecipients = 3, int maxRefusedRecipients = 100, int maxJunkCommands = 100, params string[] users) => new(
         Hostname: "mx.test",
         MaxMessageSize: MaxSize,
         MaxRecipients: maxRecipients,
@@ -23,6 +23,7 @@ public class SmtpDeciderTests
         MaxTextLine: 1000,
         MaxBadCommands: maxBadCommands,
         MaxRefusedRecipients: maxRefusedRecipients,
+        MaxJunkCommands: maxJunkCommands,
         BareNewline: BareNewlinePolicy.Reject,
         LocalDomains: new HashSet<string> { "localhost", "example.test" },
         LocalAddresses: new HashSet<IPAddress> { IPAddress.Parse("127.0.0.1"), IPAddress.IPv6Loopback },
@@ -815,6 +816,59 @@ public class SmtpDeciderTests
         var reply = Assert.Single(decision.Replies);
         Assert.Equal((code, enhanced, text), (reply.Code, reply.Enhanced, reply.Lines[0]));
         Assert.Equal(M, decision.State);
-        Assert.Equal(at.Data with { BadCommands = decision.Data.BadCommands }, decision.Data);
+        Assert.Equal(at.Data with { BadCommands = decision.Data.BadCommands, JunkCommands = decision.Data.JunkCommands }, decision.Data);
+    }
+
+    // Postfix's smtpd_junk_command_limit: commands that do no work have a budget of their own,
+    // counted since the last delivered message; the last one allowed gets its reply, then 421 4.7.0.
+    [Theory]
+    [InlineData("NOOP", 250, "2.0.0")]
+    [InlineData("RSET", 250, "2.0.0")]
+    [InlineData("HELP", 214, "2.0.0")]
+    [InlineData("VRFY alice", 252, "2.5.0")]
+    [InlineData("MAIL FROM:<j\u00f6rg@remote.test>", 553, "5.6.7")]
+    public void CommandsThatDoNoWorkHaveTheirOwnLimit(string line, int code, string enhanced)
+    {
+        var policy = Policy(maxBadCommands: 1, maxJunkCommands: 3);
+        var at = Reach(policy, R);
+
+        for (var n = 1; n < 3; n++)
+        {
+            at = Send(policy, at, line);
+            AssertReply(at, code, enhanced);
+            Assert.Equal((R, 0, n), (at.State, at.Data.BadCommands, at.Data.JunkCommands));
+        }
+
+        var last = Send(policy, at, line);
+
+        Assert.Equal([$"{code} {enhanced}", "421 4.7.0"], last.Replies.Select(r => $"{r.Code} {r.Enhanced}"));
+        Assert.Equal((SmtpState.Closed, SmtpEffect.Close), (last.State, last.Effect));
+    }
+
+    [Fact]
+    public void JunkCommandsCountTogetherAndADeliveredMessageResetsThem()
+    {
+        var policy = Policy(maxJunkCommands: 4);
+        var at = Send(policy, Reach(policy, R), "NOOP", "HELP", "VRFY bob", "MAIL FROM:<s@remote.test>", "RCPT TO:<alice@localhost>", "DATA");
+        Assert.Equal(3, at.Data.JunkCommands);
+
+        var stored = SmtpDecider.Stored(SmtpDecider.DataEnded(policy, at.Data, new DataOutcome(10, false, false, false)).Data, "Q1");
+
+        Assert.Equal(0, stored.Data.JunkCommands);
+        var three = Send(policy, stored, "RSET", "NOOP", "NOOP");
+        Assert.Equal((R, 3), (three.State, three.Data.JunkCommands));
+        Assert.Equal(SmtpState.Closed, Send(policy, three, "NOOP").State);
+    }
+
+    [Theory]
+    [InlineData("VRFY")]
+    [InlineData("RSET now")]
+    public void AJunkCommandWithBadArgumentsIsABadCommandOnly(string line)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, R), line);
+
+        Assert.Equal((1, 0), (decision.Data.BadCommands, decision.Data.JunkCommands));
     }
 }
