@@ -137,6 +137,23 @@ public sealed class SmtpSessionSpec : TestKit
         connection.ExpectMsg<Tcp.Close>();
     }
 
+    [Fact]
+    public void A_refused_recipient_is_logged_at_information_with_its_address_and_reply()
+    {
+        var connection = CreateTestProbe();
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Info));
+        var session = Start(connection, CreateTestProbe());
+
+        session.Tell(new Tcp.Received(ByteString.FromString("EHLO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<dave@localhost>\r\nRCPT TO:<eve@elsewhere.test>\r\n")), connection.Ref);
+
+        ReadWrite(connection);
+        var logged = log.ReceiveWhile(TimeSpan.FromSeconds(1), m => m is Akka.Event.Info i ? i.Message.ToString() : null);
+        // Serilog shows string values quoted.
+        Assert.Contains("Recipient \"<dave@localhost>\" refused: \"550 5.1.1 No such user here\"", logged);
+        Assert.Contains("Recipient \"<eve@elsewhere.test>\" refused: \"550 5.7.1 Relaying denied\"", logged);
+    }
+
     protected override void AfterAll()
     {
         base.AfterAll();

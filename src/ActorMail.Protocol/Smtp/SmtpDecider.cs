@@ -100,7 +100,11 @@ public sealed record SmtpConversation(
 }
 
 /// <summary>The outcome of one step: next state, new data, replies in order, and at most one effect.</summary>
-public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadOnlyList<SmtpReply> Replies, SmtpEffect Effect);
+public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadOnlyList<SmtpReply> Replies, SmtpEffect Effect)
+{
+    /// <summary>Facts of this step for the session's log, one Information line each.</summary>
+    public IReadOnlyList<SmtpNote> Notes { get; init; } = [];
+}
 
 /// <summary>
 /// The SMTP state machine as pure functions: (state, data, input) → decision. The session actor
@@ -252,7 +256,7 @@ public static class SmtpDecider
 
         if (!SmtpParser.IsAscii(pathText))
         {
-            return Refuse(policy, state, data, SmtpReplies.NonAsciiAddress);
+            return Refuse(policy, state, data, SmtpReplies.NonAsciiAddress, pathText);
         }
 
         if (!MailPath.TryParse(pathText, allowNull: false, out var to, out var why))
@@ -274,7 +278,7 @@ public static class SmtpDecider
         var mailbox = Resolve(policy, to);
         if (mailbox.Refusal is not null)
         {
-            return Refuse(policy, state, data, mailbox.Refusal);
+            return Refuse(policy, state, data, mailbox.Refusal, to.ToString());
         }
 
         // The same mailbox named twice still gets one copy.
@@ -346,25 +350,26 @@ public static class SmtpDecider
     private static SmtpDecision Error(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
     {
         var counted = data with { BadCommands = data.BadCommands + 1 };
-        return Counted(state, counted, reply, counted.BadCommands >= policy.MaxBadCommands);
+        return Counted(state, counted, reply, counted.BadCommands, policy.MaxBadCommands, "bad commands");
     }
 
     // A recipient refused by policy counts against its own budget, so that guessing names still ends.
-    private static SmtpDecision Refuse(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
+    private static SmtpDecision Refuse(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply, string address)
     {
         var counted = data with { RefusedRecipients = data.RefusedRecipients + 1 };
-        return Counted(state, counted, reply, counted.RefusedRecipients >= policy.MaxRefusedRecipients);
+        var decision = Counted(state, counted, reply, counted.RefusedRecipients, policy.MaxRefusedRecipients, "refused recipients");
+        return decision with { Notes = [SmtpNote.RecipientRefused(address, reply), .. decision.Notes] };
     }
 
     // A command that does no work counts against the junk budget, as Postfix's smtpd_junk_command_limit.
     private static SmtpDecision Junk(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
     {
         var counted = data with { JunkCommands = data.JunkCommands + 1 };
-        return Counted(state, counted, reply, counted.JunkCommands >= policy.MaxJunkCommands);
+        return Counted(state, counted, reply, counted.JunkCommands, policy.MaxJunkCommands, "commands that do no work");
     }
 
-    private static SmtpDecision Counted(SmtpState state, SmtpConversation counted, SmtpReply reply, bool overBudget) =>
-        overBudget
-            ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors], SmtpEffect.Close)
+    private static SmtpDecision Counted(SmtpState state, SmtpConversation counted, SmtpReply reply, int count, int limit, string what) =>
+        count >= limit
+            ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors], SmtpEffect.Close) { Notes = [SmtpNote.Closing(count, what)] }
             : new SmtpDecision(state, counted, [reply], SmtpEffect.None);
 }

@@ -311,6 +311,11 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
     // Writes a decision's replies to the buffer and carries out its effect, which may change the decision.
     private SmtpDecision Carry(SmtpDecision decision, StringBuilder replies)
     {
+        foreach (var note in decision.Notes)
+        {
+            _log.Info(note.Template, [.. note.Values]);
+        }
+
         switch (decision.Effect)
         {
             case SmtpEffect.BeginData:

@@ -500,6 +500,48 @@ public class SmtpDeciderTests
         Assert.Equal((SmtpState.Closed, SmtpEffect.Close, 3), (last.State, last.Effect, last.Data.RefusedRecipients));
     }
 
+    // A refused recipient or relay attempt is one Information line in the session's log: the
+    // address as given and the reply, nothing of the message.
+    [Theory]
+    [InlineData("RCPT TO:<dave@localhost>", "Recipient <dave@localhost> refused: 550 5.1.1 No such user here")]
+    [InlineData("RCPT TO:<Alice@elsewhere.test>", "Recipient <Alice@elsewhere.test> refused: 550 5.7.1 Relaying denied")]
+    [InlineData("RCPT TO:<@relay.test:victim@elsewhere.test>", "Recipient <victim@elsewhere.test> refused: 550 5.7.1 Relaying denied")]
+    [InlineData("RCPT TO:<j\u00f6rg@localhost>", "Recipient <j?rg@localhost> refused: 553 5.6.7 Address must be ASCII: SMTPUTF8 is not offered")]
+    public void ARefusedRecipientCarriesANoteWithTheAddressAndTheReply(string line, string note)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, M), line);
+
+        Assert.Equal([note], decision.Notes.Select(n => n.ToString()));
+    }
+
+    [Theory]
+    [InlineData("RCPT TO:<alice@localhost>")]
+    [InlineData("RCPT TO:alice@localhost")]
+    [InlineData("RCPT TO:<alice@localhost> NOTIFY=NEVER")]
+    [InlineData("NOOP")]
+    public void OtherRecipientsAndCommandsCarryNoNote(string line)
+    {
+        var policy = Policy();
+
+        Assert.Empty(Send(policy, Reach(policy, M), line).Notes);
+    }
+
+    [Theory]
+    [InlineData(1, 100, 100, "FROB", "Closing after 1 bad commands")]
+    [InlineData(10, 1, 100, "RCPT TO:<dave@localhost>", "Closing after 1 refused recipients")]
+    [InlineData(10, 100, 1, "NOOP", "Closing after 1 commands that do no work")]
+    public void ALimitThatClosesTheSessionIsNoted(int maxBad, int maxRefused, int maxJunk, string line, string closing)
+    {
+        var policy = Policy(maxBadCommands: maxBad, maxRefusedRecipients: maxRefused, maxJunkCommands: maxJunk);
+
+        var decision = Send(policy, Reach(policy, M), line);
+
+        Assert.Equal(SmtpState.Closed, decision.State);
+        Assert.Equal(closing, decision.Notes[^1].ToString());
+    }
+
     [Fact]
     public void ARelayDeliveringToTwoUsersAndElevenGoneOnesReachesData()
     {
