@@ -27,6 +27,7 @@ public sealed class ConfigTests
         Assert.Equal(LogConsole.Auto, o.LogConsole);
         Assert.Equal(TimeSpan.FromSeconds(1), o.LogFlushInterval);
         Assert.Equal(NulPolicy.Reject, o.Smtp.NulInBody);
+        Assert.Equal(BareNewlinePolicy.Normalize, o.Smtp.BareNewline);
     }
 
     [Fact]

@@ -243,17 +243,19 @@ public sealed class SmtpIntegrationTests : IAsyncLifetime
         Assert.Empty(_node.AllMessages("alice"));
     }
 
+    // The default policy is normalize: a probe is body, stored with CRLF, and what follows it is
+    // never a command.
     [Theory]
-    [InlineData("line\n.\nmore\r\n.\r\n")]
-    [InlineData("line\n.\r\nmore\r\n.\r\n")]
-    [InlineData("line\r.\r\nmore\r\n.\r\n")]
-    [InlineData("bare\nlf\r\n.\r\n")]
-    public void Smuggling_probes_do_not_end_DATA_and_the_message_is_refused_550_5_5_2(string body)
+    [InlineData("line\n.\nMAIL FROM:<e@x.test>\r\n.\r\n", "line\r\n.\r\nMAIL FROM:<e@x.test>\r\n")]
+    [InlineData("line\n.\r\nMAIL FROM:<e@x.test>\r\n.\r\n", "line\r\n.\r\nMAIL FROM:<e@x.test>\r\n")]
+    [InlineData("line\r.\r\nMAIL FROM:<e@x.test>\r\n.\r\n", "line\r\n.\r\nMAIL FROM:<e@x.test>\r\n")]
+    [InlineData("bare\nlf\r\n.\r\n", "bare\r\nlf\r\n")]
+    public void Smuggling_probes_do_not_end_DATA_and_are_stored_with_CRLF(string body, string stored)
     {
         using var c = RawClient.StartData(_node.SmtpPort, "alice@localhost");
-        c.Send(body);
-        Assert.StartsWith("550 5.5.2", c.ReadReply()[^1], StringComparison.Ordinal);
-        Assert.StartsWith("250 2.0.0", c.Command("NOOP"), StringComparison.Ordinal);
-        Assert.Empty(_node.AllMessages("alice"));
+        c.Send(body + "NOOP\r\n");
+        Assert.StartsWith("250 2.0.0 OK: queued", c.ReadReply()[^1], StringComparison.Ordinal);
+        Assert.Equal("250 2.0.0 OK", c.ReadReply()[^1]);
+        Assert.EndsWith("\r\n" + stored, File.ReadAllText(Assert.Single(_node.AllMessages("alice"))), StringComparison.Ordinal);
     }
 }

@@ -66,11 +66,13 @@ public sealed record Recipient(MailPath Address, string Mailbox);
 /// <param name="LineTooLong">A line over the line limit.</param>
 /// <param name="BareNewline">A bare CR or LF, refused by policy.</param>
 /// <param name="Nul">A NUL octet, refused by policy.</param>
-public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool BareNewline, bool Nul = false)
+/// <param name="Normalized">A bare CR or LF, stored as CRLF by policy.</param>
+public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool BareNewline, bool Nul = false, bool Normalized = false)
 {
     /// <summary>What <paramref name="decoder"/> saw of the body it just ended.</summary>
     public static DataOutcome Of(DataDecoder decoder) =>
-        new(decoder.Size, decoder.TooBig, decoder.LineTooLong, decoder.BareNewlineRefused, decoder.NulRefused);
+        new(decoder.Size, decoder.TooBig, decoder.LineTooLong, decoder.BareNewlineRefused, decoder.NulRefused,
+            Normalized: !decoder.BareNewlineRefused && (decoder.BareCr || decoder.BareLf));
 }
 
 /// <summary>The immutable data of one SMTP session.</summary>
@@ -159,8 +161,8 @@ public static class SmtpDecider
             : outcome.BareNewline ? SmtpReplies.BareNewline
             : null;
         return refusal is null
-            ? new SmtpDecision(SmtpState.Storing, data, [], SmtpEffect.Deliver)
-            : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData);
+            ? new SmtpDecision(SmtpState.Storing, data, [], SmtpEffect.Deliver) { Notes = outcome.Normalized ? [SmtpNote.BareNewlineNormalized] : [] }
+            : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData) { Notes = [SmtpNote.MessageRefused(refusal)] };
     }
 
     /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad and junk counts start again.</summary>

@@ -15,6 +15,12 @@ public sealed partial record SmtpNote(string Template, IReadOnlyList<object> Val
     public static SmtpNote RecipientRefused(string address, SmtpReply reply) =>
         new("Recipient {Recipient} refused: {Reply}", [Printable(address), reply.ToString()]);
 
+    /// <summary>A body refused at the end of DATA (size, line length, NUL, bare newline under reject).</summary>
+    public static SmtpNote MessageRefused(SmtpReply reply) => new("Message refused: {Reply}", [reply.ToString()]);
+
+    /// <summary>A body with bare CR or LF, stored with CRLF under the normalize policy: one note per message, not per line.</summary>
+    public static SmtpNote BareNewlineNormalized { get; } = new("Bare CR or LF in the message body stored as CRLF", []);
+
     /// <summary>A budget ran out and the session closes with 421 4.7.0.</summary>
     public static SmtpNote Closing(int count, string what) => new("Closing after {Count} {Limit}", [count, what]);
 

@@ -294,13 +294,7 @@ public sealed class SmtpSession : FSM<SmtpState, SmtpConversation>
                 return null;
             }
 
-            var outcome = DataOutcome.Of(_decoder);
-            if (_decoder.BareCr || _decoder.BareLf)
-            {
-                _log.Warning("Bare CR or LF in message body ({Policy})", _options.Smtp.BareNewline);
-            }
-
-            return SmtpDecider.DataEnded(_policy, data, outcome);
+            return SmtpDecider.DataEnded(_policy, data, DataOutcome.Of(_decoder));
         }
         finally
         {

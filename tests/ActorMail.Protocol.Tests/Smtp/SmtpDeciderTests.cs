@@ -724,6 +724,34 @@ public class SmtpDeciderTests
     }
 
     [Fact]
+    public void ANormalizedBodyIsDeliveredWithOneNote()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false, Normalized: true));
+
+        Assert.Equal(SmtpEffect.Deliver, decision.Effect);
+        Assert.Equal(["Bare CR or LF in the message body stored as CRLF"], decision.Notes.Select(n => n.ToString()));
+        Assert.Empty(SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false)).Notes);
+    }
+
+    [Theory]
+    [InlineData(true, false, false, false, "Message refused: 552 5.3.4 Message size exceeds fixed limit of 1000 octets")]
+    [InlineData(false, true, false, false, "Message refused: 554 5.6.0 Message line too long, message not stored")]
+    [InlineData(false, false, true, false, "Message refused: 550 5.5.2 Bare CR or LF in message body, message not stored")]
+    [InlineData(false, false, false, true, "Message refused: 554 5.6.0 NUL octet in message body, message not stored")]
+    public void ARefusedBodyIsNotedWithItsReply(bool tooBig, bool lineTooLong, bool bareNewline, bool nul, string note)
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(5000, tooBig, lineTooLong, bareNewline, nul));
+
+        Assert.Equal([note], decision.Notes.Select(n => n.ToString()));
+    }
+
+    [Fact]
     public void NulInTheBodyIsRefusedWithItsOwnText()
     {
         var policy = Policy();
