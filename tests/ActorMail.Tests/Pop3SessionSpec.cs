@@ -38,6 +38,23 @@ public sealed class Pop3SessionSpec : TestKit
         connection.ExpectMsg<Tcp.ResumeReading>();
     }
 
+    [Theory]
+    [InlineData("bob", "bob")]
+    [InlineData("Hunter2!", "<invalid>")]
+    public void A_failed_sign_in_logs_the_user_name_only_if_it_could_be_a_mailbox(string typed, string logged)
+    {
+        var connection = CreateTestProbe();
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Warning));
+        var session = Start(connection, CreateTestProbe(), (_, _) => false);
+
+        session.Tell(new Tcp.Received(ByteString.FromString($"USER {typed}\r\nPASS x\r\n")), connection.Ref);
+
+        var warning = log.ExpectMsg<Akka.Event.Warning>(TimeSpan.FromSeconds(3)).Message.ToString();
+        Assert.Equal($"Sign-in failed for \"{logged}\" (1 so far)", warning);
+        Assert.DoesNotContain("Hunter2", warning, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Reading_is_suspended_until_the_maildrop_is_granted()
     {

@@ -3,6 +3,7 @@ using System.Text;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Framing;
+using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Store;
 using Akka.Actor;
@@ -255,7 +256,7 @@ public sealed class Pop3Session : FSM<Pop3State, Pop3Conversation>
                 _mailboxes.Tell(new OpenMaildrop(open.User, ++_correlation));
                 break;
             case Pop3Effect.DelayAuthFailure:
-                _log.Warning("Sign-in failed for {User} ({Failures} so far)", decision.Data.User, decision.Data.AuthFailures);
+                _log.Warning("Sign-in failed for {User} ({Failures} so far)", MailboxName.ForLog(decision.Data.User), decision.Data.AuthFailures);
                 SetTimer(AuthTimer, AuthDelayOver.Instance, _options.Pop3.AuthFailureDelay, repeat: false);
                 break;
             case Pop3Effect.CommitDeletions commit:
