@@ -1,4 +1,6 @@
+using System.Net;
 using ActorMail.Configuration;
+using ActorMail.Protocol.Framing;
 using Akka.Configuration;
 
 namespace ActorMail.Tests;
@@ -24,6 +26,8 @@ public sealed class ConfigTests
         Assert.Equal(StoreSync.Syncfs, o.StoreSync);
         Assert.Equal(LogConsole.Auto, o.LogConsole);
         Assert.Equal(TimeSpan.FromSeconds(1), o.LogFlushInterval);
+        Assert.Equal(NulPolicy.Reject, o.Smtp.NulInBody);
+        Assert.Equal(BareNewlinePolicy.Normalize, o.Smtp.BareNewline);
     }
 
     [Fact]
@@ -52,6 +56,7 @@ public sealed class ConfigTests
     [InlineData("actormail.postmaster = nobody", "actormail.postmaster")]
     [InlineData("actormail.role = both", "actormail.role")]
     [InlineData("actormail.smtp.bare-newline = ignore", "actormail.smtp.bare-newline")]
+    [InlineData("actormail.smtp.nul-in-body = strip", "actormail.smtp.nul-in-body")]
     [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
     [InlineData("actormail.store.sync = none", "actormail.store.sync")]
     [InlineData("actormail.log-console = some", "actormail.log-console")]
@@ -60,6 +65,25 @@ public sealed class ConfigTests
     {
         var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_bound_address_is_a_local_address_literal()
+    {
+        var policy = NodeOptions.FromConfig(NodeConfig.Load(overrideText: "actormail.bind = \"127.0.0.2\"", environment: NoEnvironment)).ToSmtpPolicy();
+
+        Assert.Equal([IPAddress.Parse("127.0.0.2")], policy.LocalAddresses);
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public void Bound_to_every_address_every_address_of_the_machine_is_local(string bind)
+    {
+        var policy = NodeOptions.FromConfig(NodeConfig.Load(overrideText: $"actormail.bind = \"{bind}\"", environment: NoEnvironment)).ToSmtpPolicy();
+
+        Assert.Contains(IPAddress.Loopback, policy.LocalAddresses);
+        Assert.DoesNotContain(IPAddress.Any, policy.LocalAddresses);
     }
 
     [Theory]

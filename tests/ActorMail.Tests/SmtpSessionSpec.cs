@@ -139,7 +139,7 @@ public sealed class SmtpSessionSpec : TestKit
     {
         var connection = CreateTestProbe();
         connection.IgnoreMessages(m => m is Tcp.SuspendReading or Tcp.ResumeReading);
-        var session = Start(connection, CreateTestProbe());
+        var session = Start(connection, CreateTestProbe(), Options("actormail.smtp.max-junk-commands = 100000"));
         // 20,000 NOOPs in one read make 280,000 octets of replies, over four times the 65536 bound.
         var noops = string.Concat(Enumerable.Repeat("NOOP\r\n", 20_000));
         session.Tell(new Tcp.Received(ByteString.FromString(noops)), connection.Ref);
@@ -187,6 +187,23 @@ public sealed class SmtpSessionSpec : TestKit
         ExpectTerminated(session);
     }
 
+    [Fact]
+    public void A_refused_recipient_is_logged_at_information_with_its_address_and_reply()
+    {
+        var connection = CreateTestProbe();
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Info));
+        var session = Start(connection, CreateTestProbe());
+
+        session.Tell(new Tcp.Received(ByteString.FromString("EHLO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<dave@localhost>\r\nRCPT TO:<eve@elsewhere.test>\r\n")), connection.Ref);
+
+        ReadWrite(connection);
+        var logged = log.ReceiveWhile(TimeSpan.FromSeconds(1), m => m is Akka.Event.Info i ? i.Message.ToString() : null);
+        // Serilog shows string values quoted.
+        Assert.Contains("Recipient \"<dave@localhost>\" refused: \"550 5.1.1 No such user here\"", logged);
+        Assert.Contains("Recipient \"<eve@elsewhere.test>\" refused: \"550 5.7.1 Relaying denied\"", logged);
+    }
+
     protected override void AfterAll()
     {
         base.AfterAll();
@@ -200,9 +217,10 @@ public sealed class SmtpSessionSpec : TestKit
         overrideText: $"actormail.data = \"{_root}\"\n{hocon}",
         environment: new Dictionary<string, string?>()));
 
-    private IActorRef Start(TestProbe connection, TestProbe mailboxes)
+    private IActorRef Start(TestProbe connection, TestProbe mailboxes, NodeOptions? options = null)
     {
-        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), _options, _options.ToSmtpPolicy(), mailboxes.Ref));
+        options ??= _options;
+        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), options, options.ToSmtpPolicy(), mailboxes.Ref));
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
         return session;

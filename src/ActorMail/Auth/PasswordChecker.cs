@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Diagnostics;
 using ActorMail.Configuration;
 using ActorMail.Protocol.Auth;
+using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 using Akka.Actor;
 using Akka.Event;
@@ -114,7 +115,7 @@ public sealed class PasswordChecker : ReceiveActor
         if (!verified.Ok)
         {
             _throttle.Failed(check.Address, check.User, Now);
-            _log.Info("Password check failed for {User} from {Address}", LoggedName(check.User), check.Address);
+            _log.Info("Password check failed for {User} from {Address}", MailboxName.ForLog(check.User), check.Address);
         }
 
         Answer(verified.Job, verified.Ok ? PasswordOutcome.Accepted : PasswordOutcome.Rejected);
@@ -165,7 +166,7 @@ public sealed class PasswordChecker : ReceiveActor
         }
         else if (first)
         {
-            _log.Warning("Sign-ins for {User} refused unchecked from failing addresses for the rest of the {Window} window: {Failures} failures", LoggedName(check.User), _options.ThrottleWindow, _options.MaxFailuresPerUser);
+            _log.Warning("Sign-ins for {User} refused unchecked from failing addresses for the rest of the {Window} window: {Failures} failures", MailboxName.ForLog(check.User), _options.ThrottleWindow, _options.MaxFailuresPerUser);
         }
 
         Answer(job, PasswordOutcome.Rejected);
@@ -174,9 +175,6 @@ public sealed class PasswordChecker : ReceiveActor
 
     private static void Answer(Job job, PasswordOutcome outcome) =>
         job.ReplyTo.Tell(new AuthCommands.PasswordChecked(job.Check.CorrelationId, outcome));
-    // A name that is not a valid mailbox may be a password typed at the wrong prompt: never log it.
-    private static string LoggedName(string user) => Protocol.Mail.MailboxName.IsValid(user) ? user : "<invalid>";
-
     private sealed record Job(AuthCommands.CheckPassword Check, IActorRef ReplyTo);
 
     private sealed record Verified(Job Job, bool Ok);
