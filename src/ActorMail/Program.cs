@@ -15,7 +15,7 @@ namespace ActorMail;
 public static class Program
 {
     private const string Usage = """
-        usage: actormail [serve] [--config FILE] [--role all|smtp|pop3]
+        usage: actormail [serve] [--config FILE] [--role all|smtp|pop3] [--ready-file PATH]
                actormail mailboxes [--json] [--config FILE]
                actormail hash-password        (reads the password from standard input)
         """;
@@ -75,6 +75,7 @@ public static class Program
     {
         var config = NodeConfig.Load(Option(args, "--config"), Option(args, "--role") is { } role ? $"actormail.role = {role}" : null);
         var options = NodeOptions.FromConfig(config);
+        var readyFile = Option(args, "--ready-file");
 
         // Mail, spool and log files are the owner's alone: 0600 files, 0700 folders.
         Store.Native.SetUmask(Convert.ToInt32("077", 8));
@@ -121,6 +122,10 @@ public static class Program
         {
             var node = await started.Task.ConfigureAwait(false);
             await node.WaitBoundAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            if (readyFile is not null)
+            {
+                await ReadyFile.WriteAsync(readyFile, Environment.ProcessId, node).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)
         {

@@ -51,6 +51,8 @@ public sealed class ConfigTests
     }
 
     [Theory]
+    [InlineData("actormail.smtp.port = -1", "actormail.smtp.port")]
+    [InlineData("actormail.pop3.port = 65536", "actormail.pop3.port")]
     [InlineData("actormail.users { \"../x\" = \"pbkdf2-sha256$1$AAAA$AAAA\" }", "not a valid mailbox name")]
     [InlineData("actormail.users { carol = \"plain-text\" }", "not a pbkdf2-sha256 hash line")]
     [InlineData("actormail.postmaster = nobody", "actormail.postmaster")]
@@ -124,5 +126,17 @@ public sealed class ConfigTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Port_0_is_accepted_for_any_free_port()
+    {
+        var o = NodeOptions.FromConfig(NodeConfig.Load(environment: new Dictionary<string, string?>
+        {
+            ["ACTORMAIL_SMTP_PORT"] = "0",
+            ["ACTORMAIL_POP3_PORT"] = "0",
+        }));
+        Assert.Equal(0, o.Smtp.Port);
+        Assert.Equal(0, o.Pop3.Port);
     }
 }

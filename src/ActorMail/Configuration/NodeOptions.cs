@@ -286,6 +286,8 @@ public sealed record NodeOptions(
             throw new ConfigurationException("actormail.log-flush-interval: must be more than 0");
         }
 
+        PortNumber(Smtp.Port, "actormail.smtp.port");
+        PortNumber(Pop3.Port, "actormail.pop3.port");
         Positive(LogFileSizeLimit, "actormail.log-file-size-limit");
         Positive(LogFilesKept, "actormail.log-files-kept");
         Positive(Smtp.MaxMessageSize, "actormail.smtp.max-message-size");
@@ -337,6 +339,15 @@ public sealed record NodeOptions(
         if (value <= 0)
         {
             throw new ConfigurationException($"{key} must be positive");
+        }
+    }
+
+    // 0 asks the system for any free port; serve --ready-file tells the parent which one it got.
+    internal static void PortNumber(int value, string key)
+    {
+        if (value is < 0 or > 65535)
+        {
+            throw new ConfigurationException($"{key} must be 0 (any free port) to 65535");
         }
     }
 
