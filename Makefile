@@ -5,6 +5,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PY        := /usr/bin/python3
+# The tools import tools/harness as the package `harness` (pytest.ini does the same for the tests).
+TOOL      := PYTHONPATH=$(CURDIR)/tools $(PY)
 CONFIG    := Release
 NODE_DLL  := src/ActorMail/bin/$(CONFIG)/net10.0/actormail.dll
 CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
@@ -49,7 +51,7 @@ test-dotnet:
 	dotnet test tests/ActorMail.Tests -c $(CONFIG) --no-build -nologo
 
 test-tools: build
-	$(PY) -m pytest -m tools -q tests/e2e tools/bench
+	$(PY) -m pytest -m tools -q tests/e2e tools/bench tools/harness
 
 flex:
 	cd flex && RUSTFLAGS=-Dwarnings $(CARGO) build --release --offline -q && RUSTFLAGS=-Dwarnings $(CARGO) test --offline -q
@@ -72,20 +74,20 @@ compose-e3: deps
 	$(PY) tools/compose/compose_run.py e3
 
 demo: build
-	$(PY) tools/mininet/demo.py
+	$(TOOL) tools/mininet/demo.py
 
 # Long runs of their own; short versions run inside make test (pytest -m tools).
 bench: deps build
-	$(PY) tools/bench/run.py
+	$(TOOL) tools/bench/run.py
 
 bench-quick: deps build
-	$(PY) tools/bench/run.py --quick
+	$(TOOL) tools/bench/run.py --quick
 
 crashtest: build
-	$(PY) tools/crashtest/crashtest.py --rounds 25 --seconds-per-round 3
+	$(TOOL) tools/crashtest/crashtest.py --rounds 25 --seconds-per-round 3
 
 fuzz: build
-	$(PY) tools/fuzz/fuzz.py --iterations 50000 --seconds 900
+	$(TOOL) tools/fuzz/fuzz.py --iterations 50000 --seconds 900
 
 # The hostile-load suite at the sizes of the original attacks (1 GiB floods, 850 guessers for
 # 50 s, 64 reset threads for 30 s); its figures go to artifacts/hostile/figures.json.

@@ -1,0 +1,135 @@
+"""The harness itself: the wire helpers without a server, then the node on ports the system chose."""
+import socket
+import threading
+
+import pytest
+
+from harness import Node, NodeFailed, free_port, port_answers, wire
+
+pytestmark = pytest.mark.tools
+
+
+def fed(chunks, **options):
+    """A Client whose server writes `chunks` one send at a time, then closes."""
+    a, b = socket.socketpair()
+
+    def writer():
+        for c in chunks:
+            b.sendall(c)
+        b.close()
+
+    threading.Thread(target=writer, daemon=True).start()
+    return wire.Client(a, **options)
+
+
+def split(stream, step):
+    return [stream[i:i + step] for i in range(0, len(stream), step)]
+
+
+def test_smtp_replies_are_parsed_whole_wherever_the_reads_split_them():
+    stream = b"220 hi\r\n250-first\r\n250-SIZE 1\r\n250 PIPELINING\r\n354\r\n"
+    for step in (1, 2, 5, len(stream)):
+        c = fed(split(stream, step))
+        assert c.reply() == (220, [b"220 hi"])
+        assert c.reply() == (250, [b"250-first", b"250-SIZE 1", b"250 PIPELINING"])
+        assert c.reply() == (354, [b"354"])
+        with pytest.raises(wire.Closed):
+            c.reply()
+        assert c.closed
+
+
+def test_the_smtp_parser_refuses_what_is_not_a_reply():
+    assert wire.smtp_reply_at(b"250-a\r\n250 b") is None
+    assert wire.smtp_reply_at(b"250-a\r\n250 b\r\nrest") == (250, [b"250-a", b"250 b"], 14)
+    assert wire.smtp_reply_at(b"xx\r\n220 ok\r\n", 4) == (220, [b"220 ok"], 12)
+    for bad in (b"oops\r\n", b"25\r\n", b"250x\r\n", b"250-a\r\n251 b\r\n"):
+        with pytest.raises(wire.ProtocolError):
+            wire.smtp_reply_at(bad)
+
+
+def test_pop3_status_lines_multiline_answers_and_blocks():
+    stream = (b"+OK hi\r\n+OK 2 messages\r\n1 5\r\n2 5\r\n.\r\n"
+              b"+OK 12 octets\r\nab\r\n..dot\r\n.\r\n"     # a stuffed line does not end the answer
+              b"+OK\r\n.\r\n"                            # an empty message
+              b"-ERR no such message\r\nnot a status\r\n")
+    for step in (1, 3, 7, len(stream)):
+        c = fed(split(stream, step), protocol="pop3", text=True, record=True)
+        assert c.reply() == "+OK hi"
+        assert c.reply() == "+OK 2 messages"
+        assert c.multiline() == ["1 5", "2 5"]
+        assert c.reply() == "+OK 12 octets"
+        assert c.block() == b"ab\r\n..dot\r\n"
+        assert c.reply() == "+OK"
+        assert c.block() == b""
+        assert c.reply() == "-ERR no such message"
+        with pytest.raises(wire.ProtocolError):
+            c.reply()
+        assert bytes(c.transcript) == stream
+
+
+def test_a_large_answer_is_read_across_buffer_compaction():
+    body = b"y" * 98 + b"\r\n"
+    one = b"+OK\r\n" + body * 300 + b".\r\n"
+    count = (3 * wire.COMPACT_AFTER) // len(one)
+    c = fed(split(one * count, 65536), protocol="pop3")
+    for _ in range(count):
+        assert c.reply() == b"+OK"
+        assert c.block() == body * 300
+
+
+def test_waiting_for_the_server_to_close_or_to_stay_silent():
+    a, b = socket.socketpair()
+    c = wire.Client(a, record=True)
+    assert c.nothing_within(0.2)
+    b.sendall(b"421 bye\r\n")
+    assert not c.nothing_within(1.0)
+    assert not c.wait_closed(0.2)
+    b.close()
+    assert c.wait_closed(2.0)
+    assert bytes(c.transcript) == b"421 bye\r\n"
+    c.close()
+
+
+def test_dot_stuffing_and_the_trace_lines():
+    message = b".first\r\nmiddle\r\n..second\r\n"
+    assert wire.dot_stuff(message) == b"..first\r\nmiddle\r\n...second\r\n"
+    assert [wire.dot_unstuff(line) for line in wire.dot_stuff(message).split(b"\r\n")] == message.split(b"\r\n")
+    stored = b"Return-Path: <a@b>\r\nReceived: from x\r\n\tby y\r\nSubject: s\r\n\r\nbody\r\n"
+    assert wire.strip_trace(stored) == b"Subject: s\r\n\r\nbody\r\n"
+
+
+def test_nodes_on_port_0_get_ports_of_their_own_and_new_ones_when_restarted(tmp_path):
+    first = Node(tmp_path / "first")
+    second = Node(tmp_path / "second", role="smtp", pop3_port=free_port())
+    try:
+        first.start()
+        second.start()
+        assert first.ready["pid"] == first.process.pid
+        assert first.ready["smtp"] == f"127.0.0.1:{first.smtp_port}"
+        assert first.ready["pop3"] == f"127.0.0.1:{first.pop3_port}"
+        assert len({first.smtp_port, first.pop3_port, second.smtp_port}) == 3
+        # The SMTP-only node serves no POP3 and leaves alone the port it was given for it.
+        assert second.ready["pop3"] is None and not port_answers(second.host, second.pop3_port)
+        for node in (first, second):
+            with wire.Client.connect(node.host, node.smtp_port, text=True) as smtp:
+                assert smtp.reply()[0] == 220
+        with wire.Client.connect(first.host, first.pop3_port, "pop3", text=True) as pop3:
+            assert pop3.reply().startswith("+OK")
+        before = first.smtp_port, first.process.pid
+        first.stop()
+        assert first.process.returncode == 0
+        first.start()
+        assert (first.smtp_port, first.process.pid) != before
+        assert port_answers(first.host, first.smtp_port)
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_node_that_cannot_start_says_why(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        node = Node(tmp_path, smtp_port=holder.getsockname()[1])
+        with pytest.raises(NodeFailed, match="address already in use"):
+            node.start()
