@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from conftest import NODE_DLL, Node
+from harness import wire
 
 pytestmark = pytest.mark.tools
 
@@ -28,16 +29,14 @@ def test_hash_password_prints_a_salted_pbkdf2_line():
 
 
 def test_mailboxes_lists_counts_while_the_node_runs(tmp_path):
-    node = Node(tmp_path, smtp_port=free_port(), pop3_port=free_port()).start()
+    node = Node(tmp_path).start()
     try:
-        with socket.create_connection((node.host, node.smtp_port), timeout=10) as s:
-            f = s.makefile("rb")
-            f.readline()
-            for line in [b"HELO cli", b"MAIL FROM:<a@example.org>", b"RCPT TO:<bob@localhost>", b"DATA"]:
-                s.sendall(line + b"\r\n")
-                f.readline()
-            s.sendall(b"Subject: cli\r\n\r\nhello\r\n.\r\nQUIT\r\n")
-            assert f.readline().startswith(b"250 2.0.0")
+        with wire.Client.connect(node.host, node.smtp_port) as s:
+            s.reply()
+            for line in ["HELO cli", "MAIL FROM:<a@example.org>", "RCPT TO:<bob@localhost>", "DATA"]:
+                s.cmd(line)
+            s.send(b"Subject: cli\r\n\r\nhello\r\n.\r\nQUIT\r\n")
+            assert s.reply()[1][0].startswith(b"250 2.0.0")
         listing = run(["mailboxes", "--json"], env={"ACTORMAIL_DATA": str(node.mail_root)})
         assert listing.returncode == 0, listing.stderr
         rows = {row["mailbox"]: row for row in json.loads(listing.stdout)}
@@ -54,14 +53,8 @@ def test_port_in_use_gives_one_clear_line_and_exit_2(tmp_path):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = run(["serve"], env={"ACTORMAIL_SMTP_PORT": str(port), "ACTORMAIL_POP3_PORT": str(free_port()),
+        result = run(["serve"], env={"ACTORMAIL_SMTP_PORT": str(port), "ACTORMAIL_POP3_PORT": "0",
                                      "ACTORMAIL_DATA": str(tmp_path / "mail"), "ACTORMAIL_LOGS": str(tmp_path / "logs")})
     assert result.returncode == 2
     assert result.stderr.strip() == f"actormail: cannot listen on 127.0.0.1:{port}: address already in use"
     assert "Exception" not in result.stdout + result.stderr
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -1,6 +1,6 @@
 """Crash safety: the quick crash run (3 SIGKILLs), the checker's own teeth, and a clean stop on SIGTERM.
 
-Ports 2664-2667 (127.0.0.1). The full run (20 kills and more) is `make crashtest`.
+Nodes on 127.0.0.1, on ports the system chooses. The full run (20 kills and more) is `make crashtest`.
 """
 import collections
 import pathlib
@@ -14,21 +14,19 @@ import uuid
 import pytest
 
 from conftest import Node, ToolModule
+from harness import wire
 from smtpraw import RawSmtp
 
 crashtest = ToolModule("crashtest")
 
 pytestmark = pytest.mark.tools
 
-CRASH_PORTS = (2664, 2665)
-TERM_PORTS = (2666, 2667)
-
 
 @pytest.fixture(scope="module")
 def crash_run():
     """One quick crash run (3 kills, one of each mode); its figures, violations and mail root."""
     workdir = tempfile.mkdtemp(prefix="actormail-crash-")
-    node = Node(workdir, smtp_port=CRASH_PORTS[0], pop3_port=CRASH_PORTS[1])
+    node = Node(workdir)
     seed = int(time.time())
     lines = []
     figures, violations = crashtest.run(node, rounds=3, seconds=2.0, seed=seed, log=lines.append)
@@ -115,7 +113,7 @@ def test_sigterm_answers_421_keeps_no_partial_file_and_exits_in_time():
     message marked for deletion: each is told it is closing (421 4.3.2 / -ERR), no partial message
     and no spool file stays, the marked message is not deleted (no QUIT), and the process exits in time."""
     workdir = tempfile.mkdtemp(prefix="actormail-term-")
-    node = Node(workdir, smtp_port=TERM_PORTS[0], pop3_port=TERM_PORTS[1]).start()
+    node = Node(workdir).start()
     marker = f"TERM-{uuid.uuid4().hex}"
     try:
         s = RawSmtp(node.host, node.smtp_port)
@@ -127,11 +125,9 @@ def test_sigterm_answers_421_keeps_no_partial_file_and_exits_in_time():
         s.close()
         kept_for_bob = node.all_messages("bob")
         assert len(kept_for_bob) == 1
-        pop = socket.create_connection((node.host, node.pop3_port), timeout=10)
-        pop.sendall(b"USER bob\r\nPASS bob-demo\r\nDELE 1\r\n")
-        got = b""
-        while got.count(b"\r\n") < 4:
-            got += pop.recv(4096)
+        pop = wire.Client.connect(node.host, node.pop3_port, "pop3", timeout=10)
+        pop.send(b"USER bob\r\nPASS bob-demo\r\nDELE 1\r\n")
+        got = b"\r\n".join(pop.reply() for _ in range(4))
         assert b"+OK Message 1 deleted" in got, got
 
         in_data = [_smtp_in_data(node, marker) for _ in range(3)]
@@ -141,7 +137,7 @@ def test_sigterm_answers_421_keeps_no_partial_file_and_exits_in_time():
         started = time.monotonic()
         node.process.send_signal(signal.SIGTERM)
         outcomes = [_read_until_closed(c.sock) for c in in_data + [idle]]
-        pop_outcome = _read_until_closed(pop)
+        pop_outcome = _read_until_closed(pop.sock)
         code = node.process.wait(15)
         took = time.monotonic() - started
         assert code == 0, node.output()[-2000:]

@@ -16,13 +16,13 @@ on the same mail root and checks every file against a ledger the checker wrote a
   marked message present or gone and every unmarked message present; after +OK to QUIT every
   marked message is gone.
 
-Usage: crashtest.py [--rounds N] [--seconds-per-round S] [--seed N] [--quick]
-The node is src/ActorMail/bin/Release/net10.0/actormail.dll, or the path in ACTORMAIL_NODE_DLL.
+Usage: PYTHONPATH=tools tools/crashtest/crashtest.py [--rounds N] [--seconds-per-round S] [--seed N] [--quick]
+The node (src/ActorMail/bin/Release/net10.0/actormail.dll, or the path in ACTORMAIL_NODE_DLL) is
+started by tools/harness on ports the system chooses, afresh at each restart.
 """
 import argparse
 import hashlib
 import json
-import os
 import pathlib
 import random
 import re
@@ -34,8 +34,9 @@ import threading
 import time
 import uuid
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-USERS = {"alice": "alice-demo", "bob": "bob-demo"}
+from harness import USERS, Node, wire
+from harness.wire import ProtocolError
+
 ADDRESSES = {"alice": ["alice@localhost", "alice@actormail.test"], "bob": ["bob@localhost", "bob@actormail.test"]}
 RECIPIENT_SETS = [("alice",), ("bob",), ("alice", "bob")]
 SENDERS = 8
@@ -44,89 +45,42 @@ SMTP_REPLY = re.compile(rb"^[2-5][0-9]{2}[ -][\x20-\x7e]*$|^[2-5][0-9]{2}$")
 POP3_STATUS = re.compile(rb"^(\+OK|-ERR)( [\x20-\x7e]*)?$")
 
 
-class ProtocolError(Exception):
-    """A reply that is not well formed, or not the one the protocol requires."""
+class Smtp(wire.Client):
+    """An SMTP connection whose reply lines must also be printable ASCII (the harness checks their form)."""
 
-
-class LineReader:
-    """Reads CRLF lines from a socket and checks each is complete."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                line, self.buf = self.buf[:i], self.buf[i + 2:]
-                return line
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed by server")
-            self.buf += chunk
-
-
-class Smtp:
     def __init__(self, host, port, timeout=15.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.reader = LineReader(self.sock)
+        super().__init__(socket.create_connection((host, port), timeout=timeout))
 
     def reply(self):
-        lines = []
-        while True:
-            line = self.reader.line()
-            if not SMTP_REPLY.match(line):
-                raise ProtocolError(f"malformed SMTP reply line {line[:200]!r}")
-            if lines and line[:3] != lines[0][:3]:
-                raise ProtocolError(f"reply code changed inside a multi-line reply: {lines + [line]!r}")
-            lines.append(line)
-            if len(line) == 3 or line[3:4] == b" ":
-                return int(line[:3]), lines
-
-    def command(self, text):
-        self.sock.sendall(text.encode("ascii") + b"\r\n")
-        return self.reply()
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        code, lines = super().reply()
+        bad = next((line for line in lines if not SMTP_REPLY.match(line)), None)
+        if bad is not None:
+            raise ProtocolError(f"malformed SMTP reply line {bad[:200]!r}")
+        return code, lines
 
 
-class Pop3:
+class Pop3(wire.Client):
+    """A POP3 connection whose status lines must also be printable ASCII."""
+
     def __init__(self, host, port, timeout=15.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.reader = LineReader(self.sock)
+        super().__init__(socket.create_connection((host, port), timeout=timeout), "pop3")
 
     def status(self):
-        line = self.reader.line()
+        line = self.reply()
         if not POP3_STATUS.match(line):
             raise ProtocolError(f"malformed POP3 status line {line[:200]!r}")
         return line
 
     def command(self, text, expect_ok=True):
-        self.sock.sendall(text.encode("ascii") + b"\r\n")
+        self.send(text)
         line = self.status()
         if expect_ok and not line.startswith(b"+OK"):
             raise ProtocolError(f"{text.split()[0]} answered {line!r}")
         return line
 
-    def multiline(self):
+    def unstuffed(self):
         """The lines of a multi-line answer, dot-unstuffed, without the terminating '.'."""
-        lines = []
-        while True:
-            line = self.reader.line()
-            if line == b".":
-                return lines
-            lines.append(line[1:] if line.startswith(b".") else line)
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        return [wire.dot_unstuff(line) for line in self.multiline()]
 
 
 class Ledger:
@@ -151,7 +105,7 @@ class Ledger:
 
 
 def make_message(rng, recipients):
-    """A message with a unique X-Crash-Id and the SHA-256 of its body; returns (id, wire bytes, body sha)."""
+    """A message with a unique X-Crash-Id and the SHA-256 of its body; returns (id, the stuffed bytes DATA sends, body sha)."""
     crash_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     pick = rng.random()
     size = rng.randint(64, 3000) if pick < 0.7 else rng.randint(3000, 48000) if pick < 0.95 else rng.randint(48000, 300000)
@@ -172,23 +126,12 @@ def make_message(rng, recipients):
         f"From: checker@example.org\r\nTo: {to}\r\nSubject: crash check {crash_id[:8]}\r\n"
         f"Message-ID: <{crash_id}@crashtest.example>\r\nX-Crash-Id: {crash_id}\r\nX-Body-Sha256: {sha}\r\n\r\n"
     ).encode("ascii")
-    raw = head + body
-    stuffed = b"\r\n".join(b"." + l if l.startswith(b".") else l for l in raw.split(b"\r\n"))
-    return crash_id, stuffed, sha
-
-
-def strip_trace(raw):
-    """The message after the Return-Path: and Received: lines (and their folded continuations)."""
-    lines = raw.split(b"\r\n")
-    i = 0
-    while i < len(lines) and (lines[i].startswith((b"Return-Path:", b"Received:")) or lines[i][:1] in (b"\t", b" ")):
-        i += 1
-    return b"\r\n".join(lines[i:])
+    return crash_id, wire.dot_stuff(head + body), sha
 
 
 def inspect_message(raw):
     """(crash id or None, problem or None) for a stored or retrieved message."""
-    message = strip_trace(raw)
+    message = wire.strip_trace(raw)
     split = message.find(b"\r\n\r\n")
     if split < 0:
         return None, "no end of header"
@@ -241,21 +184,21 @@ class Round:
                 if code != 220:
                     time.sleep(0.05)
                     continue
-                client.command(f"EHLO sender{index}.crashtest.example")
+                client.cmd(f"EHLO sender{index}.crashtest.example")
                 while not self.stop.is_set():
                     recipients = rng.choice(RECIPIENT_SETS)
-                    crash_id, wire, sha = make_message(rng, recipients)
-                    if client.command("MAIL FROM:<checker@example.org>")[0] != 250:
+                    crash_id, data, sha = make_message(rng, recipients)
+                    if client.cmd("MAIL FROM:<checker@example.org>")[0] != 250:
                         raise ProtocolError("MAIL refused")
                     for r in recipients:
-                        code, lines = client.command(f"RCPT TO:<{rng.choice(ADDRESSES[r])}>")
+                        code, lines = client.cmd(f"RCPT TO:<{rng.choice(ADDRESSES[r])}>")
                         if code != 250:
                             raise ProtocolError(f"RCPT refused: {lines!r}")
-                    if client.command("DATA")[0] != 354:
+                    if client.cmd("DATA")[0] != 354:
                         raise ProtocolError("DATA refused")
                     # From here the message may be stored even if no reply comes back.
                     self.ledger.write(ev="data", id=crash_id, rcpt=list(recipients), sha=sha, round=self.number)
-                    client.sock.sendall(wire + b".\r\n")
+                    client.sock.sendall(data + b".\r\n")
                     code, lines = client.reply()
                     if code == 250:
                         self.ledger.write(ev="ack", id=crash_id)
@@ -309,7 +252,7 @@ class Round:
             if not opened.startswith(b"+OK"):
                 return False  # e.g. [IN-USE] while an earlier session is being cleaned up: try again
             client.command("LIST")
-            listing = [l.split() for l in client.multiline()]
+            listing = [l.split() for l in client.unstuffed()]
             numbers = [int(n) for n, _ in listing]
             most = 150 if final and self.mode == "pop3-update" else 40
             numbers = sorted(rng.sample(numbers, min(len(numbers), rng.randint(5, most))))
@@ -317,13 +260,13 @@ class Round:
             for n in numbers:
                 if rng.random() < 0.15:
                     client.command(f"RETR {n}")
-                    raw = b"\r\n".join(client.multiline()) + b"\r\n"
+                    raw = b"\r\n".join(client.unstuffed()) + b"\r\n"
                     crash_id, problem = inspect_message(raw)
                     if problem:
                         raise ProtocolError(f"RETR {n} of {user} gave a damaged message {crash_id}: {problem}")
                 else:
                     client.command(f"TOP {n} 0")
-                    crash_id, _ = inspect_message(b"\r\n".join(client.multiline()) + b"\r\n")
+                    crash_id, _ = inspect_message(b"\r\n".join(client.unstuffed()) + b"\r\n")
                 if crash_id is None:
                     raise ProtocolError(f"message {n} of {user} has no X-Crash-Id")
                 client.command(f"DELE {n}")
@@ -566,17 +509,14 @@ def main(argv=None):
     parser.add_argument("--seconds-per-round", type=float, default=3.0, help="longest load before each kill")
     parser.add_argument("--seed", type=int, default=None, help="RNG seed (default: random, printed)")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s")
-    parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("CRASHTEST_SMTP_PORT", 2660)))
-    parser.add_argument("--pop3-port", type=int, default=int(os.environ.get("CRASHTEST_POP3_PORT", 2661)))
+    parser.add_argument("--smtp-port", type=int, default=0, help="SMTP port of the node (default: any free one, new at each restart)")
+    parser.add_argument("--pop3-port", type=int, default=0, help="POP3 port of the node (default: as for SMTP)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (mail root, ledger, logs)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.seconds_per_round = 3, 2.0
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     print(f"crashtest: seed {seed} (rerun with --seed {seed}), {args.rounds} rounds of up to {args.seconds_per_round} s", flush=True)
-
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from conftest import Node  # the e2e fixture's node process (honours ACTORMAIL_NODE_DLL)
 
     workdir = tempfile.mkdtemp(prefix="actormail-crash-")
     node = Node(workdir, smtp_port=args.smtp_port, pop3_port=args.pop3_port)
