@@ -1,7 +1,7 @@
 """Hostile input and hostile surroundings: nothing from the network may crash, hang or exhaust the
 node, reach outside its mail root, or leak a password or a message body into its logs.
 
-Each node here is started by this module on 127.0.0.1:2680-2691. Every session that a test opens
+Each node here is started by this module on 127.0.0.1, on ports the system chooses. Every session that a test opens
 records all it received, and its replies are checked to be well formed when the session ends
 (SMTP `ddd` plus space or hyphen; POP3 `+OK`/`-ERR`; see tools/fuzz/fuzz.py).
 """
@@ -22,17 +22,13 @@ import pytest
 
 import conftest
 from conftest import Node, strip_trace
+from harness import wire
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 fuzz = conftest.ToolModule("fuzz")
 
 pytestmark = pytest.mark.tools
 
-HOSTILE_PORTS = (2680, 2681)
-SLOW_PORTS = (2682, 2683)
-FUZZ_PORTS = (2684, 2685)
-FULL_PORTS = (2686, 2687)
-BUSY_PORTS = (2688, 2689)
 MAX_CONNECTIONS = 40
 EXTRA_USERS = [f"u{i:03d}" for i in range(120)]
 
@@ -52,9 +48,9 @@ def alice_hash():
     return re.search(r'alice = "(pbkdf2-sha256\$[^"]+)"', text).group(1)
 
 
-def start_node(ports, extra_config="", watched=True, **kwargs):
+def start_node(extra_config="", watched=True, **kwargs):
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="actormail-hostile-"))
-    node = Node(workdir, smtp_port=ports[0], pop3_port=ports[1], extra_config=extra_config, **kwargs)
+    node = Node(workdir, extra_config=extra_config, **kwargs)
     if watched:
         WATCHED_NODES.append(node)
     return node
@@ -71,7 +67,7 @@ def cleanup():
 @pytest.fixture(scope="module")
 def hostile():
     users = "\n".join(f'  {u} = "{alice_hash()}"' for u in EXTRA_USERS)
-    node = start_node(HOSTILE_PORTS, extra_config=(
+    node = start_node(extra_config=(
         f"actormail.smtp.max-connections = {MAX_CONNECTIONS}\n"
         f"actormail.pop3.max-connections = {MAX_CONNECTIONS}\n"
         # Every test here connects from 127.0.0.1 and some guess passwords on purpose; the
@@ -86,7 +82,7 @@ def hostile():
 
 @pytest.fixture(scope="module")
 def slow():
-    node = start_node(SLOW_PORTS, extra_config="actormail.smtp.idle-timeout = 1s\nactormail.pop3.idle-timeout = 1s\n").start()
+    node = start_node(extra_config="actormail.smtp.idle-timeout = 1s\nactormail.pop3.idle-timeout = 1s\n").start()
     yield node
     node.stop()
 
@@ -94,26 +90,19 @@ def slow():
 @pytest.fixture(scope="module")
 def fuzz_node():
     # Not in WATCHED_NODES: a mutation can turn "PASS alice-demo" into a user name, which is logged.
-    node = start_node(FUZZ_PORTS, watched=False).start()
+    node = start_node(watched=False).start()
     yield node
     node.stop()
     if node.process.returncode in (0, None):
         shutil.rmtree(node.workdir, ignore_errors=True)
 
 
-class Session:
+class Session(wire.Client):
     """A raw connection that keeps everything it received and checks it is well formed at the end."""
 
     def __init__(self, node, protocol, timeout=15.0):
-        self.protocol = protocol
         port = node.smtp_port if protocol == "smtp" else node.pop3_port
-        self.sock = socket.create_connection((node.host, port), timeout=timeout)
-        self.transcript = bytearray()
-        self.buf = b""
-        self.closed = False
-
-    def __enter__(self):
-        return self
+        super().__init__(socket.create_connection((node.host, port), timeout=timeout), protocol, text=True, record=True)
 
     def __exit__(self, kind, value, tb):
         self.sock.close()
@@ -123,70 +112,6 @@ class Session:
     def check(self):
         problem = fuzz.CHECKS[self.protocol](bytes(self.transcript), closed=self.closed)
         assert problem is None, f"{self.protocol} replies not well formed: {problem}"
-
-    def _fill(self):
-        try:
-            chunk = self.sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            self.closed = True
-            raise ConnectionError(f"closed by the server; last: {bytes(self.transcript[-200:])!r}")
-        self.transcript += chunk
-        self.buf += chunk
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("ascii", "replace")
-
-    def reply(self):
-        """SMTP: (code, [lines]); POP3: the status line."""
-        if self.protocol == "pop3":
-            return self.line()
-        lines = []
-        while True:
-            lines.append(self.line())
-            if len(lines[-1]) < 4 or lines[-1][3] == " ":
-                return int(lines[-1][:3]), lines
-
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode("ascii") + b"\r\n")
-
-    def cmd(self, text):
-        self.send(text)
-        return self.reply()
-
-    def multiline(self):
-        lines = []
-        while (line := self.line()) != ".":
-            lines.append(line)
-        return lines
-
-    def wait_closed(self, timeout=10.0):
-        """True if the server closes within timeout (what arrives meanwhile goes to the transcript)."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                self._fill()
-        except ConnectionError:
-            return True
-        except socket.timeout:
-            return False
-
-    def nothing_within(self, seconds):
-        """True if no byte arrives within seconds."""
-        self.sock.settimeout(seconds)
-        try:
-            self._fill()
-            return False
-        except socket.timeout:
-            return True
-        except ConnectionError:
-            return False
-        finally:
-            self.sock.settimeout(15.0)
 
 
 def hello(node, name="hostile.example"):
@@ -661,7 +586,7 @@ def test_regression_cases_replay_cleanly(fuzz_node):
 
 def test_full_mail_root_answers_452_keeps_serving_and_recovers():
     """The mail root is a 1 MiB tmpfs filled up by a file; then the file goes and space returns."""
-    node = start_node(FULL_PORTS)
+    node = start_node()
     root = pathlib.Path(node.mail_root)
     root.mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)], check=True)
@@ -751,16 +676,16 @@ def test_unwritable_mailbox_fails_that_recipient_only(hostile):
 
 
 def test_port_in_use_gives_a_clear_message_and_a_nonzero_exit():
-    port = BUSY_PORTS[0]  # the SMTP port; the POP3 port is free
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    holder.bind(("127.0.0.1", port))
+    holder.bind(("127.0.0.1", 0))
     holder.listen(1)
+    port = holder.getsockname()[1]  # the SMTP port; the POP3 port is any free one
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="actormail-hostile-"))
     env = dict(os.environ, ACTORMAIL_DATA=str(workdir / "maildir"), ACTORMAIL_LOGS=str(workdir / "logs"),
-               ACTORMAIL_SMTP_PORT=str(BUSY_PORTS[0]), ACTORMAIL_POP3_PORT=str(BUSY_PORTS[1]))
+               ACTORMAIL_SMTP_PORT=str(port), ACTORMAIL_POP3_PORT="0")
     try:
-        # Started directly, not with Node.start(): its port probes would open sessions on the free port.
+        # Started directly, not with Node.start(): the node is meant to fail, and its output is the check.
         done = subprocess.run(["dotnet", str(conftest.NODE_DLL), "serve"], cwd=workdir, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
         out = done.stdout.decode(errors="replace")

@@ -15,15 +15,16 @@ once. Throughout the run the checker requires that:
 A failing case is written with its input bytes to tools/fuzz/regressions.json (with
 --record), which tests/e2e/test_hostile.py replays.
 
-Usage: fuzz.py [--seed N] [--iterations N] [--seconds S] [--workers N] [--rss-limit-mb M] [--record]
-       fuzz.py --case SEED:ITERATION [--record]     (one case again, e.g. a failing one)
-       fuzz.py --replay                            (the regression cases)
-The node is src/ActorMail/bin/Release/net10.0/actormail.dll, or the path in ACTORMAIL_NODE_DLL.
+Usage (from the repository's root; make fuzz runs the long one):
+       PYTHONPATH=tools tools/fuzz/fuzz.py [--seed N] [--iterations N] [--seconds S] [--workers N] [--rss-limit-mb M] [--record]
+       PYTHONPATH=tools tools/fuzz/fuzz.py --case SEED:ITERATION [--record]   (one case again, e.g. a failing one)
+       PYTHONPATH=tools tools/fuzz/fuzz.py --replay                          (the regression cases)
+The node (src/ActorMail/bin/Release/net10.0/actormail.dll, or the path in ACTORMAIL_NODE_DLL) is
+started by tools/harness on ports the system chooses.
 """
 import argparse
 import base64
 import json
-import os
 import pathlib
 import random
 import re
@@ -34,6 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from harness import Node, wire
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REGRESSIONS = pathlib.Path(__file__).resolve().parent / "regressions.json"
@@ -378,20 +381,21 @@ class Watch(threading.Thread):
         self.problems = []
 
     def probe(self):
-        for port, greeting, command, ok in ((self.node.smtp_port, b"220", b"NOOP\r\n", b"250"),
-                                            (self.node.pop3_port, b"+OK", b"NOOP\r\n", b"-ERR")):
+        for protocol, port, greeting, noop in (("smtp", self.node.smtp_port, b"220", b"250"),
+                                               ("pop3", self.node.pop3_port, b"+OK", b"-ERR")):
             started = time.monotonic()
             try:
-                with socket.create_connection((self.node.host, port), timeout=10) as s:
-                    data = s.recv(512)
-                    if data.startswith((b"421", b"-ERR [SYS/TEMP]")):
+                with wire.Client.connect(self.node.host, port, protocol, timeout=10) as c:
+                    first = first_line(c.reply())
+                    if first.startswith((b"421", b"-ERR [SYS/TEMP]")):
                         continue  # at the connection limit: refused cleanly, which is allowed
-                    if not data.startswith(greeting):
-                        return f"port {port}: greeting {data[:80]!r}"
-                    s.sendall(command)
-                    data = s.recv(512)
-                    if not data.startswith(ok):
-                        return f"port {port}: NOOP answered {data[:80]!r}"
+                    if not first.startswith(greeting):
+                        return f"port {port}: greeting {first[:80]!r}"
+                    answer = first_line(c.cmd("NOOP"))
+                    if not answer.startswith(noop):
+                        return f"port {port}: NOOP answered {answer[:80]!r}"
+            except wire.ProtocolError as e:
+                return f"port {port}: {e}"
             except OSError as e:
                 return f"port {port}: no answer within 10 s ({e}) after {time.monotonic() - started:.1f} s"
         return None
@@ -417,6 +421,11 @@ class Watch(threading.Thread):
                     self.problems.append(f"health probe: {problem}")
                     return
             self.stop.wait(0.2)
+
+
+def first_line(reply):
+    """The first line of an SMTP reply (code, lines), or a POP3 status line."""
+    return reply[1][0] if isinstance(reply, tuple) else reply
 
 
 def prime(node):
@@ -522,8 +531,8 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=60.0, help="stop starting cases after this long")
     parser.add_argument("--workers", type=int, default=16, help="connections at once")
     parser.add_argument("--rss-limit-mb", type=int, default=768)
-    parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("FUZZ_SMTP_PORT", 2662)))
-    parser.add_argument("--pop3-port", type=int, default=int(os.environ.get("FUZZ_POP3_PORT", 2663)))
+    parser.add_argument("--smtp-port", type=int, default=0, help="SMTP port of the node (default: any free one)")
+    parser.add_argument("--pop3-port", type=int, default=0, help="POP3 port of the node (default: any free one)")
     parser.add_argument("--record", action="store_true", help=f"add failing cases to {REGRESSIONS.relative_to(ROOT)}")
     parser.add_argument("--replay", action="store_true", help="run the regression cases instead of generated ones")
     parser.add_argument("--case", action="append", default=[], metavar="SEED:ITERATION",
@@ -532,9 +541,6 @@ def main(argv=None):
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     print(f"fuzz: seed {seed} (rerun with --seed {seed}), up to {args.iterations} cases or {args.seconds} s, "
           f"{args.workers} connections at once", flush=True)
-
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from conftest import Node  # the e2e fixture's node process (honours ACTORMAIL_NODE_DLL)
 
     workdir = tempfile.mkdtemp(prefix="actormail-fuzz-")
     node = Node(workdir, smtp_port=args.smtp_port, pop3_port=args.pop3_port).start()
