@@ -5,7 +5,7 @@ asserts the bound that holds the attack: memory, time, slots, checked guesses.
 `make test` runs this file at its short scale; `make hostile` runs it with
 ACTORMAIL_HOSTILE=full, the sizes of the original attacks, and prints a summary of figures.
 Attackers and legitimate clients use their own loopback addresses (127.0.0.2, 127.0.0.3, ...),
-so "another address" is real. Nodes listen on 127.0.0.1:2692-2695.
+so "another address" is real. Nodes listen on 127.0.0.1, on ports the system chooses.
 """
 import json
 import os
@@ -21,6 +21,7 @@ import time
 import pytest
 
 from conftest import Node
+from harness import wire
 
 pytestmark = pytest.mark.tools
 
@@ -51,29 +52,18 @@ def connect(node, protocol, source, timeout=10.0):
     return socket.create_connection((node.host, port), timeout=timeout, source_address=(source, 0))
 
 
-class Line:
-    """A line reader over one socket."""
+class Line(wire.Client):
+    """A line reader over one socket: the harness's, with text lines."""
 
     def __init__(self, sock):
-        self.sock, self.buf = sock, b""
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed by the server")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("ascii", "replace")
+        super().__init__(sock, text=True)
 
     def smtp(self):
-        while True:
-            line = self.line()
-            if line[3:4] != "-":
-                return line
+        """The last line of the next SMTP reply."""
+        return self.reply()[1][-1]
 
     def cmd(self, text, smtp=False):
-        self.sock.sendall(text.encode() + b"\r\n")
+        self.send(text)
         return self.smtp() if smtp else self.line()
 
 
@@ -98,16 +88,16 @@ def stop_and_count_open(node):
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"(SMTP|POP3) stopping with (\d+) sessions open", logs)}
 
 
-def start(ports, extra=""):
+def start(extra=""):
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="actormail-load-"))
     config = (f"actormail.smtp.write-timeout = {WRITE_TIMEOUT}s\n"
               f"actormail.pop3.write-timeout = {WRITE_TIMEOUT}s\n" + extra)
-    return Node(workdir, smtp_port=ports[0], pop3_port=ports[1], extra_config=config).start()
+    return Node(workdir, extra_config=config).start()
 
 
 @pytest.fixture
 def node():
-    n = start((2692, 2693))
+    n = start()
     yield n
     n.stop()
     shutil.rmtree(n.workdir, ignore_errors=True)
@@ -256,7 +246,7 @@ def test_pipelined_commands_that_do_no_work_end_the_session(node):
 
 
 def test_a_session_cannot_outlive_its_lifetime():
-    n = start((2694, 2695), "actormail.smtp.session-lifetime = 3s\nactormail.pop3.session-lifetime = 3s\n")
+    n = start("actormail.smtp.session-lifetime = 3s\nactormail.pop3.session-lifetime = 3s\n")
     try:
         for protocol, command, ending in (("smtp", "NOOP", "421 4.4.2 Session too long"), ("pop3", "CAPA", "-ERR [SYS/TEMP] Session too long")):
             with connect(n, protocol, LEGIT) as sock:
