@@ -10,7 +10,6 @@ import poplib
 import re
 import shutil
 import smtplib
-import socket
 import tempfile
 import threading
 import time
@@ -19,12 +18,9 @@ import uuid
 import pytest
 
 from conftest import USERS as PASSWORDS, Node, port_answers
+from harness import free_port
 
 pytestmark = pytest.mark.tools
-
-# Ports of this suite (the lab pipeline's other suites use 2525/2110).
-SMTP_PORT = 2650
-POP3_PORT = 2651
 
 SENDERS = 4
 PER_SENDER = 50                 # 4 x 50 = 200 messages
@@ -37,34 +33,6 @@ DROP_EVERY = 5                  # every 5th POP3 session drops the connection in
 DEADLINE_S = 180.0              # the whole exchange; every loop stops by then (about 10 s here)
 
 MARKER_RE = re.compile(rb"^X-Roles-Marker: (\S+)\r?$", re.MULTILINE)
-
-
-def port_is_free(port):
-    """Nothing listens there (connections of an earlier run in TIME-WAIT do not count)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def wait_for_greeting(port, prefix, timeout=30.0):
-    """Ready means a new connection gets the greeting, not only that the port accepts. Akka.IO's
-    TcpListener (1.5.74) starts accepting before it handles its own Bound message and drops an
-    accept that completes in between: such a connection is accepted by the kernel and never
-    served. So each try uses a fresh connection with a short wait."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                if s.makefile("rb").readline().startswith(prefix):
-                    return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, f"no greeting on {port} within {timeout} s"
-        time.sleep(0.1)
 
 
 def message(marker, user):
@@ -99,7 +67,7 @@ class Ledger:
         self.pop3_errors = []
 
 
-def send_all(thread_no, ledger, deadline):
+def send_all(port, thread_no, ledger, deadline):
     sent = 0
     connection = 0
     while sent < PER_SENDER and time.monotonic() < deadline:
@@ -108,7 +76,7 @@ def send_all(thread_no, ledger, deadline):
         while ledger.sessions_begun <= connection and time.monotonic() < deadline:
             time.sleep(0.005)
         connection += 1
-        with smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=IO_TIMEOUT_S) as client:
+        with smtplib.SMTP("127.0.0.1", port, timeout=IO_TIMEOUT_S) as client:
             for _ in range(min(PER_CONNECTION, PER_SENDER - sent)):
                 user = USERS[(thread_no + sent) % len(USERS)]
                 marker = f"t{thread_no}-m{sent:03d}-{uuid.uuid4().hex}"
@@ -123,11 +91,11 @@ def send_all(thread_no, ledger, deadline):
                 sent += 1
 
 
-def sign_in(user, deadline, steps):
+def sign_in(port, user, deadline, steps):
     """A POP3 session in TRANSACTION state; the previous session's lock may take a moment to go."""
     while True:
         steps.append("connect")
-        client = poplib.POP3("127.0.0.1", POP3_PORT, timeout=IO_TIMEOUT_S)
+        client = poplib.POP3("127.0.0.1", port, timeout=IO_TIMEOUT_S)
         try:
             steps.append("USER")
             client.user(user)
@@ -141,7 +109,7 @@ def sign_in(user, deadline, steps):
             time.sleep(0.02)
 
 
-def pop3_session(ledger, user, number_of_session, deadline):
+def pop3_session(port, ledger, user, number_of_session, deadline):
     """One session: LIST, RETR the first few, DELE them if this user's mail is deleted (alice's is,
     bob's is only read), then QUIT, or drop the connection instead (every DROP_EVERY-th session).
     Returns the message count the session saw."""
@@ -150,7 +118,7 @@ def pop3_session(ledger, user, number_of_session, deadline):
     drop = number_of_session % DROP_EVERY == 0
     client = None
     try:
-        client = sign_in(user, deadline, steps)
+        client = sign_in(port, user, deadline, steps)
         steps.append("STAT")
         count, _ = client.stat()
         steps.append("LIST")
@@ -195,7 +163,7 @@ def pop3_session(ledger, user, number_of_session, deadline):
         return None
 
 
-def pop3_loop(ledger, senders_done, deadline):
+def pop3_loop(port, ledger, senders_done, deadline):
     """Sessions for alice and bob in turn while mail arrives; once the senders are done, one more
     round that leaves alice's box with at most TAKE_PER_SESSION messages."""
     session = 0
@@ -206,7 +174,7 @@ def pop3_loop(ledger, senders_done, deadline):
         if not finished:
             ledger.sessions_while_sending += 1
         ledger.sessions_begun += 1
-        count = pop3_session(ledger, user, session, deadline)
+        count = pop3_session(port, ledger, user, session, deadline)
         if count is None:
             return
         if finished and user == DELETED_USER and count <= TAKE_PER_SESSION and session % DROP_EVERY:
@@ -225,24 +193,17 @@ def stored_markers(mail_root, user):
 
 @pytest.fixture
 def two_roles():
-    """An SMTP-only and a POP3-only node over one mail root, each with its own logs."""
-    assert port_is_free(SMTP_PORT) and port_is_free(POP3_PORT), \
-        f"ports {SMTP_PORT}/{POP3_PORT} are taken: the test would talk to another server"
+    """An SMTP-only and a POP3-only node over one mail root, each with its own logs. The SMTP-only
+    node is given the POP3 node's port too, which it must leave free."""
     base = pathlib.Path(tempfile.mkdtemp(prefix="actormail-roles-"))
     shared = base / "maildir"
-    nodes = {}
-    for role in ("smtp", "pop3"):
-        (base / role).mkdir()
-        nodes[role] = Node(base / role, smtp_port=SMTP_PORT, pop3_port=POP3_PORT, role=role,
-                           extra_env={"ACTORMAIL_DATA": str(shared)})
-        nodes[role].mail_root = shared
+    pop3_port = free_port()
+    nodes = {role: Node(base / role, pop3_port=pop3_port, role=role, mail_root=shared) for role in ("smtp", "pop3")}
     try:
         nodes["smtp"].start()
-        wait_for_greeting(SMTP_PORT, b"220 ")
         # The SMTP-only process must not have taken the POP3 port.
-        assert not port_answers("127.0.0.1", POP3_PORT)
+        assert not port_answers("127.0.0.1", pop3_port)
         nodes["pop3"].start()
-        wait_for_greeting(POP3_PORT, b"+OK")
         yield nodes["smtp"], nodes["pop3"], shared
     finally:
         nodes["pop3"].stop()
@@ -255,8 +216,8 @@ def test_smtp_and_pop3_processes_share_one_mail_root_without_loss_or_duplicates(
     ledger = Ledger()
     deadline = time.monotonic() + DEADLINE_S
     senders_done = threading.Event()
-    reader = threading.Thread(target=pop3_loop, args=(ledger, senders_done, deadline))
-    senders = [threading.Thread(target=send_all, args=(n, ledger, deadline)) for n in range(SENDERS)]
+    reader = threading.Thread(target=pop3_loop, args=(pop3.pop3_port, ledger, senders_done, deadline))
+    senders = [threading.Thread(target=send_all, args=(smtp.smtp_port, n, ledger, deadline)) for n in range(SENDERS)]
     reader.start()
     for t in senders:
         t.start()
@@ -305,7 +266,7 @@ def test_smtp_and_pop3_processes_share_one_mail_root_without_loss_or_duplicates(
 
     # The POP3 process serves exactly what is on disk.
     for user in USERS:
-        client = sign_in(user, time.monotonic() + 10, [])
+        client = sign_in(pop3.pop3_port, user, time.monotonic() + 10, [])
         try:
             count, _ = client.stat()
             seen = []
