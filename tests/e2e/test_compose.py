@@ -4,14 +4,13 @@ without a Docker engine. (`make compose-e2` and `make compose-e3` run the stack 
 docker-compose (v1.29) validates the file and prints the resolved configuration; that output is
 read with a small parser of the block YAML it writes. The tester service must match the brief
 exactly; the roles the servers are given must be roles the node really runs (each is started here
-on spare ports); the Dockerfiles must copy files that exist; and the tester's script runs the E2
+on ports the system chooses); the Dockerfiles must copy files that exist; and the tester's script runs the E2
 scenario for real in a network namespace standing in for smtp_server's."""
 import json
 import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import NODE_DLL, Node, ToolModule, port_answers
+from harness import free_port, greeting
 
 compose_run = ToolModule("compose_run", folder="compose")
 
@@ -31,10 +31,6 @@ COMPOSE_E3 = ROOT / "docker-compose.e3.yml"
 BUILD_ON_HOST_NETWORK = ROOT / "tools" / "compose" / "build-host-network.yml"
 HEALTHCHECK = ROOT / "docker" / "node" / "healthcheck.sh"
 TESTER_SCRIPT = ROOT / "docker" / "tester" / "run-e2.sh"
-
-# Spare ports for the role checks (the lab pipeline uses 2525/2110, test_roles 2650/2651).
-ROLE_SMTP_PORT = 2652
-ROLE_POP3_PORT = 2653
 
 
 # --- a reader for the YAML that `docker-compose config` prints -------------------------------
@@ -344,23 +340,6 @@ def compose_roles(config):
                   if "ACTORMAIL_ROLE" in env_of(s))
 
 
-def greeting(port, timeout=30.0):
-    """The first line a new connection gets, retried on fresh connections: a connection that
-    arrives while the node's listener is still binding can be accepted and never served (Akka.IO
-    1.5.74), so one silent connection is not an answer."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                line = s.makefile("rb").readline()
-                if line:
-                    return line
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return b""
-
-
 def healthcheck(role, smtp_port, pop3_port):
     env = dict(os.environ, ACTORMAIL_ROLE=role, ACTORMAIL_SMTP_PORT=str(smtp_port),
                ACTORMAIL_POP3_PORT=str(pop3_port))
@@ -371,27 +350,29 @@ def healthcheck(role, smtp_port, pop3_port):
 def test_each_compose_role_runs_only_its_own_server(config, role, tmp_path):
     assert role in compose_roles(config)
     other = "pop3" if role == "smtp" else "smtp"
-    ports = {"smtp": ROLE_SMTP_PORT, "pop3": ROLE_POP3_PORT}
-    assert not port_answers("127.0.0.1", ports[role]) and not port_answers("127.0.0.1", ports[other])
-    node = Node(tmp_path, smtp_port=ROLE_SMTP_PORT, pop3_port=ROLE_POP3_PORT, role=role)
+    # The other protocol's port is named, so that the node can be seen to leave it alone.
+    other_port = free_port()
+    assert not port_answers("127.0.0.1", other_port)
+    node = Node(tmp_path, role=role, **{f"{other}_port": other_port})
     try:
         node.start()
-        assert greeting(ports[role]).startswith({"smtp": b"220 ", "pop3": b"+OK"}[role])
+        ports = {"smtp": node.smtp_port, "pop3": node.pop3_port}
+        assert greeting("127.0.0.1", ports[role]).startswith({"smtp": b"220 ", "pop3": b"+OK"}[role])
         assert not port_answers("127.0.0.1", ports[other])
         # The compose healthcheck agrees: healthy for this role, not for the other or for both.
-        assert healthcheck(role, ROLE_SMTP_PORT, ROLE_POP3_PORT) == 0
-        assert healthcheck(other, ROLE_SMTP_PORT, ROLE_POP3_PORT) == 1
-        assert healthcheck("all", ROLE_SMTP_PORT, ROLE_POP3_PORT) == 1
+        assert healthcheck(role, node.smtp_port, node.pop3_port) == 0
+        assert healthcheck(other, node.smtp_port, node.pop3_port) == 1
+        assert healthcheck("all", node.smtp_port, node.pop3_port) == 1
         assert node.process.poll() is None
     finally:
         node.stop()
-    assert healthcheck(role, ROLE_SMTP_PORT, ROLE_POP3_PORT) == 1
+    assert healthcheck(role, node.smtp_port, node.pop3_port) == 1
 
 
 def test_the_node_refuses_a_role_it_does_not_know(tmp_path):
     """So that a role the node accepts above means something."""
-    env = dict(os.environ, ACTORMAIL_ROLE="imap", ACTORMAIL_SMTP_PORT=str(ROLE_SMTP_PORT),
-               ACTORMAIL_POP3_PORT=str(ROLE_POP3_PORT), ACTORMAIL_DATA=str(tmp_path / "maildir"),
+    env = dict(os.environ, ACTORMAIL_ROLE="imap", ACTORMAIL_SMTP_PORT="0",
+               ACTORMAIL_POP3_PORT="0", ACTORMAIL_DATA=str(tmp_path / "maildir"),
                ACTORMAIL_LOGS=str(tmp_path / "logs"))
     run = subprocess.run(["dotnet", str(NODE_DLL), "serve"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)
