@@ -11,6 +11,8 @@ import selectors
 import socket
 import time
 
+from harness import wire
+
 
 class BenchError(Exception):
     """Something broke: the run cannot report a figure for this measurement."""
@@ -46,54 +48,31 @@ def percentile(samples, p):
     return ordered[rank - 1]
 
 
-class LineSocket:
-    """A blocking socket with a receive buffer: reads CRLF lines, SMTP replies and POP3 responses."""
+class LineSocket(wire.Client):
+    """A blocking loopback connection (TCP_NODELAY) read with the harness's line reader: CRLF lines,
+    SMTP replies and POP3 responses. A closed connection or a reply that is none is a BenchError."""
+
+    recv_size = 262144
 
     def __init__(self, port, timeout, sock=None):
         if sock is None:
             sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = sock
-        self.buf = bytearray()
-        self.pos = 0
+        super().__init__(sock)
 
-    def close(self):
-        self.sock.close()
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        """Appends what the socket has; offsets into the buffer stay valid."""
-        chunk = self.sock.recv(262144)
-        if not chunk:
-            raise BenchError("the server closed the connection")
-        self.buf += chunk
-
-    def _compact(self):
-        """Drops consumed octets; only at the start of a read, when no offset is held."""
-        if self.pos > 1 << 20:
-            del self.buf[:self.pos]
-            self.pos = 0
-
-    def line(self):
-        self._compact()
-        while True:
-            end = self.buf.find(b"\r\n", self.pos)
-            if end >= 0:
-                text = bytes(self.buf[self.pos:end])
-                self.pos = end + 2
-                return text
-            self._fill()
+    def fill(self):
+        try:
+            super().fill()
+        except wire.Closed:
+            raise BenchError("the server closed the connection") from None
 
     def smtp_reply(self):
         """Reads one SMTP reply (all its lines); returns (code, last line)."""
-        while True:
-            text = self.line()
-            if len(text) < 3 or not text[:3].isdigit():
-                raise BenchError(f"not an SMTP reply: {text[:80]!r}")
-            if len(text) == 3 or text[3:4] == b" ":
-                return int(text[:3]), text
+        try:
+            code, lines = self.reply()
+        except wire.ProtocolError as e:
+            raise BenchError(str(e)) from None
+        return code, lines[-1]
 
     def expect(self, code, what):
         got, text = self.smtp_reply()
@@ -103,21 +82,10 @@ class LineSocket:
     def pop3_multiline(self):
         """Reads one POP3 response that is multi-line when +OK; returns the octets between the
         status line and the terminating dot line (still dot-stuffed)."""
-        self._compact()
-        while True:
-            end = self.buf.find(b"\r\n", self.pos)
-            if end >= 0:
-                break
-            self._fill()
-        if not self.buf.startswith(b"+OK", self.pos):
-            raise BenchError(f"POP3 error: {bytes(self.buf[self.pos:end])[:120]!r}")
-        # The status line's CRLF is the CRLF in front of the terminating ".\r\n" of an empty body.
-        while True:
-            term = self.buf.find(b"\r\n.\r\n", end)
-            if term >= 0:
-                self.pos = term + 5
-                return term - end
-            self._fill()
+        status = self.line()
+        if not status.startswith(b"+OK"):
+            raise BenchError(f"POP3 error: {status[:120]!r}")
+        return len(self.block())
 
 
 # --- SMTP latency ------------------------------------------------------------------------------
@@ -234,18 +202,12 @@ class _Conn:
 
 
 def _reply_complete(buf):
-    """(code, end offset) of the first complete SMTP reply in buf, or None."""
-    start = 0
-    while True:
-        end = buf.find(b"\r\n", start)
-        if end < 0:
-            return None
-        line = buf[start:end]
-        if len(line) < 3 or not bytes(line[:3]).isdigit():
-            return (-1, end + 2)
-        if len(line) == 3 or line[3:4] == b" ":
-            return (int(line[:3]), end + 2)
-        start = end + 2
+    """(code, end offset) of the first complete SMTP reply in buf, or None; code -1 if it is none."""
+    try:
+        reply = wire.smtp_reply_at(buf)
+    except wire.ProtocolError:
+        return -1, len(buf)
+    return None if reply is None else (reply[0], reply[2])
 
 
 def hold_connections(port, count, on_all_open, open_deadline_s, txn_deadline_s, size=2048, max_pending=256):

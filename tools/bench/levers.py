@@ -2,11 +2,12 @@
 """Where ActorMail's SMTP time goes: the node under a few settings that need no code change,
 alternated in rounds like the main benchmark, plus a syscall count per message under strace.
 
-  /usr/bin/python3 tools/bench/levers.py                  variants x 2 modes x 3 rounds, 5000 messages
-  /usr/bin/python3 tools/bench/levers.py --syscalls-only  only the strace count (1000 messages per mode)
+  PYTHONPATH=tools /usr/bin/python3 tools/bench/levers.py                  variants x 2 modes x 3 rounds, 5000 messages
+  PYTHONPATH=tools /usr/bin/python3 tools/bench/levers.py --syscalls-only  only the strace count (1000 messages per mode)
 
-Writes artifacts/bench/levers.md and levers.json. Each variant is a fresh node on 127.0.0.1:2630
-with a fresh mail root, loaded by smtp-source -s 10 -l 2048 like the main benchmark."""
+Writes artifacts/bench/levers.md and levers.json. Each variant is a fresh node on 127.0.0.1, on a
+port the system chooses, with a fresh mail root, loaded by smtp-source -s 10 -l 2048 like the
+main benchmark."""
 import argparse
 import json
 import os
@@ -21,15 +22,10 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-import targets  # noqa: E402
-from clients import BenchError  # noqa: E402
-from report import md_table, table  # noqa: E402
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEFAULT_DLL = ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll"
-SMTP_PORT, POP3_PORT = 2630, 2631
+import targets
+from clients import BenchError
+from harness import NODE_DLL, ROOT
+from report import md_table, table
 
 # name: (what it changes, HOCON override, extra environment, run the node outside the mail root's parent,
 #        mail root in memory, False if left out)
@@ -88,27 +84,21 @@ def run_load(server, messages, reuse, rcpt="alice@localhost", store=None):
     return elapsed, cpu1 - cpu0, others, disk
 
 
-def start_node(dll, tmp, name, variant, memory=None):
+def start_node(tmp, name, variant, memory=None):
     desc, conf, env_extra, elsewhere, *rest = VARIANTS[variant]
     in_memory = bool(rest and rest[0])
     work = tmp / name
     mail = (memory / name if in_memory else work) / "mail"
-    srv = targets.actormail(dll, work, SMTP_PORT, POP3_PORT, "smtp", mail, conf, name="actormail")
-    srv.env.update(env_extra)
-    if elsewhere:
-        cwd = tmp / f"{name}-cwd"
-        cwd.mkdir(parents=True, exist_ok=True)
-        srv.workdir = cwd
-        srv.log_path = work / "actormail.out"
+    srv = targets.actormail(work, "smtp", mail, conf, env=env_extra, cwd=tmp / f"{name}-cwd" if elsewhere else None)
     return srv, work, mail
 
 
-def variants_run(dll, tmp, names, rounds, messages, warmup, memory):
+def variants_run(tmp, names, rounds, messages, warmup, memory):
     out = {v: {"new": [], "reuse": []} for v in names}
     for rnd in range(1, rounds + 1):
         for mode in ("new", "reuse"):
             for v in names:
-                srv, work, mail = start_node(dll, tmp, f"r{rnd}-{mode}-{v}", v, memory)
+                srv, work, mail = start_node(tmp, f"r{rnd}-{mode}-{v}", v, memory)
                 srv.start()
                 try:
                     if warmup:
@@ -131,13 +121,13 @@ def variants_run(dll, tmp, names, rounds, messages, warmup, memory):
 STRACE_LINE = re.compile(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?(\w+)\s*$")
 
 
-def syscalls_run(dll, tmp, messages):
+def syscalls_run(tmp, messages):
     """Counts the node's system calls per message (strace -f -c attached for one load per mode)."""
     if shutil.which("strace") is None:
         return None
     out = {}
     for mode in ("new", "reuse"):
-        srv, work, _ = start_node(dll, tmp, f"strace-{mode}", "baseline")
+        srv, work, _ = start_node(tmp, f"strace-{mode}", "baseline")
         srv.start()
         try:
             run_load(srv, 200, mode == "reuse", "bob@localhost")  # warm-up before attaching
@@ -172,7 +162,7 @@ def write(results, out_dir):
              f"Run: {results['date']}, {results['rounds']} rounds, {results.get('warmup', 0)} untimed warm-up messages then "
              f"{results['messages']} timed messages of 2048 octets, "
              f"smtp-source -s 10; node {results['node_dll']}. Reproduce: "
-             f"`{' '.join(['/usr/bin/python3', 'tools/bench/levers.py', *results.get('argv', [])])}`.", ""]
+             f"`{' '.join(['PYTHONPATH=tools', '/usr/bin/python3', 'tools/bench/levers.py', *results.get('argv', [])])}`.", ""]
     rows = []
     base = results.get("variants", {}).get("baseline")
     for v, modes in results.get("variants", {}).items():
@@ -217,7 +207,7 @@ def main():
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants: {unknown}")
-    dll = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or DEFAULT_DLL).resolve()
+    dll = NODE_DLL.resolve()
     if not dll.is_file():
         print(f"levers: no node at {dll}", file=sys.stderr)
         return 2
@@ -240,8 +230,8 @@ def main():
     code = 0
     try:
         if not args.syscalls_only:
-            results["variants"] = variants_run(dll, tmp, names, args.rounds, args.messages, args.warmup, memory)
-        results["syscalls"] = syscalls_run(dll, tmp, args.syscall_messages)
+            results["variants"] = variants_run(tmp, names, args.rounds, args.messages, args.warmup, memory)
+        results["syscalls"] = syscalls_run(tmp, args.syscall_messages)
     except BenchError as e:
         print(f"levers: FAILED: {e}", file=sys.stderr)
         code = 1

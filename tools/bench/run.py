@@ -2,12 +2,13 @@
 """ActorMail benchmark: runs ActorMail beside real peers (aiosmtpd, Postfix smtp-sink, Dovecot) in
 one run on loopback and reports ratios. Speed is measured here, never in timed tests.
 
-  /usr/bin/python3 tools/bench/run.py            full run: 3 rounds, 5000 messages, 10,000 connections, 100 MiB
-  /usr/bin/python3 tools/bench/run.py --quick    smoke test: 1 round, 500 messages, 300 connections, 10 MiB
+  PYTHONPATH=tools /usr/bin/python3 tools/bench/run.py            full run: 3 rounds, 5000 messages, 10,000 connections, 100 MiB
+  PYTHONPATH=tools /usr/bin/python3 tools/bench/run.py --quick    smoke test: 1 round, 500 messages, 300 connections, 10 MiB
 
 Writes results.md, results.json and smtp.png to artifacts/bench/ (artifacts/bench/quick/ with
 --quick). Exits 0 when the run completed, whatever the figures; non-zero when something broke.
-Every process it starts is stopped by its PID."""
+Every process it starts is stopped by its PID. Each server gets a loopback port of its own: ActorMail
+one the system chooses (tools/harness), the peers a free one picked just before they start."""
 import argparse
 import datetime
 import json
@@ -23,24 +24,11 @@ import tempfile
 import time
 import traceback
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-import clients  # noqa: E402
-import report  # noqa: E402
-import targets  # noqa: E402
-from clients import BenchError  # noqa: E402
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEFAULT_DLL = ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll"
-
-# Loopback ports, one per server role, all inside 2610-2649.
-PORTS = {
-    "actormail-smtp": 2610, "actormail-pop3-unused": 2611,
-    "aiosmtpd": 2612, "smtp-sink": 2613,
-    "dovecot": 2614, "actormail-pop3": 2615, "actormail-pop3-smtp-unused": 2616,
-    "scale-smtp": 2617, "scale-pop3-unused": 2618,
-    "large-smtp": 2619, "large-pop3-unused": 2620,
-}
+import clients
+import report
+import targets
+from clients import BenchError
+from harness import NODE_DLL, ROOT
 
 SMTP_TARGETS = ["ActorMail", "aiosmtpd", "smtp-sink"]
 # Demo users of the shipped configuration: alice is measured, bob takes the warm-up traffic.
@@ -155,7 +143,6 @@ def line_count(path):
 class Bench:
     def __init__(self, args, dll, tmp):
         self.args = args
-        self.dll = dll
         self.tmp = tmp
         self.results = {
             "completed": False,
@@ -164,7 +151,7 @@ class Bench:
                 "rounds": args.rounds, "messages": args.messages, "message_size": 2048, "sessions": 10,
                 "latency_messages": args.latency_messages, "connections": args.connections,
                 "large_octets": args.large_mib * 1048576, "pop3_batch": 50, "node_dll": str(dll), "warmup": args.warmup,
-                "quick": args.quick, "ports": PORTS,
+                "quick": args.quick,
             },
             "smtp": {"new": {t: [] for t in SMTP_TARGETS}, "reuse": {t: [] for t in SMTP_TARGETS}},
             "latency": {"ActorMail": [], "aiosmtpd": []},
@@ -182,12 +169,12 @@ class Bench:
         store = None
         if target == "ActorMail":
             store = work / "mail"
-            srv = targets.actormail(self.dll, work, PORTS["actormail-smtp"], PORTS["actormail-pop3-unused"], "smtp", store)
+            srv = targets.actormail(work, "smtp", store)
         elif target == "aiosmtpd":
             store = work / "maildir"
-            srv = targets.aiosmtpd(work, PORTS["aiosmtpd"], store)
+            srv = targets.aiosmtpd(work, store)
         else:
-            srv = targets.smtp_sink(work, PORTS["smtp-sink"])
+            srv = targets.smtp_sink(work)
         srv.start()
 
         def source(count, rcpt):
@@ -251,9 +238,9 @@ class Bench:
         a = self.args
         work = self.tmp / f"r{rnd}-latency-{target}"
         if target == "ActorMail":
-            srv = targets.actormail(self.dll, work, PORTS["actormail-smtp"], PORTS["actormail-pop3-unused"], "smtp", work / "mail")
+            srv = targets.actormail(work, "smtp", work / "mail")
         else:
-            srv = targets.aiosmtpd(work, PORTS["aiosmtpd"], work / "maildir")
+            srv = targets.aiosmtpd(work, work / "maildir")
         srv.start()
         try:
             samples = clients.smtp_latency(srv.port, a.latency_messages, 2048, warmup=a.warmup // 10)
@@ -275,11 +262,11 @@ class Bench:
         mail = work / "mail"
         shutil.copytree(source, mail)
         if target == "ActorMail":
-            srv = targets.actormail(self.dll, work, PORTS["actormail-pop3-smtp-unused"], PORTS["actormail-pop3"], "pop3", mail)
+            srv = targets.actormail(work, "pop3", mail)
         else:
             os.chmod(work, 0o755)
             targets.chown_tree(mail)
-            srv = targets.dovecot(work, PORTS["dovecot"], mail, {USER: PASSWORD, WARM_USER: WARM_PASSWORD})
+            srv = targets.dovecot(work, mail, {USER: PASSWORD, WARM_USER: WARM_PASSWORD})
         srv.start()
         try:
             if a.warmup:
@@ -307,7 +294,7 @@ class Bench:
         a = self.args
         work = self.tmp / "scale"
         conf = "actormail.smtp.max-connections = 20000\n"
-        srv = targets.actormail(self.dll, work, PORTS["scale-smtp"], PORTS["scale-pop3-unused"], "smtp", work / "mail", conf, name="actormail-scale")
+        srv = targets.actormail(work, "smtp", work / "mail", conf, name="actormail-scale")
         srv.start()
         out = {}
         try:
@@ -346,7 +333,7 @@ class Bench:
         work = self.tmp / "large"
         size = a.large_mib * 1048576
         conf = "actormail.smtp.max-message-size = 209715200\n"
-        srv = targets.actormail(self.dll, work, PORTS["large-smtp"], PORTS["large-pop3-unused"], "smtp", work / "mail", conf, name="actormail-large")
+        srv = targets.actormail(work, "smtp", work / "mail", conf, name="actormail-large")
         srv.start()
         try:
             cold = srv.memory_kb()["VmRSS"]
@@ -405,7 +392,7 @@ def main(argv=None):
         results = json.loads(pathlib.Path(args.render).read_text())
         report.write(results, args.out)
         return 0
-    dll = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or DEFAULT_DLL).resolve()
+    dll = NODE_DLL.resolve()
     started = time.perf_counter()
 
     def on_term(signum, frame):

@@ -1,27 +1,50 @@
-"""The servers under test: how each is started on its own loopback port, how the harness knows it
-is ready, how it is stopped (by PID, never by name), and what /proc says about its memory and CPU."""
+"""The servers under test: how each is started on a loopback port of its own, how the benchmark
+knows it is ready, how it is stopped (by PID, never by name), and what /proc says about its memory
+and CPU. ActorMail is started by tools/harness, on a port the system chooses; the peers, which
+cannot say which port they bound, get a free one picked just before they start."""
 import os
 import pathlib
 import pwd
 import signal
-import socket
 import subprocess
 import threading
 import time
 
 from clients import BenchError
+from harness import Node, NodeFailed, free_port, port_answers, wait_for_greeting
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def port_in_use(port):
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+class Process:
+    """What the benchmark reads of a running server (whose class gives it name, log_path and pid):
+    its output, and its memory and CPU in /proc."""
+
+    def tail(self, lines=5):
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    # --- /proc -----------------------------------------------------------------------------------
+
+    def memory_kb(self):
+        """VmRSS and VmHWM (peak) of the process, in kB."""
+        out = {}
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
+        return out
+
+    def cpu_seconds(self):
+        """User plus system CPU of the process and its children so far (the children matter for
+        Dovecot, whose work happens in forked processes)."""
+        return process_tree_cpu(self.pid)
 
 
-class Server:
-    """One server process. `banner` is what its greeting starts with; `quit` ends a probe session."""
+class Server(Process):
+    """A peer's process. `banner` is what its greeting starts with; `quit` ends a probe session."""
 
     def __init__(self, name, argv, port, workdir, env=None, banner=b"220", quit=b"QUIT\r\n", pidfile=None):
         self.name = name
@@ -40,44 +63,18 @@ class Server:
         return self.proc.pid
 
     def start(self, timeout=60.0):
-        if port_in_use(self.port):
+        if port_answers("127.0.0.1", self.port):
             raise BenchError(f"{self.name}: port {self.port} is already in use")
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                          env=self.env, cwd=self.workdir)
         _running.append(self)
-        self._wait_ready(timeout)
-        return self
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"{self.name} exited with {self.proc.returncode} before it was ready; see {self.log_path}: {self.tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-                    s.settimeout(5)
-                    line = s.recv(512)
-                    if line.startswith(self.banner):
-                        s.sendall(self.quit)
-                        try:
-                            s.recv(512)
-                        except OSError:
-                            pass
-                        return
-                    last = repr(line[:80])
-            except OSError as e:
-                last = e.strerror or str(e)
-            time.sleep(0.1)
-        raise BenchError(f"{self.name} not ready on port {self.port} after {timeout:.0f} s ({last})")
-
-    def tail(self, lines=5):
         try:
-            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+            wait_for_greeting("127.0.0.1", self.port, self.banner, timeout, process=self.proc, goodbye=self.quit)
+        except NodeFailed as e:
+            raise BenchError(f"{self.name} not ready: {e}; see {self.log_path}: {self.tail()}") from None
+        return self
 
     def stop(self, timeout=30.0):
         """SIGTERM to our own PID, SIGKILL if it outlives `timeout`; then, for a daemon with a
@@ -100,21 +97,36 @@ class Server:
             if pathlib.Path(self.pidfile).exists():
                 raise BenchError(f"{self.name}: {self.pidfile} still there {timeout:.0f} s after stopping")
 
-    # --- /proc -----------------------------------------------------------------------------------
 
-    def memory_kb(self):
-        """VmRSS and VmHWM (peak) of the process, in kB."""
-        out = {}
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    out[line.split(":")[0]] = int(line.split()[1])
-        return out
+class ActorMail(Process):
+    """The node under test, a harness.Node: ready once its ready file says which port it bound."""
 
-    def cpu_seconds(self):
-        """User plus system CPU of the process and its children so far (the children matter for
-        Dovecot, whose work happens in forked processes)."""
-        return process_tree_cpu(self.pid)
+    def __init__(self, node, role, name):
+        self.node = node
+        self.role = role
+        self.name = name
+        self.log_path = node.output_file
+
+    @property
+    def pid(self):
+        return self.node.process.pid
+
+    @property
+    def port(self):
+        return self.node.pop3_port if self.role == "pop3" else self.node.smtp_port
+
+    def start(self, timeout=60.0):
+        try:
+            self.node.start(timeout)
+        except NodeFailed as e:
+            raise BenchError(f"{self.name}: {e}") from None
+        _running.append(self)
+        return self
+
+    def stop(self, timeout=30.0):
+        self.node.stop(timeout)
+        if self in _running:
+            _running.remove(self)
 
 
 def _stat_cpu(path):
@@ -252,44 +264,34 @@ ONE_ADDRESS = "".join(
     for protocol in ("smtp", "pop3"))
 
 
-def actormail(dll, workdir, smtp_port, pop3_port, role, data, config_text=None, name="actormail"):
+def actormail(workdir, role, data, config_text=None, name="actormail", env=None, cwd=None):
+    """The node (tools/harness's NODE_DLL) serving `role` over the mail root `data`, with the
+    shipped settings plus config_text and the environment plus env; its logs go to
+    <workdir>/<name>-logs. It runs in workdir, or in cwd if given."""
     workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    argv = ["dotnet", str(dll), "serve"]
-    conf = workdir / f"{name}.conf"
-    conf.write_text(ONE_ADDRESS + (config_text or ""))
-    argv += ["--config", str(conf)]
-    env = dict(os.environ)
-    env.update({
-        "ACTORMAIL_BIND": "127.0.0.1",
-        "ACTORMAIL_SMTP_PORT": str(smtp_port),
-        "ACTORMAIL_POP3_PORT": str(pop3_port),
-        "ACTORMAIL_DATA": str(data),
-        "ACTORMAIL_LOGS": str(workdir / f"{name}-logs"),
-        "ACTORMAIL_ROLE": role,
-        "DOTNET_CLI_TELEMETRY_OPTOUT": "1",
-        "DOTNET_NOLOGO": "1",
-    })
-    port = pop3_port if role == "pop3" else smtp_port
-    banner = b"+OK" if role == "pop3" else b"220"
-    return Server(name, argv, port, workdir, env=env, banner=banner)
+    node = Node(cwd or workdir, role=role, mail_root=data, log_dir=workdir / f"{name}-logs",
+                extra_config=ONE_ADDRESS + (config_text or ""),
+                extra_env={"DOTNET_CLI_TELEMETRY_OPTOUT": "1", "DOTNET_NOLOGO": "1", **(env or {})})
+    return ActorMail(node, role, name)
 
 
-def aiosmtpd(workdir, port, maildir, name="aiosmtpd"):
+def aiosmtpd(workdir, maildir, name="aiosmtpd"):
     if pathlib.Path(maildir).exists():
         raise BenchError(f"aiosmtpd: {maildir} must not exist beforehand")
+    port = free_port()
     argv = ["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", str(maildir)]
     return Server(name, argv, port, workdir)
 
 
-def smtp_sink(workdir, port, name="smtp-sink"):
+def smtp_sink(workdir, name="smtp-sink"):
+    port = free_port()
     return Server(name, ["smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "256"], port, workdir)
 
 
 MAIL_USER = "mail"
 
 
-def dovecot(workdir, port, mail_root, users, name="dovecot"):
+def dovecot(workdir, mail_root, users, name="dovecot"):
     """Dovecot POP3 from a private configuration (`users`: name -> password): everything it writes stays under `workdir`.
     It runs as root; the mail is read as the fixed user `mail` (Dovecot refuses uid 0 for mail)."""
     workdir = pathlib.Path(workdir)
@@ -300,6 +302,7 @@ def dovecot(workdir, port, mail_root, users, name="dovecot"):
     passwd = workdir / "dovecot-passwd"
     passwd.write_text("".join(f"{u}:{{PLAIN}}{pw}\n" for u, pw in users.items()))
     pw = pwd.getpwnam(MAIL_USER)
+    port = free_port()
     conf = workdir / "dovecot.conf"
     conf.write_text(f"""listen = 127.0.0.1
 protocols = pop3

@@ -1,18 +1,14 @@
 """Checks of the benchmark's own parsing and arithmetic, no server needed:
-/usr/bin/python3 -m pytest tools/bench -q"""
+/usr/bin/python3 -m pytest tools/bench -q (pytest puts this folder on the import path, pytest.ini tools/)"""
 import os
-import pathlib
 import socket
-import sys
 import threading
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-import clients  # noqa: E402
-import levers  # noqa: E402
-import report  # noqa: E402
+import clients
+import levers
+import report
 
 pytestmark = pytest.mark.tools
 

@@ -19,7 +19,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # The node under test: the repository's Release build, or another build named by ACTORMAIL_NODE_DLL.
-NODE_DLL = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll")
+NODE_DLL = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll").absolute()
 # The demo users of hocon/actormail.conf and their passwords.
 USERS = {"alice": "alice-demo", "bob": "bob-demo"}
 
