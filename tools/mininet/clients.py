@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
-"""The demo's client steps, run inside a Mininet host (h2 or h4) by tools/mininet/demo.py.
+"""The demo's POP3 client step, run inside a Mininet host (h4) by tools/mininet/demo.py.
 
-    clients.py wait HOST PORT PREFIX [--timeout S]     until a new connection is greeted with PREFIX
     clients.py read HOST PORT USER MARKER              POP3: LIST, RETR, DELE the marked message, QUIT,
                                                        then a second session shows it is gone
 
@@ -10,28 +9,8 @@ Exit status 0 only if the step did what it says."""
 import argparse
 import os
 import poplib
-import socket
 import sys
 import time
-
-
-def wait(args):
-    # A connection that reaches the node while its listener is still binding can be accepted and
-    # never served (Akka.IO 1.5.74), so every try is a fresh connection with a short wait.
-    deadline = time.monotonic() + args.timeout
-    prefix = args.prefix.encode()
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((args.host, args.port), timeout=2) as s:
-                line = s.makefile("rb").readline()
-                if line.startswith(prefix):
-                    print(f"{args.host}:{args.port} greets: {line.decode(errors='replace').strip()}")
-                    return 0
-        except OSError:
-            pass
-        time.sleep(0.2)
-    print(f"no greeting starting {args.prefix!r} from {args.host}:{args.port} in {args.timeout} s", file=sys.stderr)
-    return 1
 
 
 def say(line):
@@ -119,11 +98,6 @@ def read(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="step", required=True)
-    w = sub.add_parser("wait")
-    w.add_argument("host")
-    w.add_argument("port", type=int)
-    w.add_argument("prefix")
-    w.add_argument("--timeout", type=float, default=30.0)
     r = sub.add_parser("read")
     r.add_argument("host")
     r.add_argument("port", type=int)
@@ -131,7 +105,7 @@ def main():
     r.add_argument("marker")
     args = ap.parse_args()
     try:
-        return wait(args) if args.step == "wait" else read(args)
+        return read(args)
     except (OSError, poplib.error_proto) as e:
         print(f"{args.step} failed: {e!r}", file=sys.stderr)
         return 1

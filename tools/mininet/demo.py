@@ -15,7 +15,11 @@ servers are read back from their logs (smtp.log of h1, pop3.log of h3).
 
 Run as root, with the node built (make build) or named by ACTORMAIL_NODE_DLL:
 
-    /usr/bin/python3 tools/mininet/demo.py [--pcap FILE] [--keep]
+    PYTHONPATH=tools /usr/bin/python3 tools/mininet/demo.py [--pcap FILE] [--keep]
+
+Each server is a harness.Node run in its Mininet host (through the host's popen) on the lab's
+fixed address and ports; it is ready once it has written its ready file, which the demo reads on
+the filesystem the hosts share.
 
 Uses Mininet's Python API only (LinuxBridge, no controller; never `mn`, never `mn -c`). Whatever
 happens, the capture and both node processes are stopped by PID and the network is taken down.
@@ -33,9 +37,9 @@ import tempfile
 import time
 import uuid
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from harness import NODE_DLL, ROOT, Node, NodeFailed
+
 PY = "/usr/bin/python3"
-NODE_DLL = pathlib.Path(os.environ.get("ACTORMAIL_NODE_DLL") or ROOT / "src/ActorMail/bin/Release/net10.0/actormail.dll")
 CLIENTS = ROOT / "tools" / "mininet" / "clients.py"
 DEFAULT_PCAP = ROOT / "artifacts" / "pcap" / "demo_mininet.pcap"
 SMTP_PORT, POP3_PORT = 2525, 2110
@@ -70,22 +74,17 @@ def check_preconditions():
         raise DemoFailed(f"interfaces {', '.join(taken)} already exist: another Mininet run is up")
 
 
-def node_env(work, host, role):
-    env = dict(os.environ)
-    # dotnet wants a home folder; a shell started by sudo or cron may have none.
-    env.setdefault("HOME", "/root")
-    env.setdefault("DOTNET_CLI_HOME", str(work / "dotnet-home"))
-    env.update({
-        "ACTORMAIL_ROLE": role,
-        "ACTORMAIL_BIND": HOSTS[host],
-        "ACTORMAIL_DATA": str(work / "maildir"),
-        "ACTORMAIL_LOGS": str(work / f"{host}-logs"),
-        "ACTORMAIL_LOG_FORMAT": "json",
-        "ACTORMAIL_SMTP_PORT": str(SMTP_PORT),
-        "ACTORMAIL_POP3_PORT": str(POP3_PORT),
-        "DOTNET_CLI_TELEMETRY_OPTOUT": "1",
-    })
-    return env
+def server(work, hosts, name, role):
+    """The node of one server host: on its fixed address and the lab ports, over the shared mail root."""
+    return Node(work / name, smtp_port=SMTP_PORT, pop3_port=POP3_PORT, role=role, host=HOSTS[name],
+                mail_root=work / "maildir", log_dir=work / f"{name}-logs", popen=hosts[name].popen,
+                extra_env={
+                    # dotnet wants a home folder; a shell started by sudo or cron may have none.
+                    "HOME": os.environ.get("HOME", "/root"),
+                    "DOTNET_CLI_HOME": os.environ.get("DOTNET_CLI_HOME", str(work / "dotnet-home")),
+                    "ACTORMAIL_LOG_FORMAT": "json",
+                    "DOTNET_CLI_TELEMETRY_OPTOUT": "1",
+                })
 
 
 def run_on(host, command, env=None, timeout=STEP_TIMEOUT):
@@ -208,16 +207,12 @@ def run_demo(args, work):
 
         step(f"Servers over one mail root {work / 'maildir'}")
         for name, role in (("h1", "smtp"), ("h3", "pop3")):
-            out = open(work / f"{name}-node.out", "wb")
-            servers[name] = hosts[name].popen(["dotnet", str(NODE_DLL), "serve"], env=node_env(work, name, role),
-                                              cwd=str(work), stdout=out, stderr=subprocess.STDOUT)
-            print(f"  {name}: ACTORMAIL_ROLE={role} on {HOSTS[name]}, pid {servers[name].pid}")
-        for name, port, prefix in (("h1", SMTP_PORT, "220 "), ("h3", POP3_PORT, "+OK")):
-            client = "h2" if name == "h1" else "h4"
-            code, out = run_on(hosts[client], [PY, str(CLIENTS), "wait", HOSTS[name], str(port), prefix])
-            print(f"  from {client}: {out.strip()}")
-            if code != 0:
-                raise DemoFailed(f"{name} is not serving: {(work / f'{name}-node.out').read_text(errors='replace')[-2000:]}")
+            servers[name] = server(work, hosts, name, role)
+            try:
+                servers[name].start(timeout=STEP_TIMEOUT)
+            except NodeFailed as e:
+                raise DemoFailed(f"{name} is not serving: {e}") from None
+            print(f"  {name}: ACTORMAIL_ROLE={role}, pid {servers[name].process.pid}, ready: {servers[name].ready}")
 
         step(f"Capture on s1 into {pcap}")
         dump, partial = start_capture(pcap)
@@ -247,8 +242,8 @@ def run_demo(args, work):
         os.replace(partial, pcap)
         partial = None
     finally:
-        for name, proc in servers.items():
-            stop_process(proc)
+        for node in servers.values():
+            node.stop()
         stop_process(dump, signal.SIGINT)
         if partial is not None:
             partial.unlink(missing_ok=True)
