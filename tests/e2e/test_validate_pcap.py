@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pcapgen  # noqa: E402
-from pcapgen import CLIENT as C, SERVER as S  # noqa: E402
+import pcapgen
+from pcapgen import CLIENT as C, SERVER as S
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT / "tools" / "validate_pcap.py"
