@@ -5,13 +5,12 @@ cannot say which port they bound, get a free one picked just before they start."
 import os
 import pathlib
 import pwd
-import signal
 import subprocess
 import threading
 import time
 
 from clients import BenchError
-from harness import Node, NodeFailed, free_port, port_answers, wait_for_greeting
+from harness import Node, NodeFailed, free_port, port_answers, stop_process, wait_for_greeting
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -81,13 +80,7 @@ class Server(Process):
         pid file (Dovecot), wait until the file is gone."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, timeout=timeout)
         if self in _running:
             _running.remove(self)
         if self.pidfile is not None:

@@ -1,14 +1,13 @@
 """Checks of the benchmark's own parsing and arithmetic, no server needed:
 /usr/bin/python3 -m pytest tools/bench -q (pytest puts this folder on the import path, pytest.ini tools/)"""
 import os
-import socket
-import threading
 
 import pytest
 
 import clients
 import levers
 import report
+from harness import scripted_peer
 
 pytestmark = pytest.mark.tools
 
@@ -36,15 +35,7 @@ def test_percentile_is_nearest_rank():
 
 def feed(chunks):
     """A LineSocket whose peer writes `chunks` one send at a time, then closes."""
-    a, b = socket.socketpair()
-
-    def writer():
-        for c in chunks:
-            b.sendall(c)
-        b.close()
-
-    threading.Thread(target=writer, daemon=True).start()
-    return clients.LineSocket(0, 5, sock=a)
+    return clients.LineSocket(0, 5, sock=scripted_peer(chunks))
 
 
 def test_pop3_responses_split_anywhere_are_read_whole():

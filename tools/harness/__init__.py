@@ -14,8 +14,8 @@ and the Makefile runs the tools with PYTHONPATH=tools (by hand: `PYTHONPATH=tool
 tools/fuzz/fuzz.py ...` from the repository's root). Standard library only."""
 from harness import wire
 from harness.node import (NODE_DLL, ROOT, USERS, Node, NodeFailed, free_port, greeting, port_answers,
-                          wait_for_greeting)
+                          scripted_peer, stop_process, wait_for_greeting)
 from harness.wire import strip_trace
 
 __all__ = ["NODE_DLL", "ROOT", "USERS", "Node", "NodeFailed", "free_port", "greeting", "port_answers",
-           "strip_trace", "wait_for_greeting", "wire"]
+           "scripted_peer", "stop_process", "strip_trace", "wait_for_greeting", "wire"]

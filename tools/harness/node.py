@@ -15,6 +15,7 @@ import pathlib
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -107,14 +108,7 @@ class Node:
 
     def stop(self, timeout=15.0):
         """Stops the node by its PID: SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        stop_process(self.process, timeout=timeout)
 
     def output(self):
         return self.output_file.read_text(errors="replace") if self.output_file.exists() else ""
@@ -127,9 +121,36 @@ class Node:
         return self.files(user, "new") + self.files(user, "cur")
 
 
+def stop_process(process, sig=signal.SIGTERM, timeout=15.0):
+    """Stops a process this program started (a Popen, or None), by its PID: sig, then SIGKILL if
+    it has not exited after timeout seconds. Never by name."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 def bound_port(address, otherwise):
     """The port of an address of the ready file ("127.0.0.1:40123", "[::1]:40123"), or otherwise if it is null."""
     return otherwise if address is None else int(address.rpartition(":")[2])
+
+
+def scripted_peer(chunks):
+    """One end of a socket pair whose other end sends chunks, one send each, then closes: a
+    server for tests of a reader."""
+    ours, theirs = socket.socketpair()
+
+    def write():
+        for chunk in chunks:
+            theirs.sendall(chunk)
+        theirs.close()
+
+    threading.Thread(target=write, daemon=True).start()
+    return ours
 
 
 def free_port(host="127.0.0.1"):

@@ -1,25 +1,16 @@
 """The harness itself: the wire helpers without a server, then the node on ports the system chose."""
 import socket
-import threading
 
 import pytest
 
-from harness import Node, NodeFailed, free_port, port_answers, wire
+from harness import Node, NodeFailed, free_port, port_answers, scripted_peer, wire
 
 pytestmark = pytest.mark.tools
 
 
 def fed(chunks, **options):
     """A Client whose server writes `chunks` one send at a time, then closes."""
-    a, b = socket.socketpair()
-
-    def writer():
-        for c in chunks:
-            b.sendall(c)
-        b.close()
-
-    threading.Thread(target=writer, daemon=True).start()
-    return wire.Client(a, **options)
+    return wire.Client(scripted_peer(chunks), **options)
 
 
 def split(stream, step):

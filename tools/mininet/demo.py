@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 
-from harness import NODE_DLL, ROOT, Node, NodeFailed
+from harness import NODE_DLL, ROOT, Node, NodeFailed, stop_process
 
 PY = "/usr/bin/python3"
 CLIENTS = ROOT / "tools" / "mininet" / "clients.py"
@@ -111,18 +111,6 @@ def start_capture(pcap):
         stop_process(dump, signal.SIGINT)
         raise DemoFailed(f"tcpdump on s1 did not start: {line.strip()}")
     return dump, partial
-
-
-def stop_process(proc, sig=signal.SIGTERM, timeout=15):
-    """Stops one process we started, by its PID."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
 
 
 def log_events(path):
