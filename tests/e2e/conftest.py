@@ -1,6 +1,6 @@
 """Fixtures for the end-to-end suites. The node process, its ports and the wire helpers are
 tools/harness's (pytest.ini puts tools/ on the import path); the names tests import from here
-(Node, strip_trace, NODE_DLL, USERS, port_answers) are the harness's own."""
+(Node, strip_trace, NODE_DLL, USERS, greets, port_answers) are the harness's own."""
 import importlib.util
 import os
 import pathlib
@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from harness import NODE_DLL, USERS, Node, port_answers, strip_trace, wait_for_greeting  # noqa: F401
+from harness import NODE_DLL, USERS, Node, greets, port_answers, strip_trace, wait_for_greeting  # noqa: F401
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,8 @@
 """Real mail software against the node, each with the settings the README gives: a private Postfix
 instance relaying to it, fetchmail and mpop fetching from it, curl and smtplib sending to it.
 
-The nodes are started by this module on 127.0.0.1:2700-2705, Postfix's smtpd on 127.0.0.1:2720.
+The nodes are started by this module on 127.0.0.1, on ports the system chooses; Postfix's smtpd
+on a free port of 127.0.0.1 picked before it starts.
 Postfix runs from a folder of its own under /var/tmp (its maillog_file must lie under /var); it
 accepts that configuration folder only once /etc/postfix/main.cf lists it in
 alternate_config_directories, so the fixture adds that line if it is missing and removes exactly
@@ -21,13 +22,10 @@ import uuid
 import pytest
 
 from conftest import Node, greets
+from harness import free_port
 
 pytestmark = pytest.mark.tools
 
-RELAY_TARGET_PORTS = (2700, 2701)
-SENDERS_PORTS = (2702, 2703)
-FETCH_PORTS = (2704, 2705)
-POSTFIX_SMTPD_PORT = 2720
 DEFAULT_MAIN_CF = pathlib.Path("/etc/postfix/main.cf")
 
 
@@ -47,14 +45,14 @@ def wait_for(condition, timeout, what):
         time.sleep(0.1)
 
 
-def start_node(ports):
+def start_node():
     workdir = tempfile.mkdtemp(prefix="actormail-clients-")
-    return Node(workdir, smtp_port=ports[0], pop3_port=ports[1]).start()
+    return Node(workdir).start()
 
 
 @pytest.fixture(scope="module")
 def relay_target():
-    node = start_node(RELAY_TARGET_PORTS)
+    node = start_node()
     yield node
     node.stop()
     shutil.rmtree(node.workdir, ignore_errors=True)
@@ -62,7 +60,7 @@ def relay_target():
 
 @pytest.fixture(scope="module")
 def senders():
-    node = start_node(SENDERS_PORTS)
+    node = start_node()
     yield node
     node.stop()
     shutil.rmtree(node.workdir, ignore_errors=True)
@@ -70,7 +68,7 @@ def senders():
 
 @pytest.fixture(scope="module")
 def fetch_node():
-    node = start_node(FETCH_PORTS)
+    node = start_node()
     yield node
     node.stop()
     shutil.rmtree(node.workdir, ignore_errors=True)
@@ -235,7 +233,7 @@ biff = no
 
 @pytest.fixture(scope="module")
 def postfix(relay_target):
-    instance = PrivatePostfix(POSTFIX_SMTPD_PORT, relay_target.smtp_port)
+    instance = PrivatePostfix(free_port(), relay_target.smtp_port)
     try:
         yield instance.start()
     finally:

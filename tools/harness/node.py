@@ -180,6 +180,11 @@ def greeting(host, port, timeout=2.0):
         return b""
 
 
+def greets(host, port, timeout=2.0):
+    """True if a new connection gets a server greeting (220 or +OK) within timeout."""
+    return greeting(host, port, timeout).startswith((b"220 ", b"+OK"))
+
+
 def wait_for_greeting(host, port, prefix=(b"220 ", b"+OK"), timeout=30.0, process=None, goodbye=b""):
     """Waits until a new connection to a server that writes no ready file is greeted with prefix;
     returns the greeting. Each try is a fresh connection with a short wait, because one accepted
