@@ -1,9 +1,9 @@
 """Hostile input and hostile surroundings: nothing from the network may crash, hang or exhaust the
 node, reach outside its mail root, or leak a password or a message body into its logs.
 
-Each node here is started by this module on 127.0.0.1, on ports the system chooses. Every session that a test opens
-records all it received, and its replies are checked to be well formed when the session ends
-(SMTP `ddd` plus space or hyphen; POP3 `+OK`/`-ERR`; see tools/fuzz/fuzz.py).
+Each node here is started by this module on 127.0.0.1, on ports the system chooses. Every
+session that a test opens records all it received, and its replies are checked to be well formed
+when the session ends (SMTP `ddd` plus space or hyphen; POP3 `+OK`/`-ERR`; see tools/fuzz/fuzz.py).
 """
 import errno
 import os

@@ -35,7 +35,8 @@ class Node:
     Port 0 (the default) lets the system choose: start() reads the ports the node bound from its
     ready file into smtp_port and pop3_port, and a restart chooses afresh. A protocol the role
     does not serve keeps the port it was given, which the node must leave alone. `popen` runs the
-    command (a Mininet host's popen runs it in that host); `host` is the address the node binds."""
+    command (a Mininet host's popen runs it in that host); it must exec the node, not fork it, as
+    the ready file's PID is checked against the one it returns. `host` is the address the node binds."""
 
     def __init__(self, workdir, smtp_port=0, pop3_port=0, role="all", extra_env=None, extra_config="",
                  host="127.0.0.1", mail_root=None, log_dir=None, popen=subprocess.Popen):
