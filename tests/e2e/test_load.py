@@ -82,8 +82,10 @@ def wait_for_log(node, name, pattern, timeout):
 
 
 def stop_and_count_open(node):
-    """Stops the node and returns the session counts it logged as it stopped: its own count."""
-    node.stop()
+    """Stops the node and returns the session counts it logged as it stopped: its own count. The
+    wait is generous: a node killed for being slow would lose the buffered lines this reads."""
+    node.stop(timeout=40)
+    assert node.process.returncode == 0, f"node exited with {node.process.returncode}"
     logs = log_text(node, "smtp.log") + log_text(node, "pop3.log")
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"(SMTP|POP3) stopping with (\d+) sessions open", logs)}
 
