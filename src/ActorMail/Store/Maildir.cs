@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
-using System.Text;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 
@@ -107,7 +105,7 @@ public sealed class Maildir
         return [.. Listing(New, NewFolder).Concat(Listing(Cur, CurFolder))
             .OrderBy(e => MaildirName.UniquePart(e.Name), StringComparer.Ordinal)
             .ThenBy(e => e.Name, StringComparer.Ordinal)
-            .Select(e => new DropMessage(e.Folder + e.Name, UidOf(e.Name), SizeOf(e.Folder + e.Name)))];
+            .Select(e => new DropMessage(e.Folder + e.Name, MaildirName.Uid(e.Name), SizeOf(e.Folder + e.Name)))];
     }
 
     /// <summary>
@@ -146,16 +144,6 @@ public sealed class Maildir
 
     private static IEnumerable<(string Folder, string Name)> Listing(string dir, string folder) =>
         Directory.EnumerateFiles(dir).Select(p => (folder, Path.GetFileName(p)));
-
-    // RFC 1939 §7: a UID is 1 to 70 characters from 0x21 to 0x7E. The unique part of the name
-    // qualifies unless the host part makes it too long, then a hash of it stands in.
-    private static string UidOf(string name)
-    {
-        var unique = MaildirName.UniquePart(name);
-        return unique.Length <= 70 && unique.All(c => c is >= '!' and <= '~')
-            ? unique
-            : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(unique)))[..40];
-    }
 
     private long SizeOf(string entry) =>
         MaildirName.TryGetSize(Path.GetFileName(entry), out var size) ? size : new FileInfo(MessagePath(entry)).Length;
