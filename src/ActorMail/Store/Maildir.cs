@@ -118,10 +118,30 @@ public sealed class Maildir
         return Path.Combine(folder, Path.GetFileName(fileName));
     }
 
-    /// <summary>Removes these maildrop entries and makes the removal durable; returns how many were there.</summary>
-    public int Remove(IEnumerable<string> fileNames)
+    /// <summary>
+    /// The maildrop entry whose UIDL is <paramref name="id"/>, or null. The id must pass
+    /// <see cref="MessageId.IsValid"/> (one path element, no <c>..</c>) before it names a file:
+    /// ActorMail's own deliveries are found at new/&lt;id&gt; at once, anything else by listing.
+    /// </summary>
+    public DropMessage? Find(string id)
     {
-        var removed = 0;
+        if (!MessageId.IsValid(id))
+        {
+            return null;
+        }
+
+        if (File.Exists(Path.Combine(New, id)))
+        {
+            return new DropMessage(NewFolder + id, id, SizeOf(NewFolder + id));
+        }
+
+        return OpenDrop().FirstOrDefault(m => m.Uid == id);
+    }
+
+    /// <summary>Removes these maildrop entries and makes the removal durable; returns the entries that were there.</summary>
+    public IReadOnlyList<string> Remove(IEnumerable<string> fileNames)
+    {
+        var removed = new List<string>();
         var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in fileNames)
         {
@@ -130,7 +150,7 @@ public sealed class Maildir
             {
                 File.Delete(path);
                 touched.Add(Path.GetDirectoryName(path)!);
-                removed++;
+                removed.Add(name);
             }
         }
 
