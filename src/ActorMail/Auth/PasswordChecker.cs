@@ -47,6 +47,7 @@ public sealed class PasswordChecker : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Metric _wrong;
     private readonly Metric _throttled;
+    private readonly Metric _checks;
 
     public PasswordChecker(NodeOptions options)
     {
@@ -56,6 +57,7 @@ public sealed class PasswordChecker : ReceiveActor
         var metrics = NodeMetrics.Get(Context.System);
         _wrong = metrics.WrongPasswords;
         _throttled = metrics.ThrottledSignIns;
+        _checks = metrics.PasswordChecks;
         for (var i = 0; i < _options.Concurrency; i++)
         {
             _idle.Push(Context.ActorOf(Akka.Actor.Props.Create(() => new Worker(verify)).WithDispatcher("akka.actor.auth-dispatcher"), $"worker-{i}"));
@@ -117,6 +119,7 @@ public sealed class PasswordChecker : ReceiveActor
     private void Done(Verified verified)
     {
         var check = verified.Job.Check;
+        _checks.Increment();
         if (!verified.Ok)
         {
             _throttle.Failed(check.Address, check.User, Now);

@@ -40,7 +40,11 @@ public sealed class NodeMetrics : IExtension
         const string help = "Failed sign-ins, POP3 and HTTP together: checked and wrong, or refused unchecked by the throttle.";
         WrongPasswords = Counter("actormail_signin_failures_total", help, "reason", "wrong");
         ThrottledSignIns = Counter("actormail_signin_failures_total", help, "reason", "throttled");
+        PasswordChecks = Counter("actormail_password_checks_total", "Passwords checked by PBKDF2 (POP3 and HTTP; HTTP requests with remembered credentials need none).");
     }
+
+    /// <summary>PBKDF2 checks the password checker ran.</summary>
+    public Metric PasswordChecks { get; }
 
     /// <summary>Messages SMTP answered with 250.</summary>
     public Metric MessagesAccepted { get; }
