@@ -219,6 +219,16 @@ public sealed class HttpApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_with_a_body_is_refused_413_and_changes_nothing()
+    {
+        await SendAsync(_node, "alice@localhost", "kept", "a@example.org");
+        using var http = Client(_node, "alice", "alice-demo");
+        using var request = new HttpRequestMessage(HttpMethod.Delete, "api/v1/mailboxes/alice/messages") { Content = new StringContent("{}") };
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.SendAsync(request)).StatusCode);
+        Assert.Single(_node.AllMessages("alice"));
+    }
+
+    [Fact]
     public async Task The_events_stream_tells_a_new_message_and_its_deletion_to_those_who_may_see_it()
     {
         using var alice = Client(_node, "alice", "alice-demo");

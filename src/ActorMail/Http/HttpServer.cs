@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -54,6 +55,15 @@ public static class HttpServer
             headers.XContentTypeOptions = "nosniff";
             headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
             headers.CacheControl = "no-store";
+
+            // Kestrel enforces MaxRequestBodySize only on a body that is read; the API reads none.
+            if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                context.Response.Headers.Connection = "close";
+                return;
+            }
+
             await next(context).ConfigureAwait(false);
         });
         app.Services.GetRequiredService<MailboxApi>().Map(app);
