@@ -15,6 +15,9 @@ public static class EventHubCommands
     /// </summary>
     public sealed record Listen(long ListenerId, ChannelWriter<MailboxEvent> Writer, ImmutableHashSet<string>? Mailboxes);
 
+    /// <summary>The hub follows the mailboxes for that listener: every event from now on reaches it.</summary>
+    public sealed record Listening(long ListenerId);
+
     /// <summary>The events client has gone.</summary>
     public sealed record StopListening(long ListenerId);
 }
@@ -32,11 +35,21 @@ public sealed class EventHub : ReceiveActor
 
     private readonly Dictionary<long, EventHubCommands.Listen> _listeners = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private bool _following;
 
     public EventHub()
     {
-        Receive<EventHubCommands.Listen>(l => _listeners[l.ListenerId] = l);
-        Receive<EventHubCommands.StopListening>(s => _listeners.Remove(s.ListenerId));
+        Receive<EventHubCommands.Listen>(l =>
+        {
+            _listeners[l.ListenerId] = l;
+            Follow();
+            Sender.Tell(new EventHubCommands.Listening(l.ListenerId));
+        });
+        Receive<EventHubCommands.StopListening>(s =>
+        {
+            _listeners.Remove(s.ListenerId);
+            Follow();
+        });
         Receive<MailboxEvent>(e =>
         {
             foreach (var listener in _listeners.Values.Where(l => l.Mailboxes is null || l.Mailboxes.Contains(e.Mailbox)).ToList())
@@ -48,12 +61,27 @@ public sealed class EventHub : ReceiveActor
                     _listeners.Remove(listener.ListenerId);
                 }
             }
+
+            Follow();
         });
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new EventHub());
 
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(MailboxEvent));
+    // Subscribed to the event stream only while a client listens: with none, a delivery's
+    // publish finds no subscriber and costs the mailbox actor next to nothing.
+    private void Follow()
+    {
+        if (_listeners.Count > 0 && !_following)
+        {
+            _following = Context.System.EventStream.Subscribe(Self, typeof(MailboxEvent));
+        }
+        else if (_listeners.Count == 0 && _following)
+        {
+            Context.System.EventStream.Unsubscribe(Self, typeof(MailboxEvent));
+            _following = false;
+        }
+    }
 
     protected override void PostStop()
     {

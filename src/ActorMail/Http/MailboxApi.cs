@@ -253,10 +253,11 @@ public sealed class MailboxApi
         });
         var id = Next();
         var mailboxes = _access.IsAdmin(user) ? null : _access.Visible(user).ToImmutableHashSet(StringComparer.Ordinal);
-        hub.Tell(new EventHubCommands.Listen(id, channel.Writer, mailboxes));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(c.RequestAborted, _lifetime.ApplicationStopping);
         try
         {
+            // ": connected" is written once the hub follows the mailboxes: what happens after it is sent.
+            await hub.Ask<EventHubCommands.Listening>(new EventHubCommands.Listen(id, channel.Writer, mailboxes), _options.Http.StoreTimeout).ConfigureAwait(false);
             c.Response.ContentType = "text/event-stream";
             c.Response.Headers.CacheControl = "no-store";
             await c.Response.WriteAsync(": connected\n\n", stop.Token).ConfigureAwait(false);
@@ -271,6 +272,10 @@ public sealed class MailboxApi
                     return;
                 }
             }
+        }
+        catch (AskTimeoutException)
+        {
+            await StoreError(c, null).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
