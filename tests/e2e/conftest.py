@@ -45,12 +45,15 @@ class ToolModule:
 class Node:
     """A running node process and where it keeps mail and logs."""
 
-    def __init__(self, workdir, smtp_port=2525, pop3_port=2110, role="all", extra_env=None, extra_config=""):
+    def __init__(self, workdir, smtp_port=2525, pop3_port=2110, role="all", extra_env=None, extra_config="", http_port=0):
         self.host = "127.0.0.1"
         # Where POP3 listens: the same host, unless servers started elsewhere say otherwise.
         self.pop3_host = self.host
         self.smtp_port = smtp_port
         self.pop3_port = pop3_port
+        # The HTTP API (roles all and pop3): any free port unless a test asks for one, so that
+        # nodes started side by side, here or by other suites, never contend for 8025.
+        self.http_port = http_port
         self.workdir = pathlib.Path(workdir)
         self.mail_root = self.workdir / "maildir"
         self.log_dir = self.workdir / "logs"
@@ -69,6 +72,7 @@ class Node:
             "ACTORMAIL_LOGS": str(self.log_dir),
             "ACTORMAIL_SMTP_PORT": str(self.smtp_port),
             "ACTORMAIL_POP3_PORT": str(self.pop3_port),
+            "ACTORMAIL_HTTP_PORT": str(self.http_port),
             "ACTORMAIL_ROLE": self.role,
         })
         env.update(self.extra_env)

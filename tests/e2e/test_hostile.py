@@ -749,7 +749,7 @@ def test_port_in_use_gives_a_clear_message_and_a_nonzero_exit():
     holder.listen(1)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="actormail-hostile-"))
     env = dict(os.environ, ACTORMAIL_DATA=str(workdir / "maildir"), ACTORMAIL_LOGS=str(workdir / "logs"),
-               ACTORMAIL_SMTP_PORT=str(BUSY_PORTS[0]), ACTORMAIL_POP3_PORT=str(BUSY_PORTS[1]))
+               ACTORMAIL_SMTP_PORT=str(BUSY_PORTS[0]), ACTORMAIL_POP3_PORT=str(BUSY_PORTS[1]), ACTORMAIL_HTTP_PORT="0")
     try:
         # Started directly, not with Node.start(): its port probes would open sessions on the free port.
         done = subprocess.run(["dotnet", str(conftest.NODE_DLL), "serve"], cwd=workdir, env=env,

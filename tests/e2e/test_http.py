@@ -58,7 +58,7 @@ def send(tmp_path, to, subject, html=False, attach=False):
 @pytest.fixture(scope="module")
 def node():
     workdir = tempfile.mkdtemp(prefix="actormail-http-")
-    n = Node(workdir, smtp_port=SMTP_PORT, pop3_port=POP3_PORT, extra_env={"ACTORMAIL_HTTP_PORT": str(HTTP_PORT)},
+    n = Node(workdir, smtp_port=SMTP_PORT, pop3_port=POP3_PORT, http_port=HTTP_PORT,
              extra_config="actormail.pop3.auth-failure-delay = 200ms").start()
     try:
         deadline = time.monotonic() + 30
@@ -91,6 +91,9 @@ def test_a_mime_mail_is_listed_read_fetched_and_deleted_with_curl(node, tmp_path
 
     status, headers, body = api(f"/api/v1/mailboxes/alice/messages/{entry['id']}/attachments/0")
     assert status == 200 and body == ATTACHMENT and "application/octet-stream" in headers
+    # Mail is written by strangers: served as a download, never sniffed or run as a page.
+    assert "Content-Disposition: attachment" in headers and "X-Content-Type-Options: nosniff" in headers
+    assert "Content-Security-Policy: default-src 'none'; sandbox" in headers
     status, headers, body = api(f"/api/v1/mailboxes/alice/messages/{entry['id']}/raw")
     assert status == 200 and "message/rfc822" in headers and body == stored[0].read_bytes()
 
@@ -150,7 +153,7 @@ def test_health_metrics_and_openapi_answer_without_credentials(node):
 
 def test_a_process_with_role_smtp_has_no_http_side(tmp_path):
     smtp, pop3, http = SMTP_ONLY_PORTS
-    n = Node(tmp_path, smtp_port=smtp, pop3_port=pop3, role="smtp", extra_env={"ACTORMAIL_HTTP_PORT": str(http)}).start()
+    n = Node(tmp_path, smtp_port=smtp, pop3_port=pop3, role="smtp", http_port=http).start()
     try:
         assert not port_answers("127.0.0.1", http)
     finally:

@@ -264,6 +264,7 @@ def actormail(dll, workdir, smtp_port, pop3_port, role, data, config_text=None, 
         "ACTORMAIL_BIND": "127.0.0.1",
         "ACTORMAIL_SMTP_PORT": str(smtp_port),
         "ACTORMAIL_POP3_PORT": str(pop3_port),
+        "ACTORMAIL_HTTP_PORT": "0",  # any free port: the HTTP API is not what is measured
         "ACTORMAIL_DATA": str(data),
         "ACTORMAIL_LOGS": str(workdir / f"{name}-logs"),
         "ACTORMAIL_ROLE": role,
