@@ -1,4 +1,6 @@
+using System.Net;
 using ActorMail.Configuration;
+using ActorMail.Protocol.Framing;
 using Akka.Configuration;
 
 namespace ActorMail.Tests;
@@ -24,6 +26,8 @@ public sealed class ConfigTests
         Assert.Equal(StoreSync.Syncfs, o.StoreSync);
         Assert.Equal(LogConsole.Auto, o.LogConsole);
         Assert.Equal(TimeSpan.FromSeconds(1), o.LogFlushInterval);
+        Assert.Equal(NulPolicy.Reject, o.Smtp.NulInBody);
+        Assert.Equal(BareNewlinePolicy.Normalize, o.Smtp.BareNewline);
         Assert.True(o.RunsHttp);
         Assert.Equal(8025, o.Http.Port);
         Assert.Empty(o.Http.Admins);
@@ -71,6 +75,7 @@ public sealed class ConfigTests
     [InlineData("actormail.postmaster = nobody", "actormail.postmaster")]
     [InlineData("actormail.role = both", "actormail.role")]
     [InlineData("actormail.smtp.bare-newline = ignore", "actormail.smtp.bare-newline")]
+    [InlineData("actormail.smtp.nul-in-body = strip", "actormail.smtp.nul-in-body")]
     [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
     [InlineData("actormail.store.sync = none", "actormail.store.sync")]
     [InlineData("actormail.log-console = some", "actormail.log-console")]
@@ -85,6 +90,25 @@ public sealed class ConfigTests
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_bound_address_is_a_local_address_literal()
+    {
+        var policy = NodeOptions.FromConfig(NodeConfig.Load(overrideText: "actormail.bind = \"127.0.0.2\"", environment: NoEnvironment)).ToSmtpPolicy();
+
+        Assert.Equal([IPAddress.Parse("127.0.0.2")], policy.LocalAddresses);
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public void Bound_to_every_address_every_address_of_the_machine_is_local(string bind)
+    {
+        var policy = NodeOptions.FromConfig(NodeConfig.Load(overrideText: $"actormail.bind = \"{bind}\"", environment: NoEnvironment)).ToSmtpPolicy();
+
+        Assert.Contains(IPAddress.Loopback, policy.LocalAddresses);
+        Assert.DoesNotContain(IPAddress.Any, policy.LocalAddresses);
+    }
+
     [Theory]
     [InlineData(LogConsole.All, false, Serilog.Events.LogEventLevel.Information)]
     [InlineData(LogConsole.All, true, Serilog.Events.LogEventLevel.Information)]
@@ -94,5 +118,34 @@ public sealed class ConfigTests
     public void The_console_gets_everything_on_a_terminal_and_warnings_when_redirected(LogConsole mode, bool redirected, Serilog.Events.LogEventLevel expected)
     {
         Assert.Equal(expected, ActorMail.Hosting.NodeLogging.ConsoleLevel(mode, redirected, Serilog.Events.LogEventLevel.Information));
+    }
+
+    [Fact]
+    public void Log_files_roll_over_at_their_size_limit_and_only_the_newest_are_kept()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "actormail-logs-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var options = NodeOptions.FromConfig(NodeConfig.Load(
+                overrideText: $"actormail.logs = \"{directory}\"\nactormail.log-file-size-limit = 20000\nactormail.log-files-kept = 3",
+                environment: new Dictionary<string, string?>()));
+            using (var logger = ActorMail.Hosting.NodeLogging.Create(options, console: false))
+            {
+                for (var i = 0; i < 5000; i++)
+                {
+                    logger.ForContext("Protocol", "SMTP").Information("Line {Number} of a log that would fill the disk", i);
+                }
+            }
+
+            var files = Directory.GetFiles(directory, "smtp*.log");
+            Assert.Equal(3, files.Length);
+            // A file ends with the line that crossed the limit: at most one line over it.
+            Assert.All(files, f => Assert.InRange(new FileInfo(f).Length, 1, 20000 + 1000));
+            Assert.Contains("Line 4999 ", File.ReadAllText(files.Order(StringComparer.Ordinal).Last()), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

@@ -157,6 +157,31 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Accept_policy_stores_a_NUL_unchanged()
+    {
+        await using var node = await TestNode.StartAsync("actormail.smtp.nul-in-body = accept");
+        using var c = RawClient.StartData(node.SmtpPort, "bob@localhost");
+        c.Send("Subject: nul\r\n\r\nbefore\0after\r\n.\r\n");
+        Assert.StartsWith("250 2.0.0", c.ReadReply()[^1], StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nbefore\0after\r\n", File.ReadAllText(Assert.Single(node.Files("bob"))), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("line\n.\nmore\r\n.\r\n")]
+    [InlineData("line\n.\r\nmore\r\n.\r\n")]
+    [InlineData("line\r.\r\nmore\r\n.\r\n")]
+    [InlineData("bare\nlf\r\n.\r\n")]
+    public async Task Reject_policy_refuses_smuggling_probes_550_5_5_2_at_the_real_end(string body)
+    {
+        await using var node = await TestNode.StartAsync("actormail.smtp.bare-newline = reject");
+        using var c = RawClient.StartData(node.SmtpPort, "alice@localhost");
+        c.Send(body);
+        Assert.StartsWith("550 5.5.2", c.ReadReply()[^1], StringComparison.Ordinal);
+        Assert.StartsWith("250 2.0.0", c.Command("NOOP"), StringComparison.Ordinal);
+        Assert.Empty(node.AllMessages("alice"));
+    }
+
+    [Fact]
     public async Task Normalize_policy_stores_bare_newlines_as_CRLF()
     {
         await using var node = await TestNode.StartAsync("actormail.smtp.bare-newline = normalize");

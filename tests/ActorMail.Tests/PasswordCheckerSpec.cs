@@ -68,6 +68,24 @@ public sealed class PasswordCheckerSpec : TestKit
         Assert.All(rest, a => Assert.Equal(PasswordOutcome.Accepted, a.Outcome));
     }
 
+    [Theory]
+    [InlineData("bob", "bob")]
+    [InlineData("Hunter2!", "<invalid>")]
+    public void A_failed_check_logs_the_user_name_only_if_it_could_be_a_mailbox(string typed, string logged)
+    {
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Info));
+        var checker = Sys.ActorOf(PasswordChecker.Props(Options(string.Empty)));
+
+        checker.Tell(new AuthCommands.CheckPassword(typed, "x", "10.0.0.5", 1), TestActor);
+
+        Assert.Equal(PasswordOutcome.Rejected, ExpectMsg<AuthCommands.PasswordChecked>().Outcome);
+        var line = log.FishForMessage<Akka.Event.Info>(i => i.Message.ToString()!.StartsWith("Password check failed", StringComparison.Ordinal), TimeSpan.FromSeconds(3)).Message.ToString();
+        // Serilog shows string values quoted.
+        Assert.Equal($"Password check failed for \"{logged}\" from \"10.0.0.5\"", line);
+        Assert.DoesNotContain("Hunter2", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_request_never_prints_its_password()
     {

@@ -112,7 +112,7 @@ public sealed class Pop3SessionSpec : TestKit
     private IActorRef Start(TestProbe connection, TestProbe mailboxes, Func<string, string, bool> check, NodeOptions? options = null)
     {
         options ??= _options;
-        var policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures);
+        var policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, options.Pop3.MaxJunkCommands);
         var passwords = Sys.ActorOf(Props.Create(() => new PasswordsStandIn(check)));
         var session = Sys.ActorOf(Pop3Session.Props(new SessionStart(connection.Ref, "127.0.0.1:6000", "p0p"), options, policy, mailboxes.Ref, passwords));
         connection.ExpectMsg<Tcp.Register>();

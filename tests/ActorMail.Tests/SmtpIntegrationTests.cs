@@ -209,17 +209,53 @@ public sealed class SmtpIntegrationTests : IAsyncLifetime
         Assert.True(c.ClosedByServer());
     }
 
-    [Theory]
-    [InlineData("line\n.\nmore\r\n.\r\n")]
-    [InlineData("line\n.\r\nmore\r\n.\r\n")]
-    [InlineData("line\r.\r\nmore\r\n.\r\n")]
-    [InlineData("bare\nlf\r\n.\r\n")]
-    public void Smuggling_probes_do_not_end_DATA_and_the_message_is_refused_550_5_5_2(string body)
+    [Fact]
+    public void Refused_recipients_neither_end_the_session_nor_keep_good_messages_out()
+    {
+        using var c = RawClient.Connect(_node.SmtpPort);
+        c.ReadLine();
+        c.Command("EHLO relay.test");
+        const int messages = 12;
+        for (var m = 0; m < messages; m++)
+        {
+            Assert.StartsWith("250 2.1.0", c.Command("MAIL FROM:<list@example.org>"), StringComparison.Ordinal);
+            Assert.StartsWith("250 2.1.5", c.Command("RCPT TO:<bob@localhost>"), StringComparison.Ordinal);
+            for (var gone = 0; gone < 4; gone++)
+            {
+                Assert.StartsWith("550 5.1.1", c.Command($"RCPT TO:<gone{m}x{gone}@localhost>"), StringComparison.Ordinal);
+            }
+
+            Assert.StartsWith("354", c.Command("DATA"), StringComparison.Ordinal);
+            Assert.StartsWith("250 2.0.0", c.Command($"Subject: {m}\r\n\r\nbody\r\n."), StringComparison.Ordinal);
+        }
+
+        Assert.StartsWith("221", c.Command("QUIT"), StringComparison.Ordinal);
+        Assert.Equal(messages, _node.AllMessages("bob").Length);
+    }
+
+    [Fact]
+    public void A_NUL_in_the_body_gets_554_5_6_0_at_the_end_and_nothing_is_stored()
     {
         using var c = RawClient.StartData(_node.SmtpPort, "alice@localhost");
-        c.Send(body);
-        Assert.StartsWith("550 5.5.2", c.ReadReply()[^1], StringComparison.Ordinal);
+        c.Send("Subject: nul\r\n\r\nbefore\0after\r\n.\r\n");
+        Assert.Equal("554 5.6.0 NUL octet in message body, message not stored", c.ReadReply()[^1]);
         Assert.StartsWith("250 2.0.0", c.Command("NOOP"), StringComparison.Ordinal);
         Assert.Empty(_node.AllMessages("alice"));
+    }
+
+    // The default policy is normalize: a probe is body, stored with CRLF, and what follows it is
+    // never a command.
+    [Theory]
+    [InlineData("line\n.\nMAIL FROM:<e@x.test>\r\n.\r\n", "line\r\n.\r\nMAIL FROM:<e@x.test>\r\n")]
+    [InlineData("line\n.\r\nMAIL FROM:<e@x.test>\r\n.\r\n", "line\r\n.\r\nMAIL FROM:<e@x.test>\r\n")]
+    [InlineData("line\r.\r\nMAIL FROM:<e@x.test>\r\n.\r\n", "line\r\n.\r\nMAIL FROM:<e@x.test>\r\n")]
+    [InlineData("bare\nlf\r\n.\r\n", "bare\r\nlf\r\n")]
+    public void Smuggling_probes_do_not_end_DATA_and_are_stored_with_CRLF(string body, string stored)
+    {
+        using var c = RawClient.StartData(_node.SmtpPort, "alice@localhost");
+        c.Send(body + "NOOP\r\n");
+        Assert.StartsWith("250 2.0.0 OK: queued", c.ReadReply()[^1], StringComparison.Ordinal);
+        Assert.Equal("250 2.0.0 OK", c.ReadReply()[^1]);
+        Assert.EndsWith("\r\n" + stored, File.ReadAllText(Assert.Single(_node.AllMessages("alice"))), StringComparison.Ordinal);
     }
 }

@@ -21,9 +21,7 @@ public sealed class SmtpSessionSpec : TestKit
         : base(NodeConfig.Load(environment: new Dictionary<string, string?>()))
     {
         _root = Path.Combine(Path.GetTempPath(), "actormail-fsm-" + Guid.NewGuid().ToString("N")[..8]);
-        _options = NodeOptions.FromConfig(NodeConfig.Load(
-            overrideText: $"actormail.data = \"{_root}\"",
-            environment: new Dictionary<string, string?>()));
+        _options = Options(string.Empty);
     }
 
     [Fact]
@@ -128,9 +126,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void Idle_timeout_answers_421_4_4_2_and_closes()
     {
         var connection = CreateTestProbe();
-        var quick = NodeOptions.FromConfig(NodeConfig.Load(
-            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.idle-timeout = 1s",
-            environment: new Dictionary<string, string?>()));
+        var quick = Options("actormail.smtp.idle-timeout = 1s");
         Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
@@ -143,7 +139,7 @@ public sealed class SmtpSessionSpec : TestKit
     {
         var connection = CreateTestProbe();
         connection.IgnoreMessages(m => m is Tcp.SuspendReading or Tcp.ResumeReading);
-        var session = Start(connection, CreateTestProbe());
+        var session = Start(connection, CreateTestProbe(), Options("actormail.smtp.max-junk-commands = 100000"));
         // 20,000 NOOPs in one read make 280,000 octets of replies, over four times the 65536 bound.
         var noops = string.Concat(Enumerable.Repeat("NOOP\r\n", 20_000));
         session.Tell(new Tcp.Received(ByteString.FromString(noops)), connection.Ref);
@@ -170,9 +166,7 @@ public sealed class SmtpSessionSpec : TestKit
     public void A_write_never_acknowledged_aborts_the_connection_after_the_write_timeout()
     {
         var connection = CreateTestProbe();
-        var quick = NodeOptions.FromConfig(NodeConfig.Load(
-            overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.write-timeout = 1s",
-            environment: new Dictionary<string, string?>()));
+        var quick = Options("actormail.smtp.write-timeout = 1s");
         var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
         Watch(session);
         connection.ExpectMsg<Tcp.Register>();
@@ -193,6 +187,23 @@ public sealed class SmtpSessionSpec : TestKit
         ExpectTerminated(session);
     }
 
+    [Fact]
+    public void A_refused_recipient_is_logged_at_information_with_its_address_and_reply()
+    {
+        var connection = CreateTestProbe();
+        var log = CreateTestProbe();
+        Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Info));
+        var session = Start(connection, CreateTestProbe());
+
+        session.Tell(new Tcp.Received(ByteString.FromString("EHLO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<dave@localhost>\r\nRCPT TO:<eve@elsewhere.test>\r\n")), connection.Ref);
+
+        ReadWrite(connection);
+        var logged = log.ReceiveWhile(TimeSpan.FromSeconds(1), m => m is Akka.Event.Info i ? i.Message.ToString() : null);
+        // Serilog shows string values quoted.
+        Assert.Contains("Recipient \"<dave@localhost>\" refused: \"550 5.1.1 No such user here\"", logged);
+        Assert.Contains("Recipient \"<eve@elsewhere.test>\" refused: \"550 5.7.1 Relaying denied\"", logged);
+    }
+
     protected override void AfterAll()
     {
         base.AfterAll();
@@ -202,9 +213,14 @@ public sealed class SmtpSessionSpec : TestKit
         }
     }
 
-    private IActorRef Start(TestProbe connection, TestProbe mailboxes)
+    private NodeOptions Options(string hocon) => NodeOptions.FromConfig(NodeConfig.Load(
+        overrideText: $"actormail.data = \"{_root}\"\n{hocon}",
+        environment: new Dictionary<string, string?>()));
+
+    private IActorRef Start(TestProbe connection, TestProbe mailboxes, NodeOptions? options = null)
     {
-        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), _options, _options.ToSmtpPolicy(), mailboxes.Ref));
+        options ??= _options;
+        var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), options, options.ToSmtpPolicy(), mailboxes.Ref));
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
         return session;

@@ -329,7 +329,7 @@ def test_megabyte_line_without_crlf_gets_500_5_5_6_and_the_session_goes_on(hosti
             s.send(block)
         s.send(b"\r\n.\r\n")
         code, lines = s.reply()
-        assert lines[0].startswith("500 5.5.6")
+        assert lines[0].startswith("554 5.6.0")
         assert s.cmd("NOOP")[0] == 250
         assert s.cmd("QUIT")[0] == 221
     assert stored_with(hostile, "alice", m) == []
@@ -491,7 +491,7 @@ def test_non_ascii_and_over_long_addresses_are_refused(hostile):
             code, lines = s.reply()
             assert 500 <= code < 600, (p[:60], lines)
         assert s.cmd("RSET")[0] == 250
-    with hello(hostile) as s:  # a new session: ten refusals in one would close it (max-bad-commands)
+    with hello(hostile) as s:  # a new session, well inside max-bad-commands and max-refused-recipients
         assert s.cmd("MAIL FROM:<ok@example.org>")[0] == 250
         for p in rcpt_probes:
             s.send(p.encode("utf-8") + b"\r\n")
@@ -506,7 +506,7 @@ def test_non_ascii_and_over_long_addresses_are_refused(hostile):
 
 
 def test_relay_attempts_are_refused(hostile):
-    refused_5_7_1 = ["victim@example.com", "victim@localhost.example.com", "victim@[127.0.0.1]",
+    refused_5_7_1 = ["victim@example.com", "victim@localhost.example.com", "victim@[192.0.2.1]",
                      "@localhost:victim@example.com", "victim@actormail.test.evil.example"]
     never_2xx = ["victim%example.com@localhost", "\"victim@example.com\"@localhost", "victim@example.com@localhost",
                  "victim!example.com@localhost", "example.com!victim@localhost"]
@@ -516,7 +516,7 @@ def test_relay_attempts_are_refused(hostile):
             code, lines = s.cmd(f"RCPT TO:<{a}>")
             assert lines[0].startswith("550 5.7.1") or (code == 501 and a.startswith("@")), (a, lines)
         assert s.cmd("DATA")[0] == 503  # no recipient was accepted
-    with hello(hostile) as s:  # a new session: ten refusals in one would close it (max-bad-commands)
+    with hello(hostile) as s:  # a new session, well inside max-bad-commands and max-refused-recipients
         assert s.cmd("MAIL FROM:<relay@example.org>")[0] == 250
         for a in never_2xx:
             code, lines = s.cmd(f"RCPT TO:<{a}>")
@@ -584,11 +584,15 @@ def test_smtp_smuggling_probes_never_end_the_message(hostile, probe):
         assert s.nothing_within(0.7), f"the server answered inside DATA after {probe!r}"
         s.send(b"\r\n.\r\n")
         code, lines = s.reply()
-        assert lines == ["550 5.5.2 Bare CR or LF in message body, message not stored"], lines
+        # bare-newline = normalize (the default): one message, the probe and all after it its body.
+        assert code == 250 and lines[0].startswith("250 2.0.0 OK: queued"), lines
         assert s.nothing_within(0.3), "more replies: a smuggled command ran"
         assert s.cmd("NOOP") == (250, ["250 2.0.0 OK"])
     assert stored_with(hostile, "bob", smuggled) == []
-    assert stored_with(hostile, "alice", m) == []
+    [stored] = stored_with(hostile, "alice", m)
+    body = stored.read_bytes()
+    assert smuggled.encode() in body
+    assert body.replace(b"\r\n", b"").count(b"\r") == 0 and body.replace(b"\r\n", b"").count(b"\n") == 0
 
 
 def test_pop3_password_guessing_is_slowed_then_cut_off(hostile):
@@ -731,6 +735,11 @@ def test_unwritable_mailbox_fails_that_recipient_only(hostile):
     finally:
         subprocess.run(["chattr", "-i", str(new)], check=True)
     assert len(stored_with(hostile, "bob", fine)) == 1
+    # The copy already linked for bob is taken back by bob's mailbox actor once the session has
+    # heard of alice's failure, in parallel with the 451 (docs/SECURITY.md §9): wait for it.
+    deadline = time.monotonic() + 5
+    while stored_with(hostile, "bob", both) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert stored_with(hostile, "bob", both) == [], "a failed two-recipient message was kept for bob"
     assert stored_with(hostile, "alice", blocked) == []
     assert len(hostile.all_messages("bob")) == bob_before + 1

@@ -142,9 +142,11 @@ def warm_up(node, protocol, unit, count=20000):
                     pass
 
 
-@pytest.mark.parametrize("protocol, unit", [("smtp", b"NOOP\r\n"), ("pop3", b"CAPA\r\n")])
+# EHLO, not NOOP: NOOP is a command that does no work, and 100 of them end the session at once
+# (max-junk-commands); EHLO's reply is also ten times its size.
+@pytest.mark.parametrize("protocol, unit", [("smtp", b"EHLO flood.example\r\n"), ("pop3", b"CAPA\r\n")])
 def test_a_pipelining_client_that_never_reads_is_held_by_back_pressure_then_aborted(node, protocol, unit):
-    """1 GiB of NOOP (SMTP) or CAPA (POP3, replies 18x the input) without reading a byte: the
+    """1 GiB of EHLO (SMTP) or CAPA (POP3, replies 18x the input) without reading a byte: the
     node stops reading once its unsent replies reach their bound, its memory stays flat, and the
     connection is aborted once no write is acknowledged within the write timeout."""
     warm_up(node, protocol, unit)
@@ -235,6 +237,22 @@ def test_one_address_holding_its_share_does_not_lock_out_another(node):
         finally:
             for s in held:
                 s.close()
+
+
+def test_pipelined_commands_that_do_no_work_end_the_session(node):
+    """A NOOP flood meets the limit on commands that do no work before anything else."""
+    with connect(node, "smtp", ATTACKER) as sock:
+        c = Line(sock)
+        c.line()
+        sock.sendall(b"NOOP\r\n" * 100_000)
+        replies = []
+        try:
+            while True:
+                replies.append(c.line())
+        except (ConnectionError, OSError):
+            pass
+        assert replies[-1].startswith("421 4.7.0"), replies[-3:]
+        assert len(replies) <= 101
 
 
 def test_a_session_cannot_outlive_its_lifetime():

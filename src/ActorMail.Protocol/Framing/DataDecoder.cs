@@ -2,7 +2,7 @@ namespace ActorMail.Protocol.Framing;
 
 /// <summary>
 /// Decodes an SMTP DATA body as it streams in: removes one leading dot from each line, finds the
-/// only true terminator (CRLF.CRLF), and checks size, line length and bare CR/LF on the way.
+/// only true terminator (CRLF.CRLF), and checks size, line length, bare CR/LF and NUL on the way.
 /// </summary>
 /// <remarks>
 /// A dot counts as the start of a line only after a real CRLF, so <c>\n.\n</c>, <c>\n.\r\n</c> and
@@ -16,17 +16,20 @@ public sealed class DataDecoder
     private readonly long _maxMessage;
     private readonly int _maxLineContent;
     private readonly BareNewlinePolicy _policy;
+    private readonly NulPolicy _nul;
     private State _state;
     private int _lineLength;
 
     /// <param name="maxMessage">The largest body in octets, as stored.</param>
     /// <param name="maxLine">The longest text line in octets, CRLF included.</param>
     /// <param name="policy">What a bare CR or LF does.</param>
-    public DataDecoder(long maxMessage, int maxLine, BareNewlinePolicy policy)
+    /// <param name="nul">What a NUL octet does.</param>
+    public DataDecoder(long maxMessage, int maxLine, BareNewlinePolicy policy, NulPolicy nul)
     {
         _maxMessage = maxMessage;
         _maxLineContent = maxLine - 2;
         _policy = policy;
+        _nul = nul;
         Reset();
     }
 
@@ -54,8 +57,17 @@ public sealed class DataDecoder
     /// <summary>An LF not preceded by CR was seen.</summary>
     public bool BareLf { get; private set; }
 
+    /// <summary>A NUL octet was seen.</summary>
+    public bool Nul { get; private set; }
+
+    /// <summary>A bare CR or LF refuses the message (the reject policy).</summary>
+    public bool BareNewlineRefused => _policy == BareNewlinePolicy.Reject && (BareCr || BareLf);
+
+    /// <summary>A NUL octet refuses the message (the reject policy).</summary>
+    public bool NulRefused => _nul == NulPolicy.Reject && Nul;
+
     /// <summary>True once the message will be refused; output has stopped.</summary>
-    public bool Refused => TooBig || LineTooLong || (_policy == BareNewlinePolicy.Reject && (BareCr || BareLf));
+    public bool Refused => TooBig || LineTooLong || BareNewlineRefused || NulRefused;
 
     /// <summary>Room the output needs for an input of <paramref name="inputLength"/> octets.</summary>
     /// <remarks>
@@ -70,7 +82,7 @@ public sealed class DataDecoder
         _state = State.LineStart;
         _lineLength = 0;
         Size = 0;
-        TooBig = LineTooLong = BareCr = BareLf = false;
+        TooBig = LineTooLong = BareCr = BareLf = Nul = false;
     }
 
     /// <summary>
@@ -135,7 +147,18 @@ public sealed class DataDecoder
                     var run = stop < 0 ? rest.Length : stop;
                     if (run > 0)
                     {
-                        w = Emit(output, w, rest[..run]);
+                        var text = rest[..run];
+                        var nul = Nul ? -1 : text.IndexOf((byte)0);
+                        if (nul >= 0)
+                        {
+                            // What precedes the first NUL is written as if the read had split there; the
+                            // NUL is flagged before it is written, so that under reject none is ever output.
+                            w = Emit(output, w, text[..nul]);
+                            Nul = true;
+                            text = text[nul..];
+                        }
+
+                        w = Emit(output, w, text);
                         _lineLength += run;
                         if (_lineLength > _maxLineContent)
                         {

@@ -1,4 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 
 namespace ActorMail.Protocol.Mail;
 
@@ -22,6 +25,30 @@ public sealed record MailPath(string LocalPart, string Domain)
 
     /// <summary>The address as written between the angle brackets.</summary>
     public string Address => IsNull ? string.Empty : Domain.Length == 0 ? LocalPart : $"{LocalPart}@{Domain}";
+
+    /// <summary>
+    /// The local part without quotes it does not need: <c>"alice"</c> and <c>"al\ice"</c> are
+    /// <c>alice</c> (RFC 5321 §4.1.2). A quoted string that is no dot-atom once unquoted stays as written.
+    /// </summary>
+    public string PlainLocalPart
+    {
+        get
+        {
+            if (LocalPart.Length < 2 || LocalPart[0] != '"')
+            {
+                return LocalPart;
+            }
+
+            var plain = new System.Text.StringBuilder(LocalPart.Length);
+            for (var i = 1; i < LocalPart.Length - 1; i++)
+            {
+                plain.Append(LocalPart[i] == '\\' ? LocalPart[++i] : LocalPart[i]);
+            }
+
+            var text = plain.ToString();
+            return text.Length > 0 && IsDotAtom(text) ? text : LocalPart;
+        }
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"<{Address}>";
@@ -114,6 +141,46 @@ public sealed record MailPath(string LocalPart, string Domain)
         return true;
     }
 
+    /// <summary>
+    /// Reads an address literal domain (RFC 5321 §4.1.3): <c>[192.0.2.1]</c>, four decimal numbers of
+    /// one to three digits, or <c>[IPv6:2001:db8::1]</c>. Any other domain, general literals included, gives false.
+    /// </summary>
+    public static bool TryGetAddressLiteral(string domain, [NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (domain.Length < 3 || domain[0] != '[' || domain[^1] != ']')
+        {
+            return false;
+        }
+
+        var inner = domain[1..^1];
+        if (inner.StartsWith("IPv6:", StringComparison.OrdinalIgnoreCase))
+        {
+            var v6 = inner[5..];
+            if (v6.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.')
+                && IPAddress.TryParse(v6, out var parsed) && parsed.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                address = parsed;
+            }
+
+            return address is not null;
+        }
+
+        var parts = inner.Split('.');
+        var octets = new byte[4];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (parts.Length != 4 || parts[i].Length is 0 or > 3 || !parts[i].All(char.IsAsciiDigit)
+                || !byte.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out octets[i]))
+            {
+                return false;
+            }
+        }
+
+        address = new IPAddress(octets);
+        return true;
+    }
+
     // dot-atom or quoted-string (RFC 5321 §4.1.2), ASCII only: no SMTPUTF8 is offered.
     private static bool IsValidLocalPart(string local)
     {
@@ -139,6 +206,11 @@ public sealed record MailPath(string LocalPart, string Domain)
             return true;
         }
 
+        return IsDotAtom(local);
+    }
+
+    private static bool IsDotAtom(string local)
+    {
         if (local[0] == '.' || local[^1] == '.' || local.Contains("..", StringComparison.Ordinal))
         {
             return false;

@@ -30,5 +30,11 @@ public static class MailboxName
         return !name.Contains("..", StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// <paramref name="name"/> as a log may show it: itself if it fits the grammar, else <c>&lt;invalid&gt;</c>,
+    /// so that a password typed at a user-name prompt never reaches a log.
+    /// </summary>
+    public static string ForLog(string? name) => IsValid(name) ? name : "<invalid>";
+
     private static bool IsAlphaNum(char c) => c is (>= 'a' and <= 'z') or (>= '0' and <= '9');
 }

@@ -63,7 +63,8 @@ public abstract record Pop3Effect
 /// <summary>What the POP3 decider needs to know about this server.</summary>
 /// <param name="MaxBadCommands">Refused commands that close the session.</param>
 /// <param name="MaxAuthFailures">Failed sign-ins that close the session.</param>
-public sealed record Pop3Policy(int MaxBadCommands, int MaxAuthFailures);
+/// <param name="MaxJunkCommands">Commands that do no work (NOOP, a USER replacing a USER) that close the session.</param>
+public sealed record Pop3Policy(int MaxBadCommands, int MaxAuthFailures, int MaxJunkCommands);
 
 /// <summary>How a password check ended.</summary>
 public enum PasswordOutcome
@@ -84,10 +85,11 @@ public sealed record Pop3Conversation(
     ImmutableArray<DropMessage> Messages,
     ImmutableHashSet<int> Deleted,
     int BadCommands,
-    int AuthFailures)
+    int AuthFailures,
+    int JunkCommands)
 {
     /// <summary>A new session, before USER.</summary>
-    public static Pop3Conversation Start { get; } = new(null, [], [], 0, 0);
+    public static Pop3Conversation Start { get; } = new(null, [], [], 0, 0, 0);
 
     /// <summary>Messages not marked deleted.</summary>
     public int LiveCount => Messages.Length - Deleted.Count;
@@ -211,9 +213,15 @@ public static class Pop3Decider
         {
             case Pop3Verb.User:
                 // Any name is accepted here: whether it exists is only told, with the password, after PASS.
-                return command.Arguments.Count == 1 && command.Arguments[0].Length > 0
-                    ? Step(Pop3State.Authorization, data with { User = command.Arguments[0] }, Pop3Replies.UserAccepted)
-                    : Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("Syntax: USER name"));
+                if (command.Arguments.Count != 1 || command.Arguments[0].Length == 0)
+                {
+                    return Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("Syntax: USER name"));
+                }
+
+                var named = data with { User = command.Arguments[0] };
+                return data.User is null
+                    ? Step(Pop3State.Authorization, named, Pop3Replies.UserAccepted)
+                    : Junk(policy, Pop3State.Authorization, named, Pop3Replies.UserAccepted);
             case Pop3Verb.Pass:
                 if (data.User is null)
                 {
@@ -250,7 +258,7 @@ public static class Pop3Decider
             case Pop3Verb.Top when args.Count == 2:
                 return OneMessage(policy, data, command);
             case Pop3Verb.Noop when args.Count == 0:
-                return Step(Pop3State.Transaction, data, Pop3Replies.Noop);
+                return Junk(policy, Pop3State.Transaction, data, Pop3Replies.Noop);
             case Pop3Verb.Rset when args.Count == 0:
                 var reset = data with { Deleted = [] };
                 return Step(Pop3State.Transaction, reset, Pop3Replies.Opened(reset.LiveCount, reset.LiveOctets));
@@ -320,8 +328,18 @@ public static class Pop3Decider
     private static Pop3Decision Error(Pop3Policy policy, Pop3State state, Pop3Conversation data, Pop3Reply reply)
     {
         var counted = data with { BadCommands = data.BadCommands + 1 };
-        return counted.BadCommands >= policy.MaxBadCommands
+        return Counted(state, counted, reply, counted.BadCommands >= policy.MaxBadCommands);
+    }
+
+    // A command that does no work counts against its own budget, so that a session cannot idle for ever on NOOPs.
+    private static Pop3Decision Junk(Pop3Policy policy, Pop3State state, Pop3Conversation data, Pop3Reply reply)
+    {
+        var counted = data with { JunkCommands = data.JunkCommands + 1 };
+        return Counted(state, counted, reply, counted.JunkCommands >= policy.MaxJunkCommands);
+    }
+
+    private static Pop3Decision Counted(Pop3State state, Pop3Conversation counted, Pop3Reply reply, bool overBudget) =>
+        overBudget
             ? new Pop3Decision(Pop3State.Closed, counted, [reply, Pop3Replies.TooManyErrors], new Pop3Effect.Close())
             : new Pop3Decision(state, counted, [reply]);
-    }
 }

@@ -14,6 +14,14 @@ public enum SmtpVerb
     Vrfy,
     Help,
     Quit,
+
+    // Recognised but not implemented: 502 (RFC 5321 §4.2.4), never advertised in EHLO.
+    Expn,
+    Starttls,
+    Auth,
+    Bdat,
+    Turn,
+    Etrn,
 }
 
 /// <summary>One command line, split into its verb and the text after it.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Session;
 
@@ -60,27 +61,53 @@ public enum StoreFailure
 /// <summary>An accepted recipient and the mailbox it delivers to.</summary>
 public sealed record Recipient(MailPath Address, string Mailbox);
 
-/// <summary>How a DATA body ended, as the decoder saw it.</summary>
-public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool BareNewline);
+/// <summary>How a DATA body ended, as the decoder saw it under its policies.</summary>
+/// <param name="Size">Octets of body as stored.</param>
+/// <param name="TooBig">Over the size limit.</param>
+/// <param name="LineTooLong">A line over the line limit.</param>
+/// <param name="BareNewline">A bare CR or LF, refused by policy.</param>
+/// <param name="Nul">A NUL octet, refused by policy.</param>
+/// <param name="Normalized">A bare CR or LF, stored as CRLF by policy.</param>
+public sealed record DataOutcome(long Size, bool TooBig, bool LineTooLong, bool BareNewline, bool Nul = false, bool Normalized = false)
+{
+    /// <summary>What <paramref name="decoder"/> saw of the body it just ended.</summary>
+    public static DataOutcome Of(DataDecoder decoder) =>
+        new(decoder.Size, decoder.TooBig, decoder.LineTooLong, decoder.BareNewlineRefused, decoder.NulRefused,
+            Normalized: !decoder.BareNewlineRefused && (decoder.BareCr || decoder.BareLf));
+}
 
 /// <summary>The immutable data of one SMTP session.</summary>
+/// <param name="ClientName">The HELO/EHLO argument.</param>
+/// <param name="Extended">EHLO (not HELO) was used.</param>
+/// <param name="Mail">The open transaction's MAIL FROM, or null.</param>
+/// <param name="Recipients">The open transaction's accepted recipients.</param>
+/// <param name="BadCommands">The client's mistakes (syntax, sequence, unknown commands) since the last delivered message.</param>
+/// <param name="MessagesAccepted">Messages stored in this session.</param>
+/// <param name="RefusedRecipients">Recipients refused by policy (unknown user, relaying, non-ASCII) in this session.</param>
+/// <param name="JunkCommands">Commands that did no work (NOOP, RSET, HELP, VRFY, a non-ASCII sender) since the last delivered message.</param>
 public sealed record SmtpConversation(
     string? ClientName,
     bool Extended,
     MailFromArgs? Mail,
     ImmutableList<Recipient> Recipients,
     int BadCommands,
-    int MessagesAccepted)
+    int MessagesAccepted,
+    int RefusedRecipients,
+    int JunkCommands)
 {
     /// <summary>A new session, before HELO.</summary>
-    public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0);
+    public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0, 0, 0);
 
     /// <summary>The same session with the mail transaction cleared (RSET, HELO, after a message).</summary>
     public SmtpConversation ClearTransaction() => this with { Mail = null, Recipients = [] };
 }
 
 /// <summary>The outcome of one step: next state, new data, replies in order, and at most one effect.</summary>
-public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadOnlyList<SmtpReply> Replies, SmtpEffect Effect);
+public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadOnlyList<SmtpReply> Replies, SmtpEffect Effect)
+{
+    /// <summary>Facts of this step for the session's log, one Information line each.</summary>
+    public IReadOnlyList<SmtpNote> Notes { get; init; } = [];
+}
 
 /// <summary>
 /// The SMTP state machine as pure functions: (state, data, input) → decision. The session actor
@@ -114,14 +141,16 @@ public static class SmtpDecider
             SmtpVerb.Rcpt => Rcpt(policy, state, data, command.Argument),
             SmtpVerb.Data => Data(policy, state, data, command.Argument),
             SmtpVerb.Rset => NoArgument(policy, state, data, command,
-                () => Step(state == SmtpState.Greeted ? state : SmtpState.Ready, data.ClearTransaction(), SmtpReplies.Ok)),
-            SmtpVerb.Noop => Step(state, data, SmtpReplies.Ok),
+                () => Junk(policy, state == SmtpState.Greeted ? state : SmtpState.Ready, data.ClearTransaction(), SmtpReplies.Ok)),
+            SmtpVerb.Noop => Junk(policy, state, data, SmtpReplies.Ok),
             SmtpVerb.Vrfy => command.Argument.Length == 0
                 ? Error(policy, state, data, SmtpReplies.SyntaxInParameters("VRFY needs an argument"))
-                : Step(state, data, SmtpReplies.CannotVerify),
-            SmtpVerb.Help => Step(state, data, SmtpReplies.Help),
+                : Junk(policy, state, data, SmtpReplies.CannotVerify),
+            SmtpVerb.Help => Junk(policy, state, data, SmtpReplies.Help),
             SmtpVerb.Quit => NoArgument(policy, state, data, command,
                 () => new SmtpDecision(SmtpState.Closed, data, [SmtpReplies.Bye], SmtpEffect.Close)),
+            SmtpVerb.Expn or SmtpVerb.Starttls or SmtpVerb.Auth or SmtpVerb.Bdat or SmtpVerb.Turn or SmtpVerb.Etrn =>
+                Error(policy, state, data, SmtpReplies.NotImplemented(command.Name)),
             _ => Error(policy, state, data, SmtpReplies.UnknownCommand),
         };
     }
@@ -135,16 +164,17 @@ public static class SmtpDecider
     {
         SmtpReply? refusal = outcome.TooBig ? SmtpReplies.MessageTooBig(policy.MaxMessageSize)
             : outcome.LineTooLong ? SmtpReplies.TextLineTooLong
+            : outcome.Nul ? SmtpReplies.NulInBody
             : outcome.BareNewline ? SmtpReplies.BareNewline
             : null;
         return refusal is null
-            ? new SmtpDecision(SmtpState.Storing, data, [], SmtpEffect.Deliver)
-            : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData);
+            ? new SmtpDecision(SmtpState.Storing, data, [], SmtpEffect.Deliver) { Notes = outcome.Normalized ? [SmtpNote.BareNewlineNormalized] : [] }
+            : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData) { Notes = [SmtpNote.MessageRefused(refusal)] };
     }
 
-    /// <summary>Every recipient's mailbox stored the message.</summary>
+    /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad and junk counts start again.</summary>
     public static SmtpDecision Stored(SmtpConversation data, string queueId) =>
-        Step(SmtpState.Ready, data.ClearTransaction() with { MessagesAccepted = data.MessagesAccepted + 1 }, SmtpReplies.Queued(queueId));
+        Step(SmtpState.Ready, data.ClearTransaction() with { MessagesAccepted = data.MessagesAccepted + 1, BadCommands = 0, JunkCommands = 0 }, SmtpReplies.Queued(queueId));
 
     /// <summary>At least one mailbox failed to store the message; none kept it.</summary>
     public static SmtpDecision StoreFailed(SmtpConversation data, StoreFailure failure) =>
@@ -196,6 +226,11 @@ public static class SmtpDecider
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME]"));
         }
 
+        if (!SmtpParser.IsAscii(pathText))
+        {
+            return Junk(policy, state, data, SmtpReplies.NonAsciiAddress);
+        }
+
         if (!MailPath.TryParse(pathText, allowNull: true, out var from, out var why))
         {
             return Error(policy, state, data, SmtpReplies.BadSenderSyntax(why));
@@ -232,6 +267,11 @@ public static class SmtpDecider
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: RCPT TO:<address>"));
         }
 
+        if (!SmtpParser.IsAscii(pathText))
+        {
+            return Refuse(policy, state, data, SmtpReplies.NonAsciiAddress, pathText);
+        }
+
         if (!MailPath.TryParse(pathText, allowNull: false, out var to, out var why))
         {
             return Error(policy, state, data, SmtpReplies.BadRecipientSyntax(why));
@@ -251,7 +291,7 @@ public static class SmtpDecider
         var mailbox = Resolve(policy, to);
         if (mailbox.Refusal is not null)
         {
-            return Error(policy, state, data, mailbox.Refusal);
+            return Refuse(policy, state, data, mailbox.Refusal, to.ToString());
         }
 
         // The same mailbox named twice still gets one copy.
@@ -269,12 +309,12 @@ public static class SmtpDecider
             return (policy.PostmasterMailbox, null);
         }
 
-        if (!policy.LocalDomains.Contains(to.Domain.ToLowerInvariant()))
+        if (!IsLocal(policy, to.Domain))
         {
             return (null, SmtpReplies.RelayDenied);
         }
 
-        var local = to.LocalPart.ToLowerInvariant();
+        var local = to.PlainLocalPart.ToLowerInvariant();
         if (local == "postmaster")
         {
             return (policy.PostmasterMailbox, null);
@@ -284,6 +324,11 @@ public static class SmtpDecider
             ? (local, null)
             : (null, SmtpReplies.UnknownUser);
     }
+
+    private static bool IsLocal(SmtpPolicy policy, string domain) =>
+        policy.LocalDomains.Contains(domain.ToLowerInvariant())
+        || (MailPath.TryGetAddressLiteral(domain, out var address)
+            && policy.LocalAddresses.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
 
     private static SmtpDecision Data(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
     {
@@ -316,12 +361,30 @@ public static class SmtpDecider
     private static SmtpDecision Step(SmtpState state, SmtpConversation data, SmtpReply reply) =>
         new(state, data, [reply], SmtpEffect.None);
 
-    // A refused command counts against the budget; the last one allowed also closes the session.
+    // A client's mistake counts against the bad-command budget; the last one allowed also closes the session.
     private static SmtpDecision Error(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
     {
         var counted = data with { BadCommands = data.BadCommands + 1 };
-        return counted.BadCommands >= policy.MaxBadCommands
-            ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors], SmtpEffect.Close)
-            : new SmtpDecision(state, counted, [reply], SmtpEffect.None);
+        return Counted(state, counted, reply, counted.BadCommands, policy.MaxBadCommands, "bad commands");
     }
+
+    // A recipient refused by policy counts against its own budget, so that guessing names still ends.
+    private static SmtpDecision Refuse(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply, string address)
+    {
+        var counted = data with { RefusedRecipients = data.RefusedRecipients + 1 };
+        var decision = Counted(state, counted, reply, counted.RefusedRecipients, policy.MaxRefusedRecipients, "refused recipients");
+        return decision with { Notes = [SmtpNote.RecipientRefused(address, reply), .. decision.Notes] };
+    }
+
+    // A command that does no work counts against the junk budget, as Postfix's smtpd_junk_command_limit.
+    private static SmtpDecision Junk(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
+    {
+        var counted = data with { JunkCommands = data.JunkCommands + 1 };
+        return Counted(state, counted, reply, counted.JunkCommands, policy.MaxJunkCommands, "commands that do no work");
+    }
+
+    private static SmtpDecision Counted(SmtpState state, SmtpConversation counted, SmtpReply reply, int count, int limit, string what) =>
+        count >= limit
+            ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors], SmtpEffect.Close) { Notes = [SmtpNote.Closing(count, what)] }
+            : new SmtpDecision(state, counted, [reply], SmtpEffect.None);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ActorMail.Protocol.Mail;
 
 namespace ActorMail.Protocol.Smtp;
@@ -20,28 +21,49 @@ public static class SmtpParser
         ["VRFY"] = SmtpVerb.Vrfy,
         ["HELP"] = SmtpVerb.Help,
         ["QUIT"] = SmtpVerb.Quit,
+        ["EXPN"] = SmtpVerb.Expn,
+        ["STARTTLS"] = SmtpVerb.Starttls,
+        ["AUTH"] = SmtpVerb.Auth,
+        ["BDAT"] = SmtpVerb.Bdat,
+        ["TURN"] = SmtpVerb.Turn,
+        ["ETRN"] = SmtpVerb.Etrn,
     };
 
+    private static readonly SmtpCommand Malformed = new(SmtpVerb.Unknown, string.Empty, "Command contains a control or non-ASCII character");
+
     /// <summary>Parses one command line (without its line end).</summary>
+    /// <remarks>
+    /// Octets over 0x7F are allowed only in the argument of MAIL and RCPT, kept one character per
+    /// octet (Latin-1), so that the decider can answer a non-ASCII address with RFC 6531's 553 5.6.7.
+    /// </remarks>
     public static SmtpCommand Parse(ReadOnlySpan<byte> line)
     {
+        var eightBit = false;
         foreach (var b in line)
         {
-            if (b is < 0x20 and not (byte)'\t' || b >= 0x7F)
+            if (b is < 0x20 and not (byte)'\t' || b == 0x7F)
             {
-                return new SmtpCommand(SmtpVerb.Unknown, string.Empty, "Command contains a control or non-ASCII character");
+                return Malformed;
             }
+
+            eightBit |= b > 0x7F;
         }
 
         // Trailing blanks go before the split, so "QUIT\t" is still QUIT.
-        var text = System.Text.Encoding.ASCII.GetString(line).TrimEnd(' ', '\t');
+        var text = System.Text.Encoding.Latin1.GetString(line).TrimEnd(' ', '\t');
         var space = text.IndexOf(' ', StringComparison.Ordinal);
         var verbText = space < 0 ? text : text[..space];
         var argument = space < 0 ? string.Empty : text[(space + 1)..];
-        return Verbs.TryGetValue(verbText, out var verb)
-            ? new SmtpCommand(verb, argument)
-            : new SmtpCommand(SmtpVerb.Unknown, argument);
+        if (!Verbs.TryGetValue(verbText, out var verb))
+        {
+            return eightBit ? Malformed : new SmtpCommand(SmtpVerb.Unknown, argument);
+        }
+
+        return eightBit && verb is not (SmtpVerb.Mail or SmtpVerb.Rcpt) ? Malformed : new SmtpCommand(verb, argument);
     }
+
+    /// <summary>True if <paramref name="text"/> holds only ASCII characters.</summary>
+    public static bool IsAscii(string text) => System.Text.Ascii.IsValid(text);
 
     /// <summary>
     /// Splits <c>FROM:&lt;path&gt; params</c> (or <c>TO:</c>) into the path and its parameters.
@@ -91,23 +113,29 @@ public static class SmtpParser
             var value = eq < 0 ? null : p[(eq + 1)..];
             if (key.Equals("SIZE", StringComparison.OrdinalIgnoreCase))
             {
-                if (value is null || value.Length is 0 or > 20 || !value.All(char.IsAsciiDigit)
-                    || !long.TryParse(value, out var n))
+                // RFC 1870 allows 1 to 20 digits; a value past long.MaxValue is still valid, just over any limit.
+                if (value is null || value.Length is 0 or > 20 || !value.All(char.IsAsciiDigit))
                 {
                     return SmtpReplies.SyntaxInParameters("SIZE needs a number of octets");
                 }
 
-                size = n;
+                size = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : long.MaxValue;
             }
             else if (key.Equals("BODY", StringComparison.OrdinalIgnoreCase))
             {
-                if (string.Equals(value, "8BITMIME", StringComparison.OrdinalIgnoreCase))
+                if (string.IsNullOrEmpty(value))
+                {
+                    return SmtpReplies.SyntaxInParameters("BODY must be 7BIT or 8BITMIME");
+                }
+
+                if (value.Equals("8BITMIME", StringComparison.OrdinalIgnoreCase))
                 {
                     eightBit = true;
                 }
-                else if (!string.Equals(value, "7BIT", StringComparison.OrdinalIgnoreCase))
+                else if (!value.Equals("7BIT", StringComparison.OrdinalIgnoreCase))
                 {
-                    return SmtpReplies.SyntaxInParameters("BODY must be 7BIT or 8BITMIME");
+                    // A body type such as BINARYMIME is well formed but not offered (RFC 5321 §4.1.1.11).
+                    return SmtpReplies.ParameterNotRecognised(p);
                 }
             }
             else

@@ -83,14 +83,20 @@ public static class SmtpReplies
     /// <summary>500 5.5.2: unknown command.</summary>
     public static SmtpReply UnknownCommand { get; } = new(500, "5.5.2", "Command not recognized");
 
+    /// <summary>502 5.5.1: a command the server recognises but does not implement (RFC 5321 §4.2.4).</summary>
+    public static SmtpReply NotImplemented(string verb) => new(502, "5.5.1", $"{verb} not implemented");
+
     /// <summary>500 5.5.2: a command line with a character no command may hold.</summary>
     public static SmtpReply BadCharacters(string why) => new(500, "5.5.2", why);
 
     /// <summary>500 5.5.6: a command line over the limit.</summary>
     public static SmtpReply LineTooLong { get; } = new(500, "5.5.6", "Line too long");
 
-    /// <summary>500 5.5.6: a body line over the limit (the whole message is refused).</summary>
-    public static SmtpReply TextLineTooLong { get; } = new(500, "5.5.6", "Message line too long, message not stored");
+    /// <summary>554 5.6.0: a body line over the limit (the whole message is refused); 554 is one of the end-of-DATA replies of RFC 5321 §4.3.2.</summary>
+    public static SmtpReply TextLineTooLong { get; } = new(554, "5.6.0", "Message line too long, message not stored");
+
+    /// <summary>554 5.6.0: a NUL octet in the body under the reject policy (the whole message is refused).</summary>
+    public static SmtpReply NulInBody { get; } = new(554, "5.6.0", "NUL octet in message body, message not stored");
 
     /// <summary>501 5.5.4: bad arguments.</summary>
     public static SmtpReply SyntaxInParameters(string why) => new(501, "5.5.4", why);
@@ -115,6 +121,9 @@ public static class SmtpReplies
 
     /// <summary>552 5.3.4: declared or actual size over the limit.</summary>
     public static SmtpReply MessageTooBig(long limit) => new(552, "5.3.4", $"Message size exceeds fixed limit of {limit} octets");
+
+    /// <summary>553 5.6.7: an address with non-ASCII characters; SMTPUTF8 is not offered (RFC 6531 §3.7.4.1).</summary>
+    public static SmtpReply NonAsciiAddress { get; } = new(553, "5.6.7", "Address must be ASCII: SMTPUTF8 is not offered");
 
     /// <summary>555 5.5.4: an unknown MAIL or RCPT parameter.</summary>
     public static SmtpReply ParameterNotRecognised(string key) => new(555, "5.5.4", $"Parameter {Echo(key)} not recognized");

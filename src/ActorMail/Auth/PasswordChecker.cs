@@ -3,6 +3,7 @@ using System.Diagnostics;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Auth;
+using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 using Akka.Actor;
 using Akka.Event;
@@ -124,7 +125,7 @@ public sealed class PasswordChecker : ReceiveActor
         {
             _throttle.Failed(check.Address, check.User, Now);
             _wrong.Increment();
-            _log.Info("Password check failed for {User} from {Address}", LoggedName(check.User), check.Address);
+            _log.Info("Password check failed for {User} from {Address}", MailboxName.ForLog(check.User), check.Address);
         }
 
         Answer(verified.Job, verified.Ok ? PasswordOutcome.Accepted : PasswordOutcome.Rejected);
@@ -175,7 +176,7 @@ public sealed class PasswordChecker : ReceiveActor
         }
         else if (first)
         {
-            _log.Warning("Sign-ins for {User} refused unchecked from failing addresses for the rest of the {Window} window: {Failures} failures", LoggedName(check.User), _options.ThrottleWindow, _options.MaxFailuresPerUser);
+            _log.Warning("Sign-ins for {User} refused unchecked from failing addresses for the rest of the {Window} window: {Failures} failures", MailboxName.ForLog(check.User), _options.ThrottleWindow, _options.MaxFailuresPerUser);
         }
 
         _throttled.Increment();
@@ -185,9 +186,6 @@ public sealed class PasswordChecker : ReceiveActor
 
     private static void Answer(Job job, PasswordOutcome outcome) =>
         job.ReplyTo.Tell(new AuthCommands.PasswordChecked(job.Check.CorrelationId, outcome));
-    // A name that is not a valid mailbox may be a password typed at the wrong prompt: never log it.
-    private static string LoggedName(string user) => Protocol.Mail.MailboxName.IsValid(user) ? user : "<invalid>";
-
     private sealed record Job(AuthCommands.CheckPassword Check, IActorRef ReplyTo);
 
     private sealed record Verified(Job Job, bool Ok);

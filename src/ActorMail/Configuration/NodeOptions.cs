@@ -1,4 +1,7 @@
 using System.Collections.Frozen;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using ActorMail.Protocol.Auth;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
@@ -144,7 +147,10 @@ public sealed record SmtpOptions(
     TimeSpan CommandTimeout,
     TimeSpan DataTimeout,
     int MaxBadCommands,
+    int MaxRefusedRecipients,
+    int MaxJunkCommands,
     BareNewlinePolicy BareNewline,
+    NulPolicy NulInBody,
     TimeSpan StoreTimeout,
     SessionLimits Limits);
 
@@ -155,6 +161,7 @@ public sealed record Pop3Options(
     TimeSpan CommandTimeout,
     int MaxCommandLine,
     int MaxBadCommands,
+    int MaxJunkCommands,
     TimeSpan AuthFailureDelay,
     int MaxAuthFailures,
     int RetrChunkSize,
@@ -241,7 +248,10 @@ public sealed record NodeOptions(
                 CommandTimeout: s.GetTimeSpan("command-timeout"),
                 DataTimeout: s.GetTimeSpan("data-timeout"),
                 MaxBadCommands: s.GetInt("max-bad-commands"),
+                MaxRefusedRecipients: s.GetInt("max-refused-recipients"),
+                MaxJunkCommands: s.GetInt("max-junk-commands"),
                 BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
+                NulInBody: ParseEnum<NulPolicy>(s.GetString("nul-in-body"), "actormail.smtp.nul-in-body"),
                 StoreTimeout: s.GetTimeSpan("store-timeout"),
                 Limits: SessionLimits.From(config, "actormail.smtp")),
             Pop3: new Pop3Options(
@@ -250,6 +260,7 @@ public sealed record NodeOptions(
                 CommandTimeout: p.GetTimeSpan("command-timeout"),
                 MaxCommandLine: p.GetInt("max-command-line"),
                 MaxBadCommands: p.GetInt("max-bad-commands"),
+                MaxJunkCommands: p.GetInt("max-junk-commands"),
                 AuthFailureDelay: p.GetTimeSpan("auth-failure-delay"),
                 MaxAuthFailures: p.GetInt("max-auth-failures"),
                 RetrChunkSize: p.GetInt("retr-chunk-size"),
@@ -284,10 +295,29 @@ public sealed record NodeOptions(
         Smtp.MaxCommandLine,
         Smtp.MaxTextLine,
         Smtp.MaxBadCommands,
+        Smtp.MaxRefusedRecipients,
+        Smtp.MaxJunkCommands,
         Smtp.BareNewline,
         LocalDomains.ToFrozenSet(StringComparer.Ordinal),
+        BoundAddresses(),
         Users.Select(u => u.Name).ToFrozenSet(StringComparer.Ordinal),
         Postmaster);
+
+    // The addresses a connection can come in on: the bound one, or when bound to every address, the
+    // machine's own as they are at start-up (the session does not know which one a connection used).
+    private FrozenSet<IPAddress> BoundAddresses()
+    {
+        var bound = IPAddress.Parse(Bind);
+        if (!bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any))
+        {
+            return new[] { bound }.ToFrozenSet();
+        }
+
+        return NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(u => u.Address.AddressFamily == AddressFamily.InterNetworkV6 ? new IPAddress(u.Address.GetAddressBytes()) : u.Address)
+            .ToFrozenSet();
+    }
 
     private void Validate()
     {
@@ -324,7 +354,10 @@ public sealed record NodeOptions(
         Positive(Smtp.MaxMessageSize, "actormail.smtp.max-message-size");
         Positive(Smtp.MaxRecipients, "actormail.smtp.max-recipients");
         Positive(Smtp.MaxBadCommands, "actormail.smtp.max-bad-commands");
+        Positive(Smtp.MaxRefusedRecipients, "actormail.smtp.max-refused-recipients");
+        Positive(Smtp.MaxJunkCommands, "actormail.smtp.max-junk-commands");
         Positive(Pop3.MaxBadCommands, "actormail.pop3.max-bad-commands");
+        Positive(Pop3.MaxJunkCommands, "actormail.pop3.max-junk-commands");
         Positive(Auth.Concurrency, "actormail.auth.concurrency");
         Positive(Auth.MaxQueued, "actormail.auth.max-queued");
         Positive(Auth.ThrottleWindow.Ticks, "actormail.auth.throttle-window");

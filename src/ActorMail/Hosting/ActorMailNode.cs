@@ -87,7 +87,7 @@ public static class ActorMailNode
 
         // Each policy is built once: the SMTP one holds frozen sets that are costly to make per connection.
         var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy() : null;
-        var pop3Policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures);
+        var pop3Policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, options.Pop3.MaxJunkCommands);
         var passwords = options.RunsPop3 ? system.ActorOf(PasswordChecker.Props(options), PasswordChecker.Name) : ActorRefs.Nobody;
         var (smtp, smtpBound) = Listen(options.RunsSmtp, "SMTP", options.Smtp.Port, options.Smtp.Limits,
             start => SmtpSession.Props(start, options, smtpPolicy!, mailboxes));

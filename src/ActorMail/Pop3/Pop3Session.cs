@@ -183,7 +183,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
     {
         if (outcome == PasswordOutcome.Busy)
         {
-            Log.Warning("Sign-in of {User} refused: too many password checks waiting", LoggedName(data.User));
+            Log.Warning("Sign-in of {User} refused: too many password checks waiting", MailboxName.ForLog(data.User));
         }
 
         return Continue(Pop3Decider.PasswordChecked(data, outcome));
@@ -301,7 +301,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
             case Pop3Effect.DelayAuthFailure:
                 // The checker logs each failure it checked; what the throttle refused unchecked is
                 // logged once per window there, so a guessing storm does not become a log storm.
-                Log.Debug("Sign-in failed for {User} ({Failures} so far)", LoggedName(decision.Data.User), decision.Data.AuthFailures);
+                Log.Debug("Sign-in failed for {User} ({Failures} so far)", MailboxName.ForLog(decision.Data.User), decision.Data.AuthFailures);
                 SetTimer(AuthTimer, AuthDelayOver.Instance, _options.Pop3.AuthFailureDelay, repeat: false);
                 break;
             case Pop3Effect.CommitDeletions commit:
@@ -386,9 +386,6 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
         _stream?.Dispose();
         _stream = null;
     }
-
-    // A name that is not a valid mailbox may be a password typed at the wrong prompt: never log it.
-    private static string LoggedName(string? user) => user is not null && MailboxName.IsValid(user) ? user : "<invalid>";
 
     private void Finish()
     {

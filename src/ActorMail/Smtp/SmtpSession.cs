@@ -49,7 +49,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
         _policy = policy;
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
-        _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline);
+        _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline, options.Smtp.NulInBody);
         _accepted = NodeMetrics.Get(Context.System).MessagesAccepted;
 
         StartWith(start.Admission == Admission.Accepted ? SmtpState.Greeted : SmtpState.Closed, SmtpConversation.Start);
@@ -306,14 +306,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
                 return null;
             }
 
-            var outcome = new DataOutcome(_decoder.Size, _decoder.TooBig, _decoder.LineTooLong,
-                _options.Smtp.BareNewline == BareNewlinePolicy.Reject && (_decoder.BareCr || _decoder.BareLf));
-            if (_decoder.BareCr || _decoder.BareLf)
-            {
-                Log.Warning("Bare CR or LF in message body ({Policy})", _options.Smtp.BareNewline);
-            }
-
-            return SmtpDecider.DataEnded(_policy, data, outcome);
+            return SmtpDecider.DataEnded(_policy, data, DataOutcome.Of(_decoder));
         }
         finally
         {
@@ -324,6 +317,11 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
     // Writes a decision's replies to the buffer and carries out its effect, which may change the decision.
     private SmtpDecision Carry(SmtpDecision decision, StringBuilder replies)
     {
+        foreach (var note in decision.Notes)
+        {
+            Log.Info(note.Template, [.. note.Values]);
+        }
+
         switch (decision.Effect)
         {
             case SmtpEffect.BeginData:

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace ActorMail.Store;
 
-/// <summary>The few POSIX calls .NET does not expose: hard links, a rename that never copies, fsync of a path, and syncfs.</summary>
+/// <summary>The few POSIX calls .NET does not expose: hard links, fsync of a path, and syncfs.</summary>
 internal static partial class Native
 {
     private const int ORdonly = 0;
@@ -12,14 +12,8 @@ internal static partial class Native
     /// <summary>errno for "no space left on device".</summary>
     public const int ENOSPC = 28;
 
-    /// <summary>errno for "file exists".</summary>
-    public const int EEXIST = 17;
-
     /// <summary>Creates <paramref name="newPath"/> as another name of <paramref name="existing"/>; fails if it exists.</summary>
     public static void Link(string existing, string newPath) => Check(link(existing, newPath), "link", newPath);
-
-    /// <summary>Atomically renames within one filesystem.</summary>
-    public static void Rename(string from, string to) => Check(rename(from, to), "rename", to);
 
     /// <summary>Makes a directory's entries durable.</summary>
     public static void FsyncDirectory(string path) => WithDescriptor(path, ODirectory, fd => fsync(fd), "fsync");
@@ -61,9 +55,6 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link(string oldpath, string newpath);
-
-    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int rename(string oldpath, string newpath);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int open(string path, int flags);

@@ -10,7 +10,7 @@ public class DataDecoderTests
     private const string NextCommand = "QUIT\r\n";
 
     // What one body produced: the stored octets, where the terminator ended (-1: not found) and the flags.
-    private sealed record Result(string Output, int End, long Size, bool TooBig, bool LineTooLong, bool BareCr, bool BareLf, bool Refused);
+    private sealed record Result(string Output, int End, long Size, bool TooBig, bool LineTooLong, bool BareCr, bool BareLf, bool Nul, bool Refused);
 
     // Feeds the input in pieces cut at the given offsets, each into an output buffer of exactly
     // OutputSizeFor(piece), and stops at the terminator as the session does.
@@ -35,11 +35,11 @@ public class DataDecoderTests
             start = stop;
         }
 
-        return new Result(Ascii.Text(output.ToArray()), end, decoder.Size, decoder.TooBig, decoder.LineTooLong, decoder.BareCr, decoder.BareLf, decoder.Refused);
+        return new Result(Ascii.Text(output.ToArray()), end, decoder.Size, decoder.TooBig, decoder.LineTooLong, decoder.BareCr, decoder.BareLf, decoder.Nul, decoder.Refused);
     }
 
-    private static Result DecodeWhole(string input, BareNewlinePolicy policy = BareNewlinePolicy.Normalize, long maxMessage = Big, int maxLine = MaxLine) =>
-        Decode(new DataDecoder(maxMessage, maxLine, policy), Ascii.Bytes(input), []);
+    private static Result DecodeWhole(string input, BareNewlinePolicy policy = BareNewlinePolicy.Normalize, long maxMessage = Big, int maxLine = MaxLine, NulPolicy nul = NulPolicy.Reject) =>
+        Decode(new DataDecoder(maxMessage, maxLine, policy, nul), Ascii.Bytes(input), []);
 
     [Theory]
     [InlineData("..\r\n", ".\r\n")]
@@ -79,7 +79,7 @@ public class DataDecoderTests
     public void BytesAfterTheTerminatorAreLeftForTheCaller()
     {
         var input = Ascii.Bytes("Hi\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<a@b>\r\n");
-        var decoder = new DataDecoder(Big, MaxLine, BareNewlinePolicy.Reject);
+        var decoder = new DataDecoder(Big, MaxLine, BareNewlinePolicy.Reject, NulPolicy.Reject);
         var output = new byte[DataDecoder.OutputSizeFor(input.Length)];
 
         Assert.True(decoder.Decode(input, output, out var consumed, out var written));
@@ -150,18 +150,72 @@ public class DataDecoderTests
     public void EverySplitOffsetGivesTheSameOutputEndAndFlags(BareNewlinePolicy policy)
     {
         var input = Ascii.Bytes(Mixed);
-        var whole = Decode(new DataDecoder(Big, MaxLine, policy), input, []);
+        var whole = Decode(new DataDecoder(Big, MaxLine, policy, NulPolicy.Reject), input, []);
         Assert.Equal(Mixed.IndexOf("\r\n.\r\n", StringComparison.Ordinal) + 5, whole.End);
         Assert.True(whole.BareCr && whole.BareLf);
 
         for (var cut = 0; cut <= input.Length; cut++)
         {
-            var split = Decode(new DataDecoder(Big, MaxLine, policy), input, [cut]);
+            var split = Decode(new DataDecoder(Big, MaxLine, policy, NulPolicy.Reject), input, [cut]);
             Assert.True(whole == split, $"split at {cut}: {split} != {whole}");
         }
 
-        var byteByByte = Decode(new DataDecoder(Big, MaxLine, policy), input, Enumerable.Range(1, input.Length - 1));
+        var byteByByte = Decode(new DataDecoder(Big, MaxLine, policy, NulPolicy.Reject), input, Enumerable.Range(1, input.Length - 1));
         Assert.Equal(whole, byteByByte);
+    }
+
+    // A NUL octet is never mail content (RFC 5322 §2.3 and RFC 6152 allow it in neither 7bit nor 8bit text).
+    [Theory]
+    [InlineData("\0\r\n", "")]
+    [InlineData("a\0b\r\n", "")]
+    [InlineData("ok\r\nx\0\r\n", "ok\r\n")]
+    [InlineData("ok\r\n.\0\r\n", "ok\r\n")]
+    [InlineData("ok\r\0\r\n", "ok\r\n")]
+    [InlineData("ok\r\n\0", "ok\r\n")]
+    public void NulIsFlaggedAndRefusesTheMessageUnderReject(string body, string writtenBeforeReject)
+    {
+        var input = body + "\r\n" + Terminator + NextCommand;
+        var expectedEnd = input.Length - NextCommand.Length;
+
+        var refused = DecodeWhole(input, nul: NulPolicy.Reject);
+        Assert.True(refused.Nul);
+        Assert.True(refused.Refused);
+        Assert.Equal(expectedEnd, refused.End);
+        Assert.StartsWith(writtenBeforeReject, refused.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\0", refused.Output, StringComparison.Ordinal);
+
+        var kept = DecodeWhole(input, nul: NulPolicy.Accept);
+        Assert.True(kept.Nul);
+        Assert.False(kept.Refused);
+        Assert.Equal(expectedEnd, kept.End);
+        Assert.Contains("\0", kept.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(NulPolicy.Reject)]
+    [InlineData(NulPolicy.Accept)]
+    public void NulAtEverySplitOffsetGivesTheSameOutputEndAndFlags(NulPolicy nul)
+    {
+        var input = Ascii.Bytes("Subject: nul\r\n\r\nbefore\r\nin\0side\r\n.\0\r\nafter\r\n.\r\nQUIT\r\n");
+        var whole = Decode(new DataDecoder(Big, MaxLine, BareNewlinePolicy.Reject, nul), input, []);
+        Assert.True(whole.Nul);
+
+        for (var cut = 0; cut <= input.Length; cut++)
+        {
+            Assert.Equal(whole, Decode(new DataDecoder(Big, MaxLine, BareNewlinePolicy.Reject, nul), input, [cut]));
+        }
+    }
+
+    [Fact]
+    public void AllOtherOctetsPassUnchanged()
+    {
+        var octets = Enumerable.Range(1, 255).Where(b => b is not ('\r' or '\n')).Select(b => (byte)b).ToArray();
+        var body = "x" + Ascii.Text(octets) + "\r\n";
+
+        var result = DecodeWhole(body + Terminator, BareNewlinePolicy.Reject);
+
+        Assert.Equal(body, result.Output);
+        Assert.False(result.Refused || result.Nul);
     }
 
     [Theory]
@@ -199,7 +253,7 @@ public class DataDecoderTests
 
         for (var cut = 0; cut <= input.Length; cut += 7)
         {
-            var result = Decode(new DataDecoder(limit, MaxLine, BareNewlinePolicy.Normalize), input, [cut]);
+            var result = Decode(new DataDecoder(limit, MaxLine, BareNewlinePolicy.Normalize, NulPolicy.Reject), input, [cut]);
             Assert.True(result.TooBig);
             Assert.Equal(body.Length, result.Size);
             Assert.Equal(input.Length, result.End);
@@ -232,7 +286,7 @@ public class DataDecoderTests
         // A carried CR, then nothing but bare CRs or LFs: every octet becomes two.
         foreach (var tail in new[] { new string('\r', 300), new string('\n', 300), "X" + new string('\n', 299) })
         {
-            var decoder = new DataDecoder(Big, MaxLine, BareNewlinePolicy.Normalize);
+            var decoder = new DataDecoder(Big, MaxLine, BareNewlinePolicy.Normalize, NulPolicy.Reject);
             var result = Decode(decoder, Ascii.Bytes("a\r" + tail), [2]);
             Assert.Equal(-1, result.End);
             Assert.DoesNotContain("\r\r", result.Output, StringComparison.Ordinal);
@@ -253,7 +307,7 @@ public class DataDecoderTests
             }
 
             var cuts = new SortedSet<int> { random.Next(input.Length + 1), random.Next(input.Length + 1) };
-            var result = Decode(new DataDecoder(Big, MaxLine, BareNewlinePolicy.Normalize), input, cuts);
+            var result = Decode(new DataDecoder(Big, MaxLine, BareNewlinePolicy.Normalize, NulPolicy.Reject), input, cuts);
             Assert.DoesNotContain("\r\r", result.Output, StringComparison.Ordinal);
         }
     }
@@ -261,22 +315,22 @@ public class DataDecoderTests
     [Fact]
     public void ResetStartsANewBody()
     {
-        var decoder = new DataDecoder(10, MaxLine, BareNewlinePolicy.Reject);
-        var first = Decode(decoder, Ascii.Bytes("a\nbbbbbbbbbbbbbbbb\r\n.\r\n"), []);
-        Assert.True(first.TooBig && first.BareLf && first.Refused);
+        var decoder = new DataDecoder(10, MaxLine, BareNewlinePolicy.Reject, NulPolicy.Reject);
+        var first = Decode(decoder, Ascii.Bytes("a\nb\0bbbbbbbbbbbbbbb\r\n.\r\n"), []);
+        Assert.True(first.TooBig && first.BareLf && first.Nul && first.Refused);
 
         decoder.Reset();
 
         Assert.Equal(0, decoder.Size);
-        Assert.False(decoder.TooBig || decoder.LineTooLong || decoder.BareCr || decoder.BareLf || decoder.Refused);
+        Assert.False(decoder.TooBig || decoder.LineTooLong || decoder.BareCr || decoder.BareLf || decoder.Nul || decoder.Refused);
         var second = Decode(decoder, Ascii.Bytes("ok\r\n.\r\n"), []);
-        Assert.Equal(new Result("ok\r\n", 7, 4, false, false, false, false, false), second);
+        Assert.Equal(new Result("ok\r\n", 7, 4, false, false, false, false, false, false), second);
     }
 
     [Fact]
     public void ResetInTheMiddleOfALineReturnsToLineStart()
     {
-        var decoder = new DataDecoder(Big, MaxLine, BareNewlinePolicy.Reject);
+        var decoder = new DataDecoder(Big, MaxLine, BareNewlinePolicy.Reject, NulPolicy.Reject);
         Decode(decoder, Ascii.Bytes("half a line"), []);
 
         decoder.Reset();

@@ -113,7 +113,7 @@ public class DotStufferTests
             wire += Ascii.Text(stuffer.Terminator());
             var input = Ascii.Bytes(wire + "NEXT\r\n");
 
-            var decoder = new DataDecoder(1_000_000, 1000, BareNewlinePolicy.Reject);
+            var decoder = new DataDecoder(1_000_000, 1000, BareNewlinePolicy.Reject, NulPolicy.Reject);
             var output = new List<byte>();
             var cut = random.Next(input.Length + 1);
             var end = -1;

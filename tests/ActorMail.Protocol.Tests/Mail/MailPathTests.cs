@@ -51,6 +51,53 @@ public class MailPathTests
         Assert.Equal($"<{local}@{domain}>", path.ToString());
     }
 
+    // RFC 5321 §4.1.2: a quoted local part whose quotes are not needed names the same mailbox.
+    [Theory]
+    [InlineData("<alice@example.test>", "alice")]
+    [InlineData("<\"alice\"@example.test>", "alice")]
+    [InlineData("<\"Alice.Smith+tag\"@example.test>", "Alice.Smith+tag")]
+    [InlineData("<\"al\\ice\"@example.test>", "alice")]
+    [InlineData("<\"john doe\"@example.test>", "\"john doe\"")]
+    [InlineData("<\"a@b\"@example.test>", "\"a@b\"")]
+    [InlineData("<\"..\"@example.test>", "\"..\"")]
+    [InlineData("<\"../etc\"@example.test>", "\"../etc\"")]
+    [InlineData("<\".alice\"@example.test>", "\".alice\"")]
+    [InlineData("<\"a\\\\b\"@example.test>", "\"a\\\\b\"")]
+    [InlineData("<\"\"@example.test>", "\"\"")]
+    public void PlainLocalPartDropsQuotesThatAreNotNeeded(string text, string plain)
+    {
+        Assert.True(MailPath.TryParse(text, allowNull: false, out var path, out var error), error);
+
+        Assert.Equal(plain, path.PlainLocalPart);
+    }
+
+    // RFC 5321 §4.1.3: IPv4 literals are four 1-3 digit decimals; IPv6 ones carry the "IPv6:" tag.
+    [Theory]
+    [InlineData("[127.0.0.1]", "127.0.0.1")]
+    [InlineData("[192.0.2.255]", "192.0.2.255")]
+    [InlineData("[127.0.0.01]", "127.0.0.1")]
+    [InlineData("[IPv6:::1]", "::1")]
+    [InlineData("[ipv6:2001:DB8::1]", "2001:db8::1")]
+    [InlineData("[IPv6:::ffff:127.0.0.1]", "::ffff:127.0.0.1")]
+    [InlineData("[127.0.0.256]", null)]
+    [InlineData("[127.1]", null)]
+    [InlineData("[0x7f.0.0.1]", null)]
+    [InlineData("[127.0.0.1.]", null)]
+    [InlineData("[1270.0.0.1]", null)]
+    [InlineData("[::1]", null)]
+    [InlineData("[IPv6:127.0.0.1]", null)]
+    [InlineData("[IPv6:fe80::1%2]", null)]
+    [InlineData("[x-tag:127.0.0.1]", null)]
+    [InlineData("127.0.0.1", null)]
+    [InlineData("localhost", null)]
+    public void AddressLiteralsGiveTheirAddress(string domain, string? address)
+    {
+        var parsed = MailPath.TryGetAddressLiteral(domain, out var ip);
+
+        Assert.Equal(address is not null, parsed);
+        Assert.Equal(address, ip?.ToString());
+    }
+
     [Fact]
     public void NullPathIsAcceptedWhereAllowed()
     {

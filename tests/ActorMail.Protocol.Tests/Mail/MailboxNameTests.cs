@@ -47,6 +47,22 @@ public class MailboxNameTests
         Assert.False(MailboxName.IsValid(name));
     }
 
+    // A name typed at the POP3 user prompt may be a password typed there by mistake: only a name
+    // that could be a mailbox reaches the log.
+    [Theory]
+    [InlineData("alice", "alice")]
+    [InlineData("u001", "u001")]
+    [InlineData("Alice", "<invalid>")]
+    [InlineData("S3cret!pass", "<invalid>")]
+    [InlineData("alice bob", "<invalid>")]
+    [InlineData("../etc", "<invalid>")]
+    [InlineData("", "<invalid>")]
+    [InlineData(null, "<invalid>")]
+    public void ForLogShowsOnlyNamesThatFitTheGrammar(string? name, string logged)
+    {
+        Assert.Equal(logged, MailboxName.ForLog(name));
+    }
+
     [Theory]
     [InlineData(63, true)]
     [InlineData(64, true)]

@@ -29,8 +29,8 @@ public class Pop3DeciderTests
     private static readonly DropMessage M3 = new("1002.M3.node:2,", "u3", 30);
     private static readonly ImmutableArray<DropMessage> Drop = [M1, M2, M3];
 
-    private static TestPolicy Policy(int maxBadCommands = 10, int maxAuthFailures = 3, Func<string, string, bool>? check = null) =>
-        new(new Pop3Policy(maxBadCommands, maxAuthFailures), check ?? ((user, password) => user == "alice" && password == "secret"));
+    private static TestPolicy Policy(int maxBadCommands = 10, int maxAuthFailures = 3, Func<string, string, bool>? check = null, int maxJunkCommands = 100) =>
+        new(new Pop3Policy(maxBadCommands, maxAuthFailures, maxJunkCommands), check ?? ((user, password) => user == "alice" && password == "secret"));
 
     // A line, and if it asks for a password check, the check's answer at once: so PASS reads as
     // one step to Opening or AuthDelay, as the client sees it.
@@ -239,6 +239,43 @@ public class Pop3DeciderTests
             Assert.Contains(lines, r => r.Item2 == Malformed);
             Assert.Contains(lines, r => r.Item2 == TooLong);
         }
+    }
+
+    // Commands that do no work: NOOP, and a USER that replaces one no PASS followed. The last one
+    // allowed gets its reply, then -ERR and the close.
+    [Theory]
+    [InlineData(T, "NOOP", "+OK\r\n")]
+    [InlineData(A, "USER bob", "+OK Send PASS\r\n")]
+    public void CommandsThatDoNoWorkHaveTheirOwnLimit(Pop3State state, string line, string wire)
+    {
+        var policy = Policy(maxBadCommands: 1, maxJunkCommands: 3);
+        var at = Reach(policy, state);
+
+        for (var n = 1; n < 3; n++)
+        {
+            at = Send(policy, at, line);
+            AssertOnly(at, wire);
+            Assert.Equal((state, 0, n), (at.State, at.Data.BadCommands, at.Data.JunkCommands));
+        }
+
+        var last = Send(policy, at, line);
+
+        Assert.Equal(wire + "-ERR Too many errors, closing connection\r\n", Wire(last));
+        Assert.Equal(Closed, last.State);
+        Assert.IsType<Pop3Effect.Close>(last.Effect);
+    }
+
+    [Fact]
+    public void UserAfterAFailedSignInOrAsTheFirstCommandIsNotJunk()
+    {
+        var policy = Policy(maxJunkCommands: 1);
+        var first = Send(policy, Pop3Decider.Connect(), "USER alice");
+        Assert.Equal((A, 0), (first.State, first.Data.JunkCommands));
+
+        var failed = Pop3Decider.AuthDelayOver(policy.Rules, Send(policy, first, "PASS wrong").Data);
+        var again = Send(policy, failed, "USER alice");
+
+        Assert.Equal((A, 0), (again.State, again.Data.JunkCommands));
     }
 
     [Fact]
@@ -639,7 +676,7 @@ public class Pop3DeciderTests
         var decision = Send(policy, at, "NOOP");
 
         AssertOnly(decision, "+OK\r\n");
-        Assert.Equal(at.Data, decision.Data);
+        Assert.Equal(at.Data with { JunkCommands = 1 }, decision.Data);
         Assert.Null(decision.Effect);
     }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Smtp;
 
@@ -14,15 +15,18 @@ public class SmtpDeciderTests
     private const SmtpState M = SmtpState.MailGiven;
     private const SmtpState T = SmtpState.RcptGiven;
 
-    private static SmtpPolicy Policy(int maxBadCommands = 10, int maxRecipients = 3, params string[] users) => new(
+    private static SmtpPolicy Policy(int maxBadCommands = 10, int maxRecipients = 3, int maxRefusedRecipients = 100, int maxJunkCommands = 100, params string[] users) => new(
         Hostname: "mx.test",
         MaxMessageSize: MaxSize,
         MaxRecipients: maxRecipients,
         MaxCommandLine: 512,
         MaxTextLine: 1000,
         MaxBadCommands: maxBadCommands,
+        MaxRefusedRecipients: maxRefusedRecipients,
+        MaxJunkCommands: maxJunkCommands,
         BareNewline: BareNewlinePolicy.Reject,
         LocalDomains: new HashSet<string> { "localhost", "example.test" },
+        LocalAddresses: new HashSet<IPAddress> { IPAddress.Parse("127.0.0.1"), IPAddress.IPv6Loopback },
         Users: new HashSet<string>(users.Length > 0 ? users : ["alice", "bob", "carol"]),
         PostmasterMailbox: "root");
 
@@ -30,6 +34,9 @@ public class SmtpDeciderTests
         line == TooLong
             ? SmtpDecider.LineTooLong(policy, at.State, at.Data)
             : SmtpDecider.Decide(policy, at.State, at.Data, SmtpParser.Parse(Ascii.Bytes(line)));
+
+    private static SmtpDecision Send(SmtpPolicy policy, SmtpDecision at, params string[] lines) =>
+        lines.Aggregate(at, (step, line) => Send(policy, step, line));
 
     private static readonly string[] PathToRcptGiven = ["EHLO client.test", "MAIL FROM:<sender@remote.test>", "RCPT TO:<alice@localhost>"];
 
@@ -63,7 +70,27 @@ public class SmtpDeciderTests
 
     // Every verb (plus an unknown one, a malformed line and an over-long line) in every state
     // a command can arrive in: the reply code, enhanced code, next state and effect.
-    public static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> EveryCommandInEveryState => new()
+    // The commands RFC 5321 and its extensions name that this server does not implement (RFC 5321 §4.2.4: 502).
+    private static readonly string[] NotImplemented = ["EXPN staff", "STARTTLS", "AUTH PLAIN AGFsaWNlAHNlY3JldA==", "BDAT 10 LAST", "TURN", "ETRN example.test"];
+
+    public static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> EveryCommandInEveryState
+    {
+        get
+        {
+            var rows = CommandsWithTheirOwnReply;
+            foreach (var line in NotImplemented)
+            {
+                foreach (var state in new[] { G, R, M, T })
+                {
+                    rows.Add(state, line, 502, "5.5.1", state, SmtpEffect.None);
+                }
+            }
+
+            return rows;
+        }
+    }
+
+    private static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> CommandsWithTheirOwnReply => new()
     {
         { G, "HELO client.test", 250, "", R, SmtpEffect.None },
         { R, "HELO client.test", 250, "", R, SmtpEffect.None },
@@ -115,10 +142,10 @@ public class SmtpDeciderTests
         { M, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
         { T, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
 
-        { G, "STARTTLS", 500, "5.5.2", G, SmtpEffect.None },
-        { R, "STARTTLS", 500, "5.5.2", R, SmtpEffect.None },
-        { M, "STARTTLS", 500, "5.5.2", M, SmtpEffect.None },
-        { T, "STARTTLS", 500, "5.5.2", T, SmtpEffect.None },
+        { G, "FROB", 500, "5.5.2", G, SmtpEffect.None },
+        { R, "FROB", 500, "5.5.2", R, SmtpEffect.None },
+        { M, "FROB", 500, "5.5.2", M, SmtpEffect.None },
+        { T, "FROB", 500, "5.5.2", T, SmtpEffect.None },
 
         { G, Malformed, 500, "5.5.2", G, SmtpEffect.None },
         { R, Malformed, 500, "5.5.2", R, SmtpEffect.None },
@@ -162,6 +189,22 @@ public class SmtpDeciderTests
             Assert.Contains(Malformed, lines);
             Assert.Contains(TooLong, lines);
         }
+    }
+
+    [Theory]
+    [InlineData("EXPN staff", "502 5.5.1 EXPN not implemented")]
+    [InlineData("starttls", "502 5.5.1 STARTTLS not implemented")]
+    [InlineData("AUTH LOGIN", "502 5.5.1 AUTH not implemented")]
+    [InlineData("BDAT 0 LAST", "502 5.5.1 BDAT not implemented")]
+    [InlineData("TURN", "502 5.5.1 TURN not implemented")]
+    [InlineData("ETRN example.test", "502 5.5.1 ETRN not implemented")]
+    public void KnownCommandsThatAreNotImplementedGet502AndTheirName(string line, string reply)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, R), line);
+
+        Assert.Equal(reply, Assert.Single(decision.Replies).ToString());
     }
 
     [Fact]
@@ -236,6 +279,7 @@ public class SmtpDeciderTests
     [InlineData("MAIL FROM:<s@remote.test> SIZE=999", 250, "2.1.0", M)]
     [InlineData("MAIL FROM:<s@remote.test> SIZE=1001", 552, "5.3.4", R)]
     [InlineData("MAIL FROM:<s@remote.test> SIZE=99999999999", 552, "5.3.4", R)]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=99999999999999999999", 552, "5.3.4", R)]
     public void MailWithDeclaredSizeIsRefusedOnlyOverTheLimitAndNotCountedAsBad(string line, int code, string enhanced, SmtpState next)
     {
         var policy = Policy(maxBadCommands: 1);
@@ -291,7 +335,8 @@ public class SmtpDeciderTests
     [InlineData("MAIL FROM:<s@@remote.test>", 501, "5.1.7")]
     [InlineData("MAIL FROM:<s@remote..test>", 501, "5.1.7")]
     [InlineData("MAIL FROM:<s@remote.test> SIZE=ten", 501, "5.5.4")]
-    [InlineData("MAIL FROM:<s@remote.test> BODY=BINARYMIME", 501, "5.5.4")]
+    [InlineData("MAIL FROM:<s@remote.test> SIZE=999999999999999999999", 501, "5.5.4")]
+    [InlineData("MAIL FROM:<s@remote.test> BODY=BINARYMIME", 555, "5.5.4")]
     [InlineData("MAIL FROM:<s@remote.test> SMTPUTF8", 555, "5.5.4")]
     public void BadMailCommandsAreRefusedAndCounted(string line, int code, string enhanced)
     {
@@ -301,6 +346,43 @@ public class SmtpDeciderTests
 
         AssertReply(decision, code, enhanced);
         Assert.Equal(R, decision.State);
+        Assert.Equal(1, decision.Data.BadCommands);
+    }
+
+    // RFC 6531 §3.7.4.1: without SMTPUTF8 an address with non-ASCII octets is refused 553 5.6.7, not
+    // as a syntax error; the client is not at fault, so it is not a bad command.
+    [Theory]
+    [InlineData(R, "MAIL FROM:<j\u00f6rg@remote.test>", 553, "5.6.7", R)]
+    [InlineData(R, "MAIL FROM:<\u00c3\u00b6@remote.test> SIZE=10", 553, "5.6.7", R)]
+    [InlineData(M, "RCPT TO:<j\u00f6rg@localhost>", 553, "5.6.7", M)]
+    [InlineData(T, "RCPT TO:<alice@l\u00f6calhost>", 553, "5.6.7", T)]
+    public void NonAsciiAddressGets553AndIsNotABadCommand(SmtpState state, string line, int code, string enhanced, SmtpState next)
+    {
+        var policy = Policy(maxBadCommands: 1);
+        var at = Reach(policy, state);
+
+        var decision = Send(policy, at, line);
+
+        AssertReply(decision, code, enhanced);
+        Assert.Equal(next, decision.State);
+        Assert.Equal(0, decision.Data.BadCommands);
+        Assert.Equal(at.Data.Recipients, decision.Data.Recipients);
+    }
+
+    [Theory]
+    [InlineData(G, "MAIL FROM:<j\u00f6rg@remote.test>", 503, "5.5.1")]
+    [InlineData(R, "RCPT TO:<j\u00f6rg@localhost>", 503, "5.5.1")]
+    [InlineData(R, "MAIL FROM:j\u00f6rg@remote.test", 501, "5.5.4")]
+    [InlineData(R, "MAIL FROM:<a@remote.test> X=\u00e9", 555, "5.5.4")]
+    [InlineData(R, "MAIL FROM:<a@remote.test> SIZE=1\u00e9", 501, "5.5.4")]
+    [InlineData(M, "RCPT TO:<a@localhost> X=\u00e9", 555, "5.5.4")]
+    public void EightBitOctetsOutsideAWellPlacedAddressAreTheClientsMistake(SmtpState state, string line, int code, string enhanced)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, state), line);
+
+        AssertReply(decision, code, enhanced);
         Assert.Equal(1, decision.Data.BadCommands);
     }
 
@@ -317,10 +399,22 @@ public class SmtpDeciderTests
     [InlineData("RCPT TO:<root@localhost>", 550, "5.1.1", null)]
     [InlineData("RCPT TO:<a/b@localhost>", 550, "5.1.1", null)]
     [InlineData("RCPT TO:<\"../etc\"@localhost>", 550, "5.1.1", null)]
-    [InlineData("RCPT TO:<\"alice\"@localhost>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<\"alice\"@localhost>", 250, "2.1.5", "alice")]
+    [InlineData("RCPT TO:<\"Bob\"@localhost>", 250, "2.1.5", "bob")]
+    [InlineData("RCPT TO:<\"ca\\rol\"@localhost>", 250, "2.1.5", "carol")]
+    [InlineData("RCPT TO:<\"postmaster\"@localhost>", 250, "2.1.5", "root")]
+    [InlineData("RCPT TO:<\"alice \"@localhost>", 550, "5.1.1", null)]
     [InlineData("RCPT TO:<alice@elsewhere.test>", 550, "5.7.1", null)]
     [InlineData("RCPT TO:<postmaster@elsewhere.test>", 550, "5.7.1", null)]
-    [InlineData("RCPT TO:<alice@[127.0.0.1]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[127.0.0.1]>", 250, "2.1.5", "alice")]
+    [InlineData("RCPT TO:<Bob@[IPv6:::1]>", 250, "2.1.5", "bob")]
+    [InlineData("RCPT TO:<carol@[IPv6:::ffff:127.0.0.1]>", 250, "2.1.5", "carol")]
+    [InlineData("RCPT TO:<postmaster@[127.0.0.1]>", 250, "2.1.5", "root")]
+    [InlineData("RCPT TO:<dave@[127.0.0.1]>", 550, "5.1.1", null)]
+    [InlineData("RCPT TO:<alice@[127.0.0.2]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[127.1]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[192.0.2.1]>", 550, "5.7.1", null)]
+    [InlineData("RCPT TO:<alice@[tag:127.0.0.1]>", 550, "5.7.1", null)]
     [InlineData("RCPT TO:<alice@localhost.>", 501, "5.1.3", null)]
     [InlineData("RCPT TO:<../etc@localhost>", 501, "5.1.3", null)]
     [InlineData("RCPT TO:<>", 501, "5.1.3", null)]
@@ -339,7 +433,7 @@ public class SmtpDeciderTests
         {
             Assert.Equal(M, decision.State);
             Assert.Empty(decision.Data.Recipients);
-            Assert.Equal(1, decision.Data.BadCommands);
+            Assert.Equal(code == 501 || code == 555 ? (1, 0) : (0, 1), (decision.Data.BadCommands, decision.Data.RefusedRecipients));
         }
         else
         {
@@ -382,6 +476,118 @@ public class SmtpDeciderTests
         Assert.Equal(["alice", "bob"], decision.Data.Recipients.Select(r => r.Mailbox));
     }
 
+    // A refused recipient is the server's policy, not the client's mistake: it has its own, larger
+    // budget per session; the last one allowed gets its reply, then 421 4.7.0 and the close.
+    [Theory]
+    [InlineData("RCPT TO:<dave@localhost>", 550, "5.1.1")]
+    [InlineData("RCPT TO:<alice@elsewhere.test>", 550, "5.7.1")]
+    [InlineData("RCPT TO:<j\u00f6rg@localhost>", 553, "5.6.7")]
+    public void RefusedRecipientsAreNotBadCommandsAndHaveTheirOwnLimit(string refused, int code, string enhanced)
+    {
+        var policy = Policy(maxBadCommands: 1, maxRefusedRecipients: 3);
+        var at = Reach(policy, M);
+
+        for (var n = 1; n < 3; n++)
+        {
+            at = Send(policy, at, refused);
+            AssertReply(at, code, enhanced);
+            Assert.Equal((M, 0, n), (at.State, at.Data.BadCommands, at.Data.RefusedRecipients));
+        }
+
+        var last = Send(policy, at, refused);
+
+        Assert.Equal([$"{code} {enhanced}", "421 4.7.0"], last.Replies.Select(r => $"{r.Code} {r.Enhanced}"));
+        Assert.Equal((SmtpState.Closed, SmtpEffect.Close, 3), (last.State, last.Effect, last.Data.RefusedRecipients));
+    }
+
+    // A refused recipient or relay attempt is one Information line in the session's log: the
+    // address as given and the reply, nothing of the message.
+    [Theory]
+    [InlineData("RCPT TO:<dave@localhost>", "Recipient <dave@localhost> refused: 550 5.1.1 No such user here")]
+    [InlineData("RCPT TO:<Alice@elsewhere.test>", "Recipient <Alice@elsewhere.test> refused: 550 5.7.1 Relaying denied")]
+    [InlineData("RCPT TO:<@relay.test:victim@elsewhere.test>", "Recipient <victim@elsewhere.test> refused: 550 5.7.1 Relaying denied")]
+    [InlineData("RCPT TO:<j\u00f6rg@localhost>", "Recipient <j?rg@localhost> refused: 553 5.6.7 Address must be ASCII: SMTPUTF8 is not offered")]
+    public void ARefusedRecipientCarriesANoteWithTheAddressAndTheReply(string line, string note)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, M), line);
+
+        Assert.Equal([note], decision.Notes.Select(n => n.ToString()));
+    }
+
+    [Theory]
+    [InlineData("RCPT TO:<alice@localhost>")]
+    [InlineData("RCPT TO:alice@localhost")]
+    [InlineData("RCPT TO:<alice@localhost> NOTIFY=NEVER")]
+    [InlineData("NOOP")]
+    public void OtherRecipientsAndCommandsCarryNoNote(string line)
+    {
+        var policy = Policy();
+
+        Assert.Empty(Send(policy, Reach(policy, M), line).Notes);
+    }
+
+    [Theory]
+    [InlineData(1, 100, 100, "FROB", "Closing after 1 bad commands")]
+    [InlineData(10, 1, 100, "RCPT TO:<dave@localhost>", "Closing after 1 refused recipients")]
+    [InlineData(10, 100, 1, "NOOP", "Closing after 1 commands that do no work")]
+    public void ALimitThatClosesTheSessionIsNoted(int maxBad, int maxRefused, int maxJunk, string line, string closing)
+    {
+        var policy = Policy(maxBadCommands: maxBad, maxRefusedRecipients: maxRefused, maxJunkCommands: maxJunk);
+
+        var decision = Send(policy, Reach(policy, M), line);
+
+        Assert.Equal(SmtpState.Closed, decision.State);
+        Assert.Equal(closing, decision.Notes[^1].ToString());
+    }
+
+    [Fact]
+    public void ARelayDeliveringToTwoUsersAndElevenGoneOnesReachesData()
+    {
+        var policy = Policy(maxRecipients: 100);
+        var at = Send(policy, Reach(policy, R), "EHLO relay.test", "MAIL FROM:<list@remote.test> SIZE=500 BODY=8BITMIME", "RCPT TO:<alice@localhost>", "RCPT TO:<bob@localhost>");
+        for (var i = 0; i < 11; i++)
+        {
+            at = Send(policy, at, $"RCPT TO:<gone{i}@localhost>");
+            AssertReply(at, 550, "5.1.1");
+        }
+
+        var data = Send(policy, at, "DATA");
+
+        AssertReply(data, 354, "");
+        Assert.Equal(["alice", "bob"], data.Data.Recipients.Select(r => r.Mailbox));
+        Assert.Equal((0, 11), (data.Data.BadCommands, data.Data.RefusedRecipients));
+    }
+
+    [Fact]
+    public void ADeliveredMessageResetsTheBadCommandCountButNotTheRefusedRecipients()
+    {
+        var policy = Policy(maxBadCommands: 3);
+        var at = Send(policy, Reach(policy, R), "FROB", "FROB", "MAIL FROM:<s@remote.test>", "RCPT TO:<dave@localhost>", "RCPT TO:<alice@localhost>", "DATA");
+        Assert.Equal((2, 1), (at.Data.BadCommands, at.Data.RefusedRecipients));
+
+        var stored = SmtpDecider.Stored(SmtpDecider.DataEnded(policy, at.Data, new DataOutcome(10, false, false, false)).Data, "Q1");
+
+        Assert.Equal((0, 1), (stored.Data.BadCommands, stored.Data.RefusedRecipients));
+        var two = Send(policy, stored, "FROB", "FROB");
+        Assert.Equal((R, 2), (two.State, two.Data.BadCommands));
+        Assert.Equal(SmtpState.Closed, Send(policy, two, "FROB").State);
+    }
+
+    [Theory]
+    [InlineData(StoreFailure.Error)]
+    [InlineData(StoreFailure.Full)]
+    public void AMessageNotStoredResetsNothing(StoreFailure failure)
+    {
+        var policy = Policy();
+        var at = Send(policy, Reach(policy, R), "FROB", "MAIL FROM:<s@remote.test>", "RCPT TO:<alice@localhost>", "DATA");
+
+        var failed = SmtpDecider.StoreFailed(at.Data, failure);
+
+        Assert.Equal(1, failed.Data.BadCommands);
+    }
+
     [Theory]
     [InlineData("RCPT TO:<alice@localhost>", "RCPT TO:<alice@localhost>")]
     [InlineData("RCPT TO:<alice@localhost>", "RCPT TO:<ALICE@example.test>")]
@@ -398,7 +604,7 @@ public class SmtpDeciderTests
     }
 
     [Theory]
-    [InlineData("STARTTLS", "FOO", "BAR")]
+    [InlineData("STARTTLS", "FOO", "EXPN staff")]
     [InlineData("FOO", TooLong, Malformed)]
     [InlineData("RCPT TO:<nobody@localhost>", "DATA", "MAIL FROM:<bad")]
     public void ThirdBadCommandGetsItsReplyThen421AndCloses(string first, string second, string third)
@@ -418,7 +624,7 @@ public class SmtpDeciderTests
         Assert.Equal(SmtpState.Closed, three.State);
         Assert.Equal(SmtpEffect.Close, three.Effect);
         Assert.Equal(2, three.Replies.Count);
-        Assert.True(three.Replies[0].Code is 500 or 501 or 503 or 550);
+        Assert.True(three.Replies[0].Code is 500 or 501 or 502 or 503);
         Assert.Equal((421, "4.7.0"), (three.Replies[1].Code, three.Replies[1].Enhanced));
     }
 
@@ -463,16 +669,20 @@ public class SmtpDeciderTests
 
     [Theory]
     [InlineData(true, false, false, 552, "5.3.4")]
-    [InlineData(false, true, false, 500, "5.5.6")]
+    [InlineData(false, true, false, 554, "5.6.0")]
     [InlineData(false, false, true, 550, "5.5.2")]
     [InlineData(true, true, true, 552, "5.3.4")]
-    [InlineData(false, true, true, 500, "5.5.6")]
-    public void RefusedBodyIsDiscardedAndTheTransactionCleared(bool tooBig, bool lineTooLong, bool bareNewline, int code, string enhanced)
+    [InlineData(false, true, true, 554, "5.6.0")]
+    [InlineData(false, false, false, 554, "5.6.0", true)]
+    [InlineData(false, false, true, 554, "5.6.0", true)]
+    [InlineData(false, true, true, 554, "5.6.0", true)]
+    [InlineData(true, false, false, 552, "5.3.4", true)]
+    public void RefusedBodyIsDiscardedAndTheTransactionCleared(bool tooBig, bool lineTooLong, bool bareNewline, int code, string enhanced, bool nul = false)
     {
         var policy = Policy();
         var data = Send(policy, Reach(policy, T), "DATA").Data;
 
-        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(5000, tooBig, lineTooLong, bareNewline));
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(5000, tooBig, lineTooLong, bareNewline, nul));
 
         AssertReply(decision, code, enhanced);
         Assert.Equal(R, decision.State);
@@ -480,6 +690,76 @@ public class SmtpDeciderTests
         Assert.Null(decision.Data.Mail);
         Assert.Empty(decision.Data.Recipients);
         Assert.Equal("client.test", decision.Data.ClientName);
+    }
+
+    // RFC 5321 §4.3.2 lists the only replies to the end of DATA.
+    private static readonly int[] EndOfDataCodes = [250, 552, 554, 451, 452, 450, 550];
+
+    [Fact]
+    public void EveryReplyToTheEndOfDataIsOneRfc5321Lists()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+        var flags = new[] { false, true };
+
+        var codes = new List<int>();
+        foreach (var tooBig in flags)
+        {
+            foreach (var lineTooLong in flags)
+            {
+                foreach (var bareNewline in flags)
+                {
+                    foreach (var nul in flags)
+                    {
+                        codes.AddRange(SmtpDecider.DataEnded(policy, data, new DataOutcome(10, tooBig, lineTooLong, bareNewline, nul)).Replies.Select(r => r.Code));
+                    }
+                }
+            }
+        }
+
+        codes.AddRange(SmtpDecider.Stored(data, "Q1").Replies.Select(r => r.Code));
+        codes.AddRange(Enum.GetValues<StoreFailure>().SelectMany(f => SmtpDecider.StoreFailed(data, f).Replies).Select(r => r.Code));
+
+        Assert.All(codes, code => Assert.Contains(code, EndOfDataCodes));
+    }
+
+    [Fact]
+    public void ANormalizedBodyIsDeliveredWithOneNote()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false, Normalized: true));
+
+        Assert.Equal(SmtpEffect.Deliver, decision.Effect);
+        Assert.Equal(["Bare CR or LF in the message body stored as CRLF"], decision.Notes.Select(n => n.ToString()));
+        Assert.Empty(SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false)).Notes);
+    }
+
+    [Theory]
+    [InlineData(true, false, false, false, "Message refused: 552 5.3.4 Message size exceeds fixed limit of 1000 octets")]
+    [InlineData(false, true, false, false, "Message refused: 554 5.6.0 Message line too long, message not stored")]
+    [InlineData(false, false, true, false, "Message refused: 550 5.5.2 Bare CR or LF in message body, message not stored")]
+    [InlineData(false, false, false, true, "Message refused: 554 5.6.0 NUL octet in message body, message not stored")]
+    public void ARefusedBodyIsNotedWithItsReply(bool tooBig, bool lineTooLong, bool bareNewline, bool nul, string note)
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(5000, tooBig, lineTooLong, bareNewline, nul));
+
+        Assert.Equal([note], decision.Notes.Select(n => n.ToString()));
+    }
+
+    [Fact]
+    public void NulInTheBodyIsRefusedWithItsOwnText()
+    {
+        var policy = Policy();
+        var data = Send(policy, Reach(policy, T), "DATA").Data;
+
+        var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false, Nul: true));
+
+        Assert.Equal("554 5.6.0 NUL octet in message body, message not stored", Assert.Single(decision.Replies).ToString());
     }
 
     [Fact]
@@ -606,6 +886,59 @@ public class SmtpDeciderTests
         var reply = Assert.Single(decision.Replies);
         Assert.Equal((code, enhanced, text), (reply.Code, reply.Enhanced, reply.Lines[0]));
         Assert.Equal(M, decision.State);
-        Assert.Equal(at.Data with { BadCommands = decision.Data.BadCommands }, decision.Data);
+        Assert.Equal(at.Data with { BadCommands = decision.Data.BadCommands, JunkCommands = decision.Data.JunkCommands }, decision.Data);
+    }
+
+    // Postfix's smtpd_junk_command_limit: commands that do no work have a budget of their own,
+    // counted since the last delivered message; the last one allowed gets its reply, then 421 4.7.0.
+    [Theory]
+    [InlineData("NOOP", 250, "2.0.0")]
+    [InlineData("RSET", 250, "2.0.0")]
+    [InlineData("HELP", 214, "2.0.0")]
+    [InlineData("VRFY alice", 252, "2.5.0")]
+    [InlineData("MAIL FROM:<j\u00f6rg@remote.test>", 553, "5.6.7")]
+    public void CommandsThatDoNoWorkHaveTheirOwnLimit(string line, int code, string enhanced)
+    {
+        var policy = Policy(maxBadCommands: 1, maxJunkCommands: 3);
+        var at = Reach(policy, R);
+
+        for (var n = 1; n < 3; n++)
+        {
+            at = Send(policy, at, line);
+            AssertReply(at, code, enhanced);
+            Assert.Equal((R, 0, n), (at.State, at.Data.BadCommands, at.Data.JunkCommands));
+        }
+
+        var last = Send(policy, at, line);
+
+        Assert.Equal([$"{code} {enhanced}", "421 4.7.0"], last.Replies.Select(r => $"{r.Code} {r.Enhanced}"));
+        Assert.Equal((SmtpState.Closed, SmtpEffect.Close), (last.State, last.Effect));
+    }
+
+    [Fact]
+    public void JunkCommandsCountTogetherAndADeliveredMessageResetsThem()
+    {
+        var policy = Policy(maxJunkCommands: 4);
+        var at = Send(policy, Reach(policy, R), "NOOP", "HELP", "VRFY bob", "MAIL FROM:<s@remote.test>", "RCPT TO:<alice@localhost>", "DATA");
+        Assert.Equal(3, at.Data.JunkCommands);
+
+        var stored = SmtpDecider.Stored(SmtpDecider.DataEnded(policy, at.Data, new DataOutcome(10, false, false, false)).Data, "Q1");
+
+        Assert.Equal(0, stored.Data.JunkCommands);
+        var three = Send(policy, stored, "RSET", "NOOP", "NOOP");
+        Assert.Equal((R, 3), (three.State, three.Data.JunkCommands));
+        Assert.Equal(SmtpState.Closed, Send(policy, three, "NOOP").State);
+    }
+
+    [Theory]
+    [InlineData("VRFY")]
+    [InlineData("RSET now")]
+    public void AJunkCommandWithBadArgumentsIsABadCommandOnly(string line)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, R), line);
+
+        Assert.Equal((1, 0), (decision.Data.BadCommands, decision.Data.JunkCommands));
     }
 }

@@ -17,6 +17,12 @@ public class SmtpParserTests
     [InlineData("HELP", SmtpVerb.Help, "")]
     [InlineData("HELP MAIL", SmtpVerb.Help, "MAIL")]
     [InlineData("QUIT", SmtpVerb.Quit, "")]
+    [InlineData("EXPN staff", SmtpVerb.Expn, "staff")]
+    [InlineData("STARTTLS", SmtpVerb.Starttls, "")]
+    [InlineData("AUTH PLAIN AAAA", SmtpVerb.Auth, "PLAIN AAAA")]
+    [InlineData("BDAT 100 LAST", SmtpVerb.Bdat, "100 LAST")]
+    [InlineData("TURN", SmtpVerb.Turn, "")]
+    [InlineData("ETRN example.test", SmtpVerb.Etrn, "example.test")]
     public void EveryVerbIsRecognisedWithItsArgument(string line, SmtpVerb verb, string argument)
     {
         Assert.Equal(new SmtpCommand(verb, argument), SmtpParser.Parse(Ascii.Bytes(line)));
@@ -44,8 +50,8 @@ public class SmtpParserTests
     [Theory]
     [InlineData("FOO bar", "bar")]
     [InlineData("HELOX", "")]
-    [InlineData("STARTTLS", "")]
-    [InlineData("AUTH PLAIN AAAA", "PLAIN AAAA")]
+    [InlineData("STARTTLSX", "")]
+    [InlineData("XCLIENT ADDR=1.2.3.4", "ADDR=1.2.3.4")]
     [InlineData("", "")]
     [InlineData(" QUIT", "QUIT")]
     [InlineData("MAIL:FROM", "")]
@@ -70,6 +76,26 @@ public class SmtpParserTests
         Assert.Equal(SmtpVerb.Unknown, command.Verb);
         Assert.Equal(string.Empty, command.Argument);
         Assert.False(string.IsNullOrEmpty(command.Malformed));
+    }
+
+    [Theory]
+    [InlineData("MAIL FROM:<j\u00f6rg@example.test>", SmtpVerb.Mail, "FROM:<j\u00f6rg@example.test>")]
+    [InlineData("RCPT TO:<\u00c3\u00b6@localhost>", SmtpVerb.Rcpt, "TO:<\u00c3\u00b6@localhost>")]
+    [InlineData("rcpt TO:<a@b\u00e9.test> NOTIFY=NEVER", SmtpVerb.Rcpt, "TO:<a@b\u00e9.test> NOTIFY=NEVER")]
+    public void EightBitOctetsInAMailOrRcptArgumentAreKeptOnePerCharacterForTheAddressCheck(string line, SmtpVerb verb, string argument)
+    {
+        Assert.Equal(new SmtpCommand(verb, argument), SmtpParser.Parse(Ascii.Bytes(line)));
+    }
+
+    [Theory]
+    [InlineData("MAIL\u00e9 FROM:<a@b>")]
+    [InlineData("MAIL FROM:<j\u00f6rg@example.test>\u0001")]
+    [InlineData("RCPT TO:<a@b>\u007f")]
+    [InlineData("VRFY j\u00f6rg")]
+    [InlineData("NOOP \u00e9")]
+    public void EightBitOctetsElsewhereAndControlsInMailOrRcptStayMalformed(string line)
+    {
+        Assert.NotNull(SmtpParser.Parse(Ascii.Bytes(line)).Malformed);
     }
 
     [Fact]
@@ -132,6 +158,9 @@ public class SmtpParserTests
     [InlineData(new[] { "SIZE=12345" }, 12345L, false)]
     [InlineData(new[] { "size=7" }, 7L, false)]
     [InlineData(new[] { "SIZE=9223372036854775807" }, long.MaxValue, false)]
+    [InlineData(new[] { "SIZE=9223372036854775808" }, long.MaxValue, false)]
+    [InlineData(new[] { "SIZE=99999999999999999999" }, long.MaxValue, false)]
+    [InlineData(new[] { "SIZE=00000000000000000042" }, 42L, false)]
     [InlineData(new[] { "BODY=7BIT" }, null, false)]
     [InlineData(new[] { "BODY=8BITMIME" }, null, true)]
     [InlineData(new[] { "body=8bitmime", "SIZE=5" }, 5L, true)]
@@ -153,9 +182,10 @@ public class SmtpParserTests
     [InlineData("SIZE= 1", 501, "5.5.4")]
     [InlineData("SIZE=", 501, "5.5.4")]
     [InlineData("SIZE", 501, "5.5.4")]
-    [InlineData("SIZE=9223372036854775808", 501, "5.5.4")]
+    [InlineData("SIZE=999999999999999999999", 501, "5.5.4")]
     [InlineData("SIZE=999999999999999999999999", 501, "5.5.4")]
-    [InlineData("BODY=BINARYMIME", 501, "5.5.4")]
+    [InlineData("BODY=BINARYMIME", 555, "5.5.4")]
+    [InlineData("BODY=8BIT", 555, "5.5.4")]
     [InlineData("BODY=", 501, "5.5.4")]
     [InlineData("BODY", 501, "5.5.4")]
     [InlineData("SMTPUTF8", 555, "5.5.4")]
@@ -167,6 +197,14 @@ public class SmtpParserTests
 
         Assert.NotNull(refusal);
         Assert.Equal((code, enhanced), (refusal.Code, refusal.Enhanced));
+    }
+
+    [Fact]
+    public void UnsupportedBodyTypeReplyNamesIt()
+    {
+        var refusal = SmtpParser.ParseMailParameters(["BODY=BINARYMIME"], out _, out _);
+
+        Assert.Equal("555 5.5.4 Parameter BODY=BINARYMIME not recognized", refusal?.ToString());
     }
 
     [Fact]
