@@ -83,7 +83,7 @@ raw() {
 
 # --- servers --------------------------------------------------------------------------------
 mkdir -p "$WORK/actormail" "$WORK/dovecot/run"
-ACTORMAIL_SMTP_PORT="$A_SMTP" ACTORMAIL_POP3_PORT="$A_POP3" ACTORMAIL_BIND=127.0.0.1 \
+ACTORMAIL_SMTP_PORT="$A_SMTP" ACTORMAIL_POP3_PORT="$A_POP3" ACTORMAIL_HTTP_PORT=0 ACTORMAIL_BIND=127.0.0.1 \
   ACTORMAIL_DATA="$WORK/actormail/maildir" ACTORMAIL_LOGS="$WORK/actormail/logs" ACTORMAIL_ROLE=all \
   dotnet "$NODE_DLL" serve >"$WORK/actormail/node.out" 2>&1 &
 NODE_PID=$!

@@ -1,10 +1,12 @@
 using ActorMail.Admin;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
+using ActorMail.Http;
 using ActorMail.Protocol.Auth;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serilog;
@@ -92,7 +94,10 @@ public static class Program
         // No default configuration sources: the node reads only its HOCON, and the defaults would
         // watch the working directory (which holds ./data under make run) for file changes,
         // waking on every message stored (measured: 0.83-0.88x CPU per message without it).
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        // With HTTP the host is a WebApplication (Kestrel beside Akka in one host), built empty for
+        // the same reason.
+        var web = options.RunsHttp ? HttpServer.CreateBuilder() : null;
+        IHostApplicationBuilder builder = web is not null ? web : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(logger);
         builder.Services.AddAkka("actormail", akka =>
@@ -116,10 +121,15 @@ public static class Program
                 });
         });
 
-        using var host = builder.Build();
-        await host.StartAsync().ConfigureAwait(false);
+        if (web is not null)
+        {
+            HttpServer.Configure(web, options, started.Task);
+        }
+
+        using IHost host = web is not null ? HttpServer.Map(web.Build()) : ((HostApplicationBuilder)builder).Build();
         try
         {
+            await host.StartAsync().ConfigureAwait(false);
             var node = await started.Task.ConfigureAwait(false);
             await node.WaitBoundAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             if (readyFile is not null)
@@ -132,6 +142,11 @@ public static class Program
             await Console.Error.WriteLineAsync($"actormail: {e.Message}").ConfigureAwait(false);
             await host.StopAsync().ConfigureAwait(false);
             return 2;
+        }
+
+        if (host is WebApplication app)
+        {
+            Log.Information("HTTP API listening on {Endpoint}", $"{options.Bind}:{HttpServer.BoundPort(app)}");
         }
 
         Log.Information("ActorMail {Role} ready: mail under {DataRoot}, logs under {LogDirectory}", options.Role, options.DataRoot, options.LogDirectory);
@@ -152,6 +167,11 @@ public static class Program
         if (options.RunsPop3)
         {
             ports.Add(options.Pop3.Port);
+        }
+
+        if (options.RunsHttp)
+        {
+            ports.Add(options.Http.Port);
         }
 
         foreach (var port in ports.Where(p => p != 0))

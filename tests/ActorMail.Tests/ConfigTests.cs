@@ -28,6 +28,22 @@ public sealed class ConfigTests
         Assert.Equal(TimeSpan.FromSeconds(1), o.LogFlushInterval);
         Assert.Equal(NulPolicy.Reject, o.Smtp.NulInBody);
         Assert.Equal(BareNewlinePolicy.Normalize, o.Smtp.BareNewline);
+        Assert.True(o.RunsHttp);
+        Assert.Equal(8025, o.Http.Port);
+        Assert.Empty(o.Http.Admins);
+        Assert.Equal(TimeSpan.FromSeconds(60), o.Http.CredentialsTtl);
+    }
+
+    [Theory]
+    [InlineData("all", true)]
+    [InlineData("pop3", true)]
+    [InlineData("smtp", false)]
+    public void Http_runs_where_pop3_runs_unless_switched_off(string role, bool runs)
+    {
+        var on = NodeOptions.FromConfig(NodeConfig.Load(overrideText: $"actormail.role = {role}", environment: NoEnvironment));
+        var off = NodeOptions.FromConfig(NodeConfig.Load(overrideText: $"actormail.role = {role}\nactormail.http.enabled = off", environment: NoEnvironment));
+        Assert.Equal(runs, on.RunsHttp);
+        Assert.False(off.RunsHttp);
     }
 
     [Fact]
@@ -40,6 +56,7 @@ public sealed class ConfigTests
             ["ACTORMAIL_BIND"] = "0.0.0.0",
             ["ACTORMAIL_DATA"] = "/tmp/some \"quoted\" root",
             ["ACTORMAIL_ROLE"] = "pop3",
+            ["ACTORMAIL_HTTP_PORT"] = "3025",
         };
         var o = NodeOptions.FromConfig(NodeConfig.Load(overrideText: "actormail.smtp.port = 4000", environment: env));
         Assert.Equal(3525, o.Smtp.Port);
@@ -48,6 +65,8 @@ public sealed class ConfigTests
         Assert.Equal("/tmp/some \"quoted\" root", o.DataRoot);
         Assert.Equal(NodeRole.Pop3, o.Role);
         Assert.False(o.RunsSmtp);
+        Assert.Equal(3025, o.Http.Port);
+        Assert.True(o.RunsHttp);
     }
 
     [Theory]
@@ -63,6 +82,10 @@ public sealed class ConfigTests
     [InlineData("actormail.store.sync = none", "actormail.store.sync")]
     [InlineData("actormail.log-console = some", "actormail.log-console")]
     [InlineData("actormail.log-flush-interval = 0s", "actormail.log-flush-interval")]
+    [InlineData("actormail.http.admins = [carol]", "actormail.http.admins")]
+    [InlineData("actormail.http.port = 70000", "actormail.http.port")]
+    [InlineData("actormail.http.max-page-size = 10", "actormail.http.default-page-size")]
+    [InlineData("actormail.http.credentials-ttl = 0s", "actormail.http.credentials-ttl")]
     public void Bad_values_are_refused_naming_the_key(string hocon, string expected)
     {
         var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));

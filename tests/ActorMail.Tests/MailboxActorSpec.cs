@@ -83,6 +83,77 @@ public sealed class MailboxActorSpec : TestKit
         Assert.Equal(4, sender.ExpectMsg<MaildropOpened>().CorrelationId);
     }
 
+    [Fact]
+    public void Listing_reading_and_deleting_go_through_the_actor_and_publish_events()
+    {
+        var router = Sys.ActorOf(MailboxRouter.Props(_options));
+        var client = CreateTestProbe();
+        var events = CreateTestProbe();
+        Sys.EventStream.Subscribe(events.Ref, typeof(MailboxEvent));
+        var first = Deliver(router, "bob", 1, "From: Ann <ann@example.org>\r\nTo: bob@localhost\r\nSubject: first\r\n\r\nhello   there\r\n");
+        var second = Deliver(router, "bob", 2, "Subject: second\r\n\r\n<p>html</p>\r\n");
+        Assert.Equal(MaildirNameUid(first), events.ExpectMsg<MessageArrived>().Id);
+        Assert.Equal(MaildirNameUid(second), events.ExpectMsg<MessageArrived>().Id);
+
+        router.Tell(new ListMessages("bob", 3), client.Ref);
+        var listed = client.ExpectMsg<MessagesListed>();
+        Assert.Equal(3, listed.CorrelationId);
+        Assert.Equal(["second", "first"], listed.Messages.Select(m => m.Subject));
+        Assert.Equal("ann@example.org", listed.Messages[1].From!.Address);
+        Assert.Equal("hello there", listed.Messages[1].Snippet);
+
+        router.Tell(new CountMessages("bob", 4), client.Ref);
+        var counted = client.ExpectMsg<MessagesCounted>();
+        Assert.Equal(2, counted.Messages);
+        Assert.Equal(listed.Messages.Sum(m => m.Size), counted.Octets);
+
+        var id = listed.Messages[1].Id;
+        router.Tell(new ReadMessage("bob", 5, id), client.Ref);
+        var read = client.ExpectMsg<MessageRead>();
+        Assert.Equal(File.ReadAllBytes(Path.Combine(new Maildir(_options.DataRoot, "bob").New, first)), read.Content.ToArray());
+        router.Tell(new ReadMessage("bob", 6, "../../alice/new/x"), client.Ref);
+        Assert.Equal(6, client.ExpectMsg<MessageNotFound>().CorrelationId);
+
+        router.Tell(new DeleteMessages("bob", 7, [id, "1.M1P1Q1.gone,S=1"]), client.Ref);
+        Assert.Equal(id, Assert.Single(client.ExpectMsg<MessagesDeleted>().Ids));
+        Assert.Equal(id, events.ExpectMsg<MessageRemoved>().Id);
+        router.Tell(new DeleteAllMessages("bob", 8), client.Ref);
+        Assert.Single(client.ExpectMsg<MessagesDeleted>().Ids);
+        events.ExpectMsg<MessageRemoved>();
+        Assert.Empty(new Maildir(_options.DataRoot, "bob").OpenDrop());
+    }
+
+    [Fact]
+    public void A_delete_while_a_pop3_session_holds_the_maildrop_is_refused_and_deletes_nothing()
+    {
+        var router = Sys.ActorOf(MailboxRouter.Props(_options));
+        var pop3 = CreateTestProbe();
+        var client = CreateTestProbe();
+        Deliver(router, "alice", 1, "Subject: kept\r\n\r\nx\r\n");
+        router.Tell(new OpenMaildrop("alice", 2), pop3.Ref);
+        pop3.ExpectMsg<MaildropOpened>();
+
+        router.Tell(new DeleteAllMessages("alice", 3), client.Ref);
+        Assert.Equal(3, client.ExpectMsg<MaildropLocked>().CorrelationId);
+        router.Tell(new ReadMessage("alice", 4, MaildirNameUid(Assert.Single(new Maildir(_options.DataRoot, "alice").OpenDrop()).FileName)), client.Ref);
+        client.ExpectMsg<MessageRead>();
+        Assert.Single(new Maildir(_options.DataRoot, "alice").OpenDrop());
+    }
+
+    private static string MaildirNameUid(string fileName) => Protocol.Mail.MaildirName.Uid(Path.GetFileName(fileName));
+
+    private string Deliver(Akka.Actor.IActorRef router, string mailbox, long correlation, string text)
+    {
+        var probe = CreateTestProbe();
+        var spool = Spool.Create(_options.DataRoot, $"{mailbox}-{correlation}-{Guid.NewGuid():N}");
+        spool.Write(System.Text.Encoding.ASCII.GetBytes(text));
+        Assert.True(spool.Complete());
+        router.Tell(new DeliverMessage(mailbox, correlation, spool.Path, spool.Length), probe.Ref);
+        var name = probe.ExpectMsg<MessageDelivered>().FileName;
+        spool.Dispose();
+        return name;
+    }
+
     protected override void AfterAll()
     {
         base.AfterAll();

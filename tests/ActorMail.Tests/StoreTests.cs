@@ -72,7 +72,7 @@ public sealed class StoreTests : IDisposable
         Assert.Single(Directory.GetFiles(bob.New));
         Assert.Equal("short", File.ReadAllText(bob.MessagePath(drop[1].FileName)));
         Assert.Equal(Path.Combine(bob.Cur, "x"), bob.MessagePath("../../x"));
-        Assert.Equal(2, bob.Remove([drop[0].FileName, drop[1].FileName, "new/1.M1P1Q1.missing,S=1"]));
+        Assert.Equal(2, bob.Remove([drop[0].FileName, drop[1].FileName, "new/1.M1P1Q1.missing,S=1"]).Count);
         Assert.Empty(Directory.GetFiles(bob.New));
         Assert.Empty(Directory.GetFiles(bob.Cur));
     }

@@ -1,15 +1,19 @@
 using System.Net;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
+using ActorMail.Http;
 using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
 
 namespace ActorMail.Tests;
 
 /// <summary>A whole node in this process on 127.0.0.1 ephemeral ports, with its own temporary mail root.</summary>
 public sealed class TestNode : IAsyncDisposable
 {
-    private TestNode(string directory, NodeOptions options, ActorSystem system, RunningNode node, int smtpPort, int pop3Port)
+    private TestNode(string directory, NodeOptions options, ActorSystem system, RunningNode node, int smtpPort, int pop3Port, WebApplication? http)
     {
+        Http = http;
+        HttpPort = http is null ? 0 : HttpServer.BoundPort(http);
         Directory = directory;
         Options = options;
         Actors = system;
@@ -30,6 +34,15 @@ public sealed class TestNode : IAsyncDisposable
 
     public int Pop3Port { get; }
 
+    /// <summary>The HTTP side, or null when the node's role does not serve it.</summary>
+    public WebApplication? Http { get; }
+
+    /// <summary>The port Kestrel bound (port 0 in the configuration), or 0 without HTTP.</summary>
+    public int HttpPort { get; }
+
+    /// <summary>The HTTP API's base address.</summary>
+    public Uri HttpBase => new($"http://127.0.0.1:{HttpPort}/");
+
     public string MailRoot => Options.DataRoot;
 
     /// <summary>Starts a node; <paramref name="hocon"/> overrides the defaults (inside <c>actormail { }</c> or at top level).</summary>
@@ -44,6 +57,7 @@ public sealed class TestNode : IAsyncDisposable
                   logs = "{{directory}}/logs"
                   smtp.port = 0
                   pop3.port = 0
+                  http.port = 0
                   pop3.auth-failure-delay = 300ms
                 }
                 {{hocon}}
@@ -53,7 +67,8 @@ public sealed class TestNode : IAsyncDisposable
         var system = ActorSystem.Create("actormail-test", config);
         var node = ActorMailNode.Start(system, options);
         await node.WaitBoundAsync(TimeSpan.FromSeconds(10));
-        return new TestNode(directory, options, system, node, Port(node.SmtpBound.Result), Port(node.Pop3Bound.Result));
+        var http = options.RunsHttp ? await HttpServer.StartAsync(options, node) : null;
+        return new TestNode(directory, options, system, node, Port(node.SmtpBound.Result), Port(node.Pop3Bound.Result), http);
     }
 
     public string[] Files(string user, string folder = "new")
@@ -66,6 +81,12 @@ public sealed class TestNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Http is not null)
+        {
+            await Http.StopAsync();
+            await Http.DisposeAsync();
+        }
+
         await CoordinatedShutdown.Get(Actors).Run(CoordinatedShutdown.ClrExitReason.Instance);
         try
         {

@@ -53,7 +53,7 @@ def test_port_in_use_gives_one_clear_line_and_exit_2(tmp_path):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = run(["serve"], env={"ACTORMAIL_SMTP_PORT": str(port), "ACTORMAIL_POP3_PORT": "0",
+        result = run(["serve"], env={"ACTORMAIL_SMTP_PORT": str(port), "ACTORMAIL_POP3_PORT": "0", "ACTORMAIL_HTTP_PORT": "0",
                                      "ACTORMAIL_DATA": str(tmp_path / "mail"), "ACTORMAIL_LOGS": str(tmp_path / "logs")})
     assert result.returncode == 2
     assert result.stderr.strip() == f"actormail: cannot listen on 127.0.0.1:{port}: address already in use"

@@ -316,7 +316,7 @@ def test_every_build_copies_files_that_exist(config):
 def test_node_image_is_built_from_source_with_the_dotnet_10_images():
     instructions = dockerfile_instructions(ROOT / "docker" / "node" / "Dockerfile")
     froms = [args for word, args in instructions if word == "FROM"]
-    assert froms == ["mcr.microsoft.com/dotnet/sdk:10.0 AS build", "mcr.microsoft.com/dotnet/runtime:10.0"]
+    assert froms == ["mcr.microsoft.com/dotnet/sdk:10.0 AS build", "mcr.microsoft.com/dotnet/aspnet:10.0"]
     runs = " ".join(args for word, args in instructions if word == "RUN")
     assert "dotnet publish src/ActorMail -c Release -o /app" in runs
     assert ("ENTRYPOINT", '["dotnet", "/app/actormail.dll"]') in instructions

@@ -683,7 +683,7 @@ def test_port_in_use_gives_a_clear_message_and_a_nonzero_exit():
     port = holder.getsockname()[1]  # the SMTP port; the POP3 port is any free one
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="actormail-hostile-"))
     env = dict(os.environ, ACTORMAIL_DATA=str(workdir / "maildir"), ACTORMAIL_LOGS=str(workdir / "logs"),
-               ACTORMAIL_SMTP_PORT=str(port), ACTORMAIL_POP3_PORT="0")
+               ACTORMAIL_SMTP_PORT=str(port), ACTORMAIL_POP3_PORT="0", ACTORMAIL_HTTP_PORT="0")
     try:
         # Started directly, not with Node.start(): the node is meant to fail, and its output is the check.
         done = subprocess.run(["dotnet", str(conftest.NODE_DLL), "serve"], cwd=workdir, env=env,

@@ -56,7 +56,7 @@ SCENARIOS = {
 BUILD_ON_HOST_NETWORK = "tools/compose/build-host-network.yml"
 
 DEBIAN = "debian:12"
-RUNTIME = "mcr.microsoft.com/dotnet/runtime:10.0"
+RUNTIME = "mcr.microsoft.com/dotnet/aspnet:10.0"
 SDK = "mcr.microsoft.com/dotnet/sdk:10.0"
 STAND_IN = "org.actormail.stand-in"
 
@@ -431,10 +431,14 @@ def dotnet_home():
 def make_runtime(docker, work):
     home = dotnet_home()
     version = newest(home / "shared" / "Microsoft.NETCore.App")
-    say(f"making {RUNTIME}: Debian 12 with this machine's .NET runtime {version} ({home})")
+    # The node's HTTP side runs on ASP.NET Core's shared framework, as in the official aspnet image.
+    aspnet = newest(home / "shared" / "Microsoft.AspNetCore.App")
+    say(f"making {RUNTIME}: Debian 12 with this machine's .NET runtime {version} and ASP.NET Core {aspnet} ({home})")
     members = [(None, "dotnet"), (home / "dotnet", "dotnet/dotnet"), (home / "host", "dotnet/host"),
                (None, "dotnet/shared"), (None, "dotnet/shared/Microsoft.NETCore.App"),
-               (home / "shared/Microsoft.NETCore.App" / version, f"dotnet/shared/Microsoft.NETCore.App/{version}")]
+               (home / "shared/Microsoft.NETCore.App" / version, f"dotnet/shared/Microsoft.NETCore.App/{version}"),
+               (None, "dotnet/shared/Microsoft.AspNetCore.App"),
+               (home / "shared/Microsoft.AspNetCore.App" / aspnet, f"dotnet/shared/Microsoft.AspNetCore.App/{aspnet}")]
     members += [(home / n, f"dotnet/{n}") for n in ("LICENSE.txt", "ThirdPartyNotices.txt") if (home / n).exists()]
     docker.build_from_tar(RUNTIME, HERE / "images" / "runtime.Dockerfile", members, {"DOTNET_VERSION": version})
 

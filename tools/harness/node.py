@@ -39,7 +39,7 @@ class Node:
     the ready file's PID is checked against the one it returns. `host` is the address the node binds."""
 
     def __init__(self, workdir, smtp_port=0, pop3_port=0, role="all", extra_env=None, extra_config="",
-                 host="127.0.0.1", mail_root=None, log_dir=None, popen=subprocess.Popen):
+                 host="127.0.0.1", mail_root=None, log_dir=None, popen=subprocess.Popen, http_port=0):
         self.workdir = pathlib.Path(workdir)
         self.host = host
         # Where POP3 listens: the same host, unless servers started elsewhere say otherwise.
@@ -47,6 +47,9 @@ class Node:
         self.requested_ports = (smtp_port, pop3_port)
         self.smtp_port = smtp_port
         self.pop3_port = pop3_port
+        # The HTTP API (roles all and pop3): any free port unless a test asks for one, so that
+        # nodes started side by side never contend for 8025.
+        self.http_port = http_port
         self.mail_root = pathlib.Path(mail_root) if mail_root else self.workdir / "maildir"
         self.log_dir = pathlib.Path(log_dir) if log_dir else self.workdir / "logs"
         self.users = dict(USERS)
@@ -80,6 +83,7 @@ class Node:
             "ACTORMAIL_LOGS": str(self.log_dir),
             "ACTORMAIL_SMTP_PORT": str(smtp_port),
             "ACTORMAIL_POP3_PORT": str(pop3_port),
+            "ACTORMAIL_HTTP_PORT": str(self.http_port),
             "ACTORMAIL_ROLE": self.role,
         })
         env.update(self.extra_env)

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace ActorMail.Protocol.Mail;
 
@@ -30,6 +32,19 @@ public static class MaildirName
     {
         var colon = fileName.IndexOf(':', StringComparison.Ordinal);
         return colon < 0 ? fileName : fileName[..colon];
+    }
+
+    /// <summary>
+    /// The POP3 UIDL of a file name, which the HTTP API uses as the message id. RFC 1939 §7: a
+    /// UID is 1 to 70 characters from 0x21 to 0x7E. The unique part of the name qualifies unless
+    /// the host part makes it too long, then 40 hex digits of its SHA-256 stand in.
+    /// </summary>
+    public static string Uid(string fileName)
+    {
+        var unique = UniquePart(fileName);
+        return unique.Length is > 0 and <= MessageId.MaxLength && unique.All(c => c is >= '!' and <= '~')
+            ? unique
+            : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(unique)))[..40];
     }
 
     /// <summary>Reads <c>S=</c> from a name; false if it has none.</summary>

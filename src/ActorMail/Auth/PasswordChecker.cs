@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
 using ActorMail.Configuration;
+using ActorMail.Hosting;
 using ActorMail.Protocol.Auth;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
@@ -45,12 +46,19 @@ public sealed class PasswordChecker : ReceiveActor
     // An address with a check waiting or running, and the attempts queued behind it.
     private readonly Dictionary<string, Queue<Job>> _lanes = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Metric _wrong;
+    private readonly Metric _throttled;
+    private readonly Metric _checks;
 
     public PasswordChecker(NodeOptions options)
     {
         _options = options.Auth;
         _throttle = new AuthThrottle(_options.ThrottleWindow, _options.MaxFailuresPerAddress, _options.MaxFailuresPerUser);
         var verify = Verifier(options.Users);
+        var metrics = NodeMetrics.Get(Context.System);
+        _wrong = metrics.WrongPasswords;
+        _throttled = metrics.ThrottledSignIns;
+        _checks = metrics.PasswordChecks;
         for (var i = 0; i < _options.Concurrency; i++)
         {
             _idle.Push(Context.ActorOf(Akka.Actor.Props.Create(() => new Worker(verify)).WithDispatcher("akka.actor.auth-dispatcher"), $"worker-{i}"));
@@ -112,9 +120,11 @@ public sealed class PasswordChecker : ReceiveActor
     private void Done(Verified verified)
     {
         var check = verified.Job.Check;
+        _checks.Increment();
         if (!verified.Ok)
         {
             _throttle.Failed(check.Address, check.User, Now);
+            _wrong.Increment();
             _log.Info("Password check failed for {User} from {Address}", MailboxName.ForLog(check.User), check.Address);
         }
 
@@ -169,6 +179,7 @@ public sealed class PasswordChecker : ReceiveActor
             _log.Warning("Sign-ins for {User} refused unchecked from failing addresses for the rest of the {Window} window: {Failures} failures", MailboxName.ForLog(check.User), _options.ThrottleWindow, _options.MaxFailuresPerUser);
         }
 
+        _throttled.Increment();
         Answer(job, PasswordOutcome.Rejected);
         return true;
     }

@@ -25,6 +25,7 @@ public static class NodeConfig
         ["ACTORMAIL_ROLE"] = "actormail.role",
         ["ACTORMAIL_SMTP_PORT"] = "actormail.smtp.port",
         ["ACTORMAIL_POP3_PORT"] = "actormail.pop3.port",
+        ["ACTORMAIL_HTTP_PORT"] = "actormail.http.port",
     };
 
     /// <summary>The shipped defaults.</summary>

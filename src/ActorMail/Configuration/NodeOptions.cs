@@ -99,6 +99,43 @@ public sealed record SessionLimits(
 /// <param name="MaxFailuresPerUser">Failed sign-ins per user name in a window before attempts from addresses that failed too are refused unchecked.</param>
 public sealed record AuthOptions(int Concurrency, int MaxQueued, TimeSpan ThrottleWindow, int MaxFailuresPerAddress, int MaxFailuresPerUser);
 
+/// <summary>The HTTP API's settings, from <c>actormail.http</c>.</summary>
+/// <param name="Enabled">Whether a process that serves POP3 also serves HTTP.</param>
+/// <param name="Port">TCP port on <c>actormail.bind</c>; 0 takes any free port.</param>
+/// <param name="Admins">Users who may see every mailbox.</param>
+/// <param name="CredentialsTtl">How long verified credentials are remembered.</param>
+/// <param name="MaxCachedCredentials">Verified credentials remembered at once.</param>
+/// <param name="MaxConnections">Concurrent HTTP connections in all.</param>
+/// <param name="MaxConnectionsPerAddress">Concurrent HTTP connections per client address.</param>
+/// <param name="ConnectionRatePerAddress">Connections per second an address earns back (0: no rate limit).</param>
+/// <param name="ConnectionBurstPerAddress">Connections an idle address may open at once.</param>
+/// <param name="IdleTimeout">A keep-alive connection with no request for this long is closed.</param>
+/// <param name="RequestHeadersTimeout">A request's headers must be complete this long after it starts.</param>
+/// <param name="StoreTimeout">Longest wait for a mailbox actor or the password checker.</param>
+/// <param name="DefaultPageSize">Messages per page without <c>?limit</c>.</param>
+/// <param name="MaxPageSize">The largest <c>?limit</c> accepted.</param>
+/// <param name="SnippetLength">Characters of body text in a listing entry.</param>
+/// <param name="EventBuffer">Events buffered for one slow events client before its stream ends.</param>
+/// <param name="EventHeartbeat">How often an idle events stream gets a comment line.</param>
+public sealed record HttpOptions(
+    bool Enabled,
+    int Port,
+    IReadOnlyList<string> Admins,
+    TimeSpan CredentialsTtl,
+    int MaxCachedCredentials,
+    int MaxConnections,
+    int MaxConnectionsPerAddress,
+    double ConnectionRatePerAddress,
+    int ConnectionBurstPerAddress,
+    TimeSpan IdleTimeout,
+    TimeSpan RequestHeadersTimeout,
+    TimeSpan StoreTimeout,
+    int DefaultPageSize,
+    int MaxPageSize,
+    int SnippetLength,
+    int EventBuffer,
+    TimeSpan EventHeartbeat);
+
 /// <summary>SMTP settings from <c>actormail.smtp</c>.</summary>
 public sealed record SmtpOptions(
     int Port,
@@ -150,13 +187,20 @@ public sealed record NodeOptions(
     StoreSync StoreSync,
     AuthOptions Auth,
     SmtpOptions Smtp,
-    Pop3Options Pop3)
+    Pop3Options Pop3,
+    HttpOptions Http)
 {
     /// <summary>True if this process serves SMTP.</summary>
     public bool RunsSmtp => Role is NodeRole.All or NodeRole.Smtp;
 
     /// <summary>True if this process serves POP3.</summary>
     public bool RunsPop3 => Role is NodeRole.All or NodeRole.Pop3;
+
+    /// <summary>
+    /// True if this process serves the HTTP API: with POP3 (roles all and pop3), whose mailbox
+    /// actors hold the maildrop locks that an HTTP delete must respect.
+    /// </summary>
+    public bool RunsHttp => Http.Enabled && RunsPop3;
 
     /// <summary>Reads <c>actormail.*</c> and checks it; a bad value throws with the key's name.</summary>
     public static NodeOptions FromConfig(Config config)
@@ -165,6 +209,7 @@ public sealed record NodeOptions(
         var s = new Section(config, "actormail.smtp");
         var p = new Section(config, "actormail.pop3");
         var a = new Section(config, "actormail.auth");
+        var h = new Section(config, "actormail.http");
         var users = (config.GetConfig("actormail.users") ?? throw new ConfigurationException("missing section actormail.users")).AsEnumerable()
             .Select(kv => new UserEntry(kv.Key, kv.Value.GetString()))
             .OrderBy(u => u.Name, StringComparer.Ordinal)
@@ -219,7 +264,25 @@ public sealed record NodeOptions(
                 AuthFailureDelay: p.GetTimeSpan("auth-failure-delay"),
                 MaxAuthFailures: p.GetInt("max-auth-failures"),
                 RetrChunkSize: p.GetInt("retr-chunk-size"),
-                Limits: SessionLimits.From(config, "actormail.pop3")));
+                Limits: SessionLimits.From(config, "actormail.pop3")),
+            Http: new HttpOptions(
+                Enabled: h.GetBoolean("enabled"),
+                Port: h.GetInt("port"),
+                Admins: [.. h.GetStringList("admins")],
+                CredentialsTtl: h.GetTimeSpan("credentials-ttl"),
+                MaxCachedCredentials: h.GetInt("max-cached-credentials"),
+                MaxConnections: h.GetInt("max-connections"),
+                MaxConnectionsPerAddress: h.GetInt("max-connections-per-address"),
+                ConnectionRatePerAddress: h.GetDouble("connection-rate-per-address"),
+                ConnectionBurstPerAddress: h.GetInt("connection-burst-per-address"),
+                IdleTimeout: h.GetTimeSpan("idle-timeout"),
+                RequestHeadersTimeout: h.GetTimeSpan("request-headers-timeout"),
+                StoreTimeout: h.GetTimeSpan("store-timeout"),
+                DefaultPageSize: h.GetInt("default-page-size"),
+                MaxPageSize: h.GetInt("max-page-size"),
+                SnippetLength: h.GetInt("snippet-length"),
+                EventBuffer: h.GetInt("event-buffer"),
+                EventHeartbeat: h.GetTimeSpan("event-heartbeat")));
         options.Validate();
         return options;
     }
@@ -304,9 +367,46 @@ public sealed record NodeOptions(
         Positive(Auth.MaxFailuresPerUser, "actormail.auth.max-failures-per-user");
         Positive(Pop3.MaxAuthFailures, "actormail.pop3.max-auth-failures");
         Positive(Pop3.RetrChunkSize, "actormail.pop3.retr-chunk-size");
+        ValidateHttp();
         if (Smtp.MaxCommandLine < 64 || Smtp.MaxTextLine < 64 || Pop3.MaxCommandLine < 64)
         {
             throw new ConfigurationException("actormail: line limits must be at least 64 octets");
+        }
+    }
+
+    private void ValidateHttp()
+    {
+        if (Http.Admins.FirstOrDefault(a => !Users.Any(u => u.Name == a)) is { } admin)
+        {
+            throw new ConfigurationException($"actormail.http.admins: '{admin}' is not one of actormail.users");
+        }
+
+        if (Http.Port is < 0 or > 65535)
+        {
+            throw new ConfigurationException("actormail.http.port must be 0 (any free port) to 65535");
+        }
+
+        Positive(Http.CredentialsTtl.Ticks, "actormail.http.credentials-ttl");
+        Positive(Http.MaxCachedCredentials, "actormail.http.max-cached-credentials");
+        Positive(Http.MaxConnections, "actormail.http.max-connections");
+        Positive(Http.MaxConnectionsPerAddress, "actormail.http.max-connections-per-address");
+        Positive(Http.ConnectionBurstPerAddress, "actormail.http.connection-burst-per-address");
+        Positive(Http.IdleTimeout.Ticks, "actormail.http.idle-timeout");
+        Positive(Http.RequestHeadersTimeout.Ticks, "actormail.http.request-headers-timeout");
+        Positive(Http.StoreTimeout.Ticks, "actormail.http.store-timeout");
+        Positive(Http.DefaultPageSize, "actormail.http.default-page-size");
+        Positive(Http.MaxPageSize, "actormail.http.max-page-size");
+        Positive(Http.SnippetLength, "actormail.http.snippet-length");
+        Positive(Http.EventBuffer, "actormail.http.event-buffer");
+        Positive(Http.EventHeartbeat.Ticks, "actormail.http.event-heartbeat");
+        if (Http.ConnectionRatePerAddress < 0)
+        {
+            throw new ConfigurationException("actormail.http.connection-rate-per-address must be 0 (off) or more");
+        }
+
+        if (Http.DefaultPageSize > Http.MaxPageSize)
+        {
+            throw new ConfigurationException("actormail.http.default-page-size must not exceed actormail.http.max-page-size");
         }
     }
 
@@ -316,6 +416,8 @@ public sealed record NodeOptions(
         public string GetString(string key) => Config.GetString(Path(key)) ?? throw Missing(key);
 
         public int GetInt(string key) => Config.GetInt(Path(key));
+
+        public bool GetBoolean(string key) => Config.GetBoolean(Path(key));
 
         public long GetLong(string key) => Config.GetLong(Path(key));
 

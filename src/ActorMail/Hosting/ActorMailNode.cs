@@ -13,13 +13,27 @@ using static ActorMail.Hosting.SessionMessages;
 namespace ActorMail.Hosting;
 
 /// <summary>The running node's top actors and the addresses its listeners bound.</summary>
+/// <param name="System">The actor system.</param>
 /// <param name="Mailboxes">The mailbox router.</param>
+/// <param name="Passwords">The password checker, or <see cref="ActorRefs.Nobody"/> when this process does not serve POP3.</param>
 /// <param name="SmtpListener">The SMTP listener, or null when this process does not serve SMTP.</param>
 /// <param name="SmtpBound">Completes with the SMTP address, or fails if the port cannot be bound.</param>
 /// <param name="Pop3Listener">The POP3 listener, or null when this process does not serve POP3.</param>
 /// <param name="Pop3Bound">Completes with the POP3 address, or fails if the port cannot be bound.</param>
-public sealed record RunningNode(IActorRef Mailboxes, IActorRef? SmtpListener, Task<EndPoint> SmtpBound, IActorRef? Pop3Listener, Task<EndPoint> Pop3Bound)
+/// <param name="Http">The HTTP side's actors, or null when this process does not serve HTTP.</param>
+public sealed record RunningNode(
+    ActorSystem System,
+    IActorRef Mailboxes,
+    IActorRef Passwords,
+    IActorRef? SmtpListener,
+    Task<EndPoint> SmtpBound,
+    IActorRef? Pop3Listener,
+    Task<EndPoint> Pop3Bound,
+    HttpActors? Http)
 {
+    /// <summary>True once every listener of this process has bound its port.</summary>
+    public bool Ready => SmtpBound.IsCompletedSuccessfully && Pop3Bound.IsCompletedSuccessfully;
+
     /// <summary>Waits for every listener of this process to bind; throws the first bind failure.</summary>
     public async Task WaitBoundAsync(TimeSpan timeout)
     {
@@ -32,6 +46,11 @@ public sealed record RunningNode(IActorRef Mailboxes, IActorRef? SmtpListener, T
         await all.ConfigureAwait(false);
     }
 }
+
+/// <summary>The actors the HTTP side talks to besides the mailboxes and the password checker.</summary>
+/// <param name="Gate">Admits HTTP connections (<see cref="Http.ConnectionGate"/>).</param>
+/// <param name="Events">Fans mailbox events out to events clients (<see cref="Http.EventHub"/>).</param>
+public sealed record HttpActors(IActorRef Gate, IActorRef Events);
 
 /// <summary>Starts the node's actors in an actor system: the one place the actor tree is built.</summary>
 public static class ActorMailNode
@@ -75,7 +94,13 @@ public static class ActorMailNode
         var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.Limits,
             start => Pop3Session.Props(start, options, pop3Policy, mailboxes, passwords));
 
-        var node = new RunningNode(mailboxes, smtp, smtpBound, pop3, pop3Bound);
+        var http = options.RunsHttp
+            ? new HttpActors(
+                system.ActorOf(Http.ConnectionGate.Props(options.Http), Http.ConnectionGate.Name),
+                system.ActorOf(Http.EventHub.Props(), Http.EventHub.Name))
+            : null;
+
+        var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
             var stops = new[] { node.SmtpListener, node.Pop3Listener }

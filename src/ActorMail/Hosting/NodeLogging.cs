@@ -20,6 +20,8 @@ public static class NodeLogging
         var json = options.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase);
         var config = new LoggerConfiguration()
             .MinimumLevel.Is(level)
+            // ASP.NET Core writes lines per request at Information: only its warnings are kept.
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .Enrich.FromLogContext();
 
         if (console)

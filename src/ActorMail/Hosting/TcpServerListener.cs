@@ -27,6 +27,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
     private readonly AdmissionControl _admission;
     private readonly Dictionary<IActorRef, string?> _sessions = [];
     private readonly Dictionary<Admission, int> _refusals = [];
+    private readonly ConnectionMetrics _metrics;
     private IActorRef? _socket;
     private IActorRef? _stopRequester;
 
@@ -37,6 +38,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
         _sessionProps = sessionProps;
         _bound = bound;
         _admission = new AdmissionControl(limits.MaxConnections, limits.MaxConnectionsPerAddress, limits.ConnectionRatePerAddress, limits.ConnectionBurstPerAddress);
+        _metrics = NodeMetrics.Get(Context.System).Connections(protocol);
 
         Receive<Tcp.Bound>(b =>
         {
@@ -56,6 +58,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
             if (_sessions.Remove(t.ActorRef, out var address) && address is not null)
             {
                 _admission.Release(address);
+                _metrics.Open.Decrement();
             }
 
             ReportIfStopped();
@@ -101,6 +104,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
             ? (ip.Address.ToString(), $"{ip.Address}:{ip.Port}")
             : (connected.RemoteAddress.ToString() ?? "unknown", connected.RemoteAddress.ToString() ?? "unknown");
         var admission = _stopRequester is not null ? Admission.ShuttingDown : _admission.Admit(address, Now);
+        _metrics.Decided(admission);
         var start = new SessionStart(Sender, remote, sessionId, admission);
         var session = Context.ActorOf(_sessionProps(start), $"{_protocol.ToLowerInvariant()}-{sessionId}");
         Context.Watch(session);

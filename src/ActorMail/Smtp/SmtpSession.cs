@@ -32,6 +32,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
     private readonly LineFramer _framer;
     private readonly DataDecoder _decoder;
     private readonly List<MessageDelivered> _delivered = [];
+    private readonly Metric _accepted;
     private Spool? _spool;
     private long _correlation;
     private int _pendingStores;
@@ -49,6 +50,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
         _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline, options.Smtp.NulInBody);
+        _accepted = NodeMetrics.Get(Context.System).MessagesAccepted;
 
         StartWith(start.Admission == Admission.Accepted ? SmtpState.Greeted : SmtpState.Closed, SmtpConversation.Start);
         foreach (var state in new[] { SmtpState.Greeted, SmtpState.Ready, SmtpState.MailGiven, SmtpState.RcptGiven, SmtpState.ReceivingData })
@@ -188,6 +190,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
             Log.Info("Message {QueueId} stored for {Recipients} ({Size} octets)",
                 queueId, string.Join(",", data.Recipients.Select(r => r.Mailbox)), _spool?.Length ?? 0);
             decision = SmtpDecider.Stored(data, queueId);
+            _accepted.Increment();
         }
 
         DropSpool();

@@ -1,14 +1,20 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
 using ActorMail.Configuration;
+using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Smtp;
 using static ActorMail.Store.StoreCommands;
 
 namespace ActorMail.Store;
 
 /// <summary>
-/// The single writer of one mailbox: every delivery, deletion and lock for it passes through here,
-/// one at a time, so the Maildir needs no file locks. Runs on the store dispatcher because it blocks on the disk.
+/// The single writer of one mailbox: every delivery, deletion, lock and read for it passes through
+/// here, one at a time, so the Maildir needs no file locks. Runs on the store dispatcher because it
+/// blocks on the disk. When the node serves HTTP it publishes a <see cref="MailboxEvent"/> on the
+/// event stream for each message that arrives or goes.
 /// </summary>
 public sealed class MailboxActor : ReceiveActor
 {
@@ -16,12 +22,20 @@ public sealed class MailboxActor : ReceiveActor
     private readonly StoreSync _sync;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Delivery> _batch = [];
+    private readonly bool _publish;
+    private readonly int _snippetLength;
+
+    // Summaries by maildrop entry ("new/<name>"): a delivered file never changes, so each message
+    // is parsed once; entries whose file is gone are dropped at the next listing.
+    private readonly Dictionary<string, MessageSummary> _summaries = new(StringComparer.Ordinal);
     private IActorRef? _holder;
 
     public MailboxActor(NodeOptions options, string mailbox)
     {
         _maildir = new Maildir(options.DataRoot, mailbox);
         _sync = options.StoreSync;
+        _publish = options.RunsHttp;
+        _snippetLength = options.Http.SnippetLength;
         Receive<DeliverMessage>(Deliver);
         Receive<SyncDeliveries>(_ => Sync());
         Receive<OpenMaildrop>(Open);
@@ -39,8 +53,18 @@ public sealed class MailboxActor : ReceiveActor
             if (_maildir.Retract(m.FileName))
             {
                 _log.Warning("Retracted {FileName} from {Mailbox} after a failed multi-recipient delivery", m.FileName, m.Mailbox);
+                Publish(new MessageRemoved(m.Mailbox, UidOf(m.FileName)));
             }
         });
+        Receive<CountMessages>(m => Answer(m.Mailbox, m.CorrelationId, () =>
+        {
+            var drop = _maildir.OpenDrop();
+            return new MessagesCounted(m.Mailbox, m.CorrelationId, drop.Length, drop.Sum(d => d.Size));
+        }));
+        Receive<ListMessages>(m => Answer(m.Mailbox, m.CorrelationId, () => new MessagesListed(m.Mailbox, m.CorrelationId, List())));
+        Receive<ReadMessage>(m => Answer(m.Mailbox, m.CorrelationId, () => Read(m)));
+        Receive<DeleteMessages>(m => Delete(m.Mailbox, m.CorrelationId, drop => drop.Where(d => m.Ids.Contains(d.Uid))));
+        Receive<DeleteAllMessages>(m => Delete(m.Mailbox, m.CorrelationId, drop => drop));
     }
 
     public static Props Props(NodeOptions options, string mailbox) =>
@@ -65,6 +89,10 @@ public sealed class MailboxActor : ReceiveActor
                 break;
             case CommitDeletions m:
                 Sender.Tell(new DeletionsFailed(m.Mailbox, m.CorrelationId, why));
+                break;
+            case CountMessages or ListMessages or ReadMessage or DeleteMessages or DeleteAllMessages:
+                var command = (IMailboxCommand)message;
+                Sender.Tell(new RequestFailed(command.Mailbox, CorrelationOf(message), why));
                 break;
         }
 
@@ -111,7 +139,8 @@ public sealed class MailboxActor : ReceiveActor
         try
         {
             var removed = _maildir.Remove(m.FileNames);
-            Sender.Tell(new DeletionsCommitted(m.Mailbox, m.CorrelationId, removed));
+            PublishRemoved(m.Mailbox, removed);
+            Sender.Tell(new DeletionsCommitted(m.Mailbox, m.CorrelationId, removed.Count));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -177,6 +206,7 @@ public sealed class MailboxActor : ReceiveActor
             {
                 d.Answered = true;
                 d.Sender.Tell(new MessageDelivered(d.Request.Mailbox, d.Request.CorrelationId, d.FileName!));
+                Publish(new MessageArrived(d.Request.Mailbox, UidOf(d.FileName!), d.Request.Size));
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -217,6 +247,123 @@ public sealed class MailboxActor : ReceiveActor
             _log.Error("Could not take back {FileName}: {Reason}", name, e.Message);
         }
     }
+
+    // The HTTP side's requests: a disk error is answered, never thrown, so the actor keeps its state.
+    private void Answer(string mailbox, long correlationId, Func<object> work)
+    {
+        try
+        {
+            Sender.Tell(work());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Error("Request on {Mailbox} failed: {Reason}", mailbox, e.Message);
+            Sender.Tell(new RequestFailed(mailbox, correlationId, e.Message));
+        }
+    }
+
+    // Newest first; a message is parsed only the first time it is listed.
+    private ImmutableArray<MessageSummary> List()
+    {
+        var drop = _maildir.OpenDrop();
+        var listed = ImmutableArray.CreateBuilder<MessageSummary>(drop.Length);
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = drop.Length - 1; i >= 0; i--)
+        {
+            var entry = drop[i];
+            if (!_summaries.TryGetValue(entry.FileName, out var summary))
+            {
+                var received = MaildirName.TryGetTime(entry.Uid, out var time) ? time : (DateTimeOffset?)null;
+                summary = MessageSummary.Read(_maildir.MessagePath(entry.FileName), entry.Uid, entry.Size, received, _snippetLength);
+                if (summary is null)
+                {
+                    continue;
+                }
+
+                _summaries[entry.FileName] = summary;
+            }
+
+            present.Add(entry.FileName);
+            listed.Add(summary);
+        }
+
+        foreach (var gone in _summaries.Keys.Where(k => !present.Contains(k)).ToList())
+        {
+            _summaries.Remove(gone);
+        }
+
+        return listed.DrainToImmutable();
+    }
+
+    private object Read(ReadMessage m)
+    {
+        if (_maildir.Find(m.Id) is not { } entry)
+        {
+            return new MessageNotFound(m.Mailbox, m.CorrelationId, m.Id);
+        }
+
+        try
+        {
+            // The array is handed over, never touched again here: no copy of a large message.
+            var bytes = File.ReadAllBytes(_maildir.MessagePath(entry.FileName));
+            return new MessageRead(m.Mailbox, m.CorrelationId, m.Id, ImmutableCollectionsMarshal.AsImmutableArray(bytes));
+        }
+        catch (FileNotFoundException)
+        {
+            return new MessageNotFound(m.Mailbox, m.CorrelationId, m.Id);
+        }
+    }
+
+    // The POP3 lock holds against HTTP too: a session's snapshot must not lose messages under it.
+    private void Delete(string mailbox, long correlationId, Func<ImmutableArray<DropMessage>, IEnumerable<DropMessage>> select)
+    {
+        if (_holder is not null)
+        {
+            Sender.Tell(new MaildropLocked(mailbox, correlationId));
+            return;
+        }
+
+        Answer(mailbox, correlationId, () =>
+        {
+            var removed = _maildir.Remove(select(_maildir.OpenDrop()).Select(d => d.FileName).ToList());
+            if (removed.Count > 0)
+            {
+                _log.Info("{Count} messages of {Mailbox} deleted over HTTP", removed.Count, mailbox);
+            }
+
+            PublishRemoved(mailbox, removed);
+            return new MessagesDeleted(mailbox, correlationId, [.. removed.Select(UidOf)]);
+        });
+    }
+
+    private void PublishRemoved(string mailbox, IEnumerable<string> fileNames)
+    {
+        foreach (var name in fileNames)
+        {
+            Publish(new MessageRemoved(mailbox, UidOf(name)));
+        }
+    }
+
+    // A maildrop entry ("new/<name>", "cur/<name>:2,S") or a bare name.
+    private static string UidOf(string entry) => MaildirName.Uid(Path.GetFileName(entry));
+
+    private void Publish(MailboxEvent e)
+    {
+        if (_publish)
+        {
+            Context.System.EventStream.Publish(e);
+        }
+    }
+
+    private static long CorrelationOf(object message) => message switch
+    {
+        CountMessages m => m.CorrelationId,
+        ListMessages m => m.CorrelationId,
+        ReadMessage m => m.CorrelationId,
+        DeleteMessages m => m.CorrelationId,
+        DeleteAllMessages m => m.CorrelationId,
+        _ => 0,
+    };
 
     private sealed class Delivery(IActorRef sender, DeliverMessage request)
     {

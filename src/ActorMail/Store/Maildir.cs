@@ -1,6 +1,4 @@
 using System.Collections.Immutable;
-using System.Security.Cryptography;
-using System.Text;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 
@@ -107,7 +105,7 @@ public sealed class Maildir
         return [.. Listing(New, NewFolder).Concat(Listing(Cur, CurFolder))
             .OrderBy(e => MaildirName.UniquePart(e.Name), StringComparer.Ordinal)
             .ThenBy(e => e.Name, StringComparer.Ordinal)
-            .Select(e => new DropMessage(e.Folder + e.Name, UidOf(e.Name), SizeOf(e.Folder + e.Name)))];
+            .Select(e => new DropMessage(e.Folder + e.Name, MaildirName.Uid(e.Name), SizeOf(e.Folder + e.Name)))];
     }
 
     /// <summary>
@@ -120,10 +118,30 @@ public sealed class Maildir
         return Path.Combine(folder, Path.GetFileName(fileName));
     }
 
-    /// <summary>Removes these maildrop entries and makes the removal durable; returns how many were there.</summary>
-    public int Remove(IEnumerable<string> fileNames)
+    /// <summary>
+    /// The maildrop entry whose UIDL is <paramref name="id"/>, or null. The id must pass
+    /// <see cref="MessageId.IsValid"/> (one path element, no <c>..</c>) before it names a file:
+    /// ActorMail's own deliveries are found at new/&lt;id&gt; at once, anything else by listing.
+    /// </summary>
+    public DropMessage? Find(string id)
     {
-        var removed = 0;
+        if (!MessageId.IsValid(id))
+        {
+            return null;
+        }
+
+        if (File.Exists(Path.Combine(New, id)))
+        {
+            return new DropMessage(NewFolder + id, id, SizeOf(NewFolder + id));
+        }
+
+        return OpenDrop().FirstOrDefault(m => m.Uid == id);
+    }
+
+    /// <summary>Removes these maildrop entries and makes the removal durable; returns the entries that were there.</summary>
+    public IReadOnlyList<string> Remove(IEnumerable<string> fileNames)
+    {
+        var removed = new List<string>();
         var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in fileNames)
         {
@@ -132,7 +150,7 @@ public sealed class Maildir
             {
                 File.Delete(path);
                 touched.Add(Path.GetDirectoryName(path)!);
-                removed++;
+                removed.Add(name);
             }
         }
 
@@ -146,16 +164,6 @@ public sealed class Maildir
 
     private static IEnumerable<(string Folder, string Name)> Listing(string dir, string folder) =>
         Directory.EnumerateFiles(dir).Select(p => (folder, Path.GetFileName(p)));
-
-    // RFC 1939 §7: a UID is 1 to 70 characters from 0x21 to 0x7E. The unique part of the name
-    // qualifies unless the host part makes it too long, then a hash of it stands in.
-    private static string UidOf(string name)
-    {
-        var unique = MaildirName.UniquePart(name);
-        return unique.Length <= 70 && unique.All(c => c is >= '!' and <= '~')
-            ? unique
-            : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(unique)))[..40];
-    }
 
     private long SizeOf(string entry) =>
         MaildirName.TryGetSize(Path.GetFileName(entry), out var size) ? size : new FileInfo(MessagePath(entry)).Length;

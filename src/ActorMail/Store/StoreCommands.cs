@@ -48,4 +48,48 @@ public static class StoreCommands
 
     /// <summary>The mailbox actor failed and restarted: the session that held the maildrop holds it no longer.</summary>
     public sealed record MaildropLost(string Mailbox);
+
+    /// <summary>Count the messages of <see cref="Mailbox"/> and their octets, from the file names alone.</summary>
+    public sealed record CountMessages(string Mailbox, long CorrelationId) : IMailboxCommand;
+
+    /// <summary>The mailbox holds <see cref="Messages"/> messages of <see cref="Octets"/> octets in all.</summary>
+    public sealed record MessagesCounted(string Mailbox, long CorrelationId, int Messages, long Octets);
+
+    /// <summary>Summarise every message of <see cref="Mailbox"/>.</summary>
+    public sealed record ListMessages(string Mailbox, long CorrelationId) : IMailboxCommand;
+
+    /// <summary>The mailbox's messages, newest first.</summary>
+    public sealed record MessagesListed(string Mailbox, long CorrelationId, ImmutableArray<MessageSummary> Messages);
+
+    /// <summary>Read the stored octets of the message whose id (its UIDL) is <see cref="Id"/>.</summary>
+    public sealed record ReadMessage(string Mailbox, long CorrelationId, string Id) : IMailboxCommand;
+
+    /// <summary>The message's stored octets, exactly as in the file.</summary>
+    public sealed record MessageRead(string Mailbox, long CorrelationId, string Id, ImmutableArray<byte> Content);
+
+    /// <summary>No message of the mailbox has that id.</summary>
+    public sealed record MessageNotFound(string Mailbox, long CorrelationId, string Id);
+
+    /// <summary>Delete the messages with these ids, unless a POP3 session holds the maildrop.</summary>
+    public sealed record DeleteMessages(string Mailbox, long CorrelationId, ImmutableArray<string> Ids) : IMailboxCommand;
+
+    /// <summary>Delete every message of the mailbox, unless a POP3 session holds the maildrop.</summary>
+    public sealed record DeleteAllMessages(string Mailbox, long CorrelationId) : IMailboxCommand;
+
+    /// <summary>These messages are removed, durably; an id not found is not among them.</summary>
+    public sealed record MessagesDeleted(string Mailbox, long CorrelationId, ImmutableArray<string> Ids);
+
+    /// <summary>A count, listing, read or deletion failed on the disk.</summary>
+    public sealed record RequestFailed(string Mailbox, long CorrelationId, string Reason);
 }
+
+/// <summary>What mailbox actors publish on the actor system's event stream as their mailbox changes.</summary>
+/// <param name="Mailbox">The mailbox.</param>
+/// <param name="Id">The message's id (its UIDL).</param>
+public abstract record MailboxEvent(string Mailbox, string Id);
+
+/// <summary>A message was delivered and is durable.</summary>
+public sealed record MessageArrived(string Mailbox, string Id, long Size) : MailboxEvent(Mailbox, Id);
+
+/// <summary>A message was removed: by POP3 UPDATE, an HTTP delete, or a failed delivery taking it back.</summary>
+public sealed record MessageRemoved(string Mailbox, string Id) : MailboxEvent(Mailbox, Id);

@@ -1,6 +1,6 @@
-# Stands in for mcr.microsoft.com/dotnet/runtime:10.0 when no registry can be reached (tagged with
+# Stands in for mcr.microsoft.com/dotnet/aspnet:10.0 when no registry can be reached (tagged with
 # that name by tools/compose/compose_run.py, so docker/node/Dockerfile stays as it is). Debian 12 with this
-# machine's own .NET runtime, which compose_run.py puts in the build context as dotnet/, and what the
+# machine's own .NET and ASP.NET Core runtimes, which compose_run.py puts in the build context as dotnet/, and what the
 # official image gives the node's Dockerfile: the user app with uid $APP_UID, dotnet on PATH.
 FROM debian:12
 ENV DEBIAN_FRONTEND=noninteractive
