@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using ActorMail.Protocol.Auth;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Smtp;
 using Akka.Configuration;
 
@@ -45,21 +46,54 @@ public enum LogConsole
 public sealed record UserEntry(string Name, string PasswordHash);
 
 /// <summary>
+/// Who may connect, read the same way from <c>actormail.smtp</c>, <c>actormail.pop3</c> and
+/// <c>actormail.http</c>: the keys every listener's <see cref="AdmissionControl"/> is built from.
+/// </summary>
+/// <param name="MaxConnections">Concurrent connections in all.</param>
+/// <param name="MaxConnectionsPerAddress">Concurrent connections per client address.</param>
+/// <param name="ConnectionRatePerAddress">Connections per second an address earns back (0: no rate limit).</param>
+/// <param name="ConnectionBurstPerAddress">Connections an idle address may open at once.</param>
+public sealed record AdmissionLimits(
+    int MaxConnections,
+    int MaxConnectionsPerAddress,
+    double ConnectionRatePerAddress,
+    int ConnectionBurstPerAddress)
+{
+    /// <summary>A new, empty admission count under these limits.</summary>
+    public AdmissionControl NewControl() =>
+        new(MaxConnections, MaxConnectionsPerAddress, ConnectionRatePerAddress, ConnectionBurstPerAddress);
+
+    /// <summary>Reads the admission keys of one section; a bad value throws with the key's name.</summary>
+    internal static AdmissionLimits From(Config config, string section)
+    {
+        var s = new NodeOptions.Section(config, section);
+        var limits = new AdmissionLimits(
+            MaxConnections: s.GetInt("max-connections"),
+            MaxConnectionsPerAddress: s.GetInt("max-connections-per-address"),
+            ConnectionRatePerAddress: s.GetDouble("connection-rate-per-address"),
+            ConnectionBurstPerAddress: s.GetInt("connection-burst-per-address"));
+        NodeOptions.Positive(limits.MaxConnections, $"{section}.max-connections");
+        NodeOptions.Positive(limits.MaxConnectionsPerAddress, $"{section}.max-connections-per-address");
+        NodeOptions.Positive(limits.ConnectionBurstPerAddress, $"{section}.connection-burst-per-address");
+        if (limits.ConnectionRatePerAddress < 0)
+        {
+            throw new ConfigurationException($"{section}.connection-rate-per-address must be 0 (off) or more");
+        }
+
+        return limits;
+    }
+}
+
+/// <summary>
 /// The connection guards every session of one protocol shares, read the same way from
 /// <c>actormail.smtp</c> and <c>actormail.pop3</c>.
 /// </summary>
-/// <param name="MaxConnections">Concurrent sessions in all.</param>
-/// <param name="MaxConnectionsPerAddress">Concurrent sessions per client address.</param>
-/// <param name="ConnectionRatePerAddress">Connections per second an address earns back (0: no rate limit).</param>
-/// <param name="ConnectionBurstPerAddress">Connections an idle address may open at once.</param>
+/// <param name="Admission">Who may connect.</param>
 /// <param name="MaxUnsentOutput">Octets written and not yet acknowledged above which the session reads no further input.</param>
 /// <param name="WriteTimeout">Longest wait for a write's acknowledgement before the connection is aborted.</param>
 /// <param name="SessionLifetime">Longest a session may last, however busy.</param>
 public sealed record SessionLimits(
-    int MaxConnections,
-    int MaxConnectionsPerAddress,
-    double ConnectionRatePerAddress,
-    int ConnectionBurstPerAddress,
+    AdmissionLimits Admission,
     int MaxUnsentOutput,
     TimeSpan WriteTimeout,
     TimeSpan SessionLifetime)
@@ -69,24 +103,13 @@ public sealed record SessionLimits(
     {
         var s = new NodeOptions.Section(config, section);
         var limits = new SessionLimits(
-            MaxConnections: s.GetInt("max-connections"),
-            MaxConnectionsPerAddress: s.GetInt("max-connections-per-address"),
-            ConnectionRatePerAddress: s.GetDouble("connection-rate-per-address"),
-            ConnectionBurstPerAddress: s.GetInt("connection-burst-per-address"),
+            Admission: AdmissionLimits.From(config, section),
             MaxUnsentOutput: s.GetInt("max-unsent-output"),
             WriteTimeout: s.GetTimeSpan("write-timeout"),
             SessionLifetime: s.GetTimeSpan("session-lifetime"));
-        NodeOptions.Positive(limits.MaxConnections, $"{section}.max-connections");
-        NodeOptions.Positive(limits.MaxConnectionsPerAddress, $"{section}.max-connections-per-address");
-        NodeOptions.Positive(limits.ConnectionBurstPerAddress, $"{section}.connection-burst-per-address");
         NodeOptions.Positive(limits.MaxUnsentOutput, $"{section}.max-unsent-output");
         NodeOptions.Positive(limits.WriteTimeout.Ticks, $"{section}.write-timeout");
         NodeOptions.Positive(limits.SessionLifetime.Ticks, $"{section}.session-lifetime");
-        if (limits.ConnectionRatePerAddress < 0)
-        {
-            throw new ConfigurationException($"{section}.connection-rate-per-address must be 0 (off) or more");
-        }
-
         return limits;
     }
 }
@@ -105,10 +128,7 @@ public sealed record AuthOptions(int Concurrency, int MaxQueued, TimeSpan Thrott
 /// <param name="Admins">Users who may see every mailbox.</param>
 /// <param name="CredentialsTtl">How long verified credentials are remembered.</param>
 /// <param name="MaxCachedCredentials">Verified credentials remembered at once.</param>
-/// <param name="MaxConnections">Concurrent HTTP connections in all.</param>
-/// <param name="MaxConnectionsPerAddress">Concurrent HTTP connections per client address.</param>
-/// <param name="ConnectionRatePerAddress">Connections per second an address earns back (0: no rate limit).</param>
-/// <param name="ConnectionBurstPerAddress">Connections an idle address may open at once.</param>
+/// <param name="Admission">Who may connect, by the same rules as SMTP and POP3.</param>
 /// <param name="IdleTimeout">A keep-alive connection with no request for this long is closed.</param>
 /// <param name="RequestHeadersTimeout">A request's headers must be complete this long after it starts.</param>
 /// <param name="StoreTimeout">Longest wait for a mailbox actor or the password checker.</param>
@@ -123,10 +143,7 @@ public sealed record HttpOptions(
     IReadOnlyList<string> Admins,
     TimeSpan CredentialsTtl,
     int MaxCachedCredentials,
-    int MaxConnections,
-    int MaxConnectionsPerAddress,
-    double ConnectionRatePerAddress,
-    int ConnectionBurstPerAddress,
+    AdmissionLimits Admission,
     TimeSpan IdleTimeout,
     TimeSpan RequestHeadersTimeout,
     TimeSpan StoreTimeout,
@@ -271,10 +288,7 @@ public sealed record NodeOptions(
                 Admins: [.. h.GetStringList("admins")],
                 CredentialsTtl: h.GetTimeSpan("credentials-ttl"),
                 MaxCachedCredentials: h.GetInt("max-cached-credentials"),
-                MaxConnections: h.GetInt("max-connections"),
-                MaxConnectionsPerAddress: h.GetInt("max-connections-per-address"),
-                ConnectionRatePerAddress: h.GetDouble("connection-rate-per-address"),
-                ConnectionBurstPerAddress: h.GetInt("connection-burst-per-address"),
+                Admission: AdmissionLimits.From(config, "actormail.http"),
                 IdleTimeout: h.GetTimeSpan("idle-timeout"),
                 RequestHeadersTimeout: h.GetTimeSpan("request-headers-timeout"),
                 StoreTimeout: h.GetTimeSpan("store-timeout"),
@@ -388,9 +402,6 @@ public sealed record NodeOptions(
 
         Positive(Http.CredentialsTtl.Ticks, "actormail.http.credentials-ttl");
         Positive(Http.MaxCachedCredentials, "actormail.http.max-cached-credentials");
-        Positive(Http.MaxConnections, "actormail.http.max-connections");
-        Positive(Http.MaxConnectionsPerAddress, "actormail.http.max-connections-per-address");
-        Positive(Http.ConnectionBurstPerAddress, "actormail.http.connection-burst-per-address");
         Positive(Http.IdleTimeout.Ticks, "actormail.http.idle-timeout");
         Positive(Http.RequestHeadersTimeout.Ticks, "actormail.http.request-headers-timeout");
         Positive(Http.StoreTimeout.Ticks, "actormail.http.store-timeout");
@@ -399,11 +410,6 @@ public sealed record NodeOptions(
         Positive(Http.SnippetLength, "actormail.http.snippet-length");
         Positive(Http.EventBuffer, "actormail.http.event-buffer");
         Positive(Http.EventHeartbeat.Ticks, "actormail.http.event-heartbeat");
-        if (Http.ConnectionRatePerAddress < 0)
-        {
-            throw new ConfigurationException("actormail.http.connection-rate-per-address must be 0 (off) or more");
-        }
-
         if (Http.DefaultPageSize > Http.MaxPageSize)
         {
             throw new ConfigurationException("actormail.http.default-page-size must not exceed actormail.http.max-page-size");

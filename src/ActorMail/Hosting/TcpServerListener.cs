@@ -37,7 +37,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
         _endpoint = endpoint;
         _sessionProps = sessionProps;
         _bound = bound;
-        _admission = new AdmissionControl(limits.MaxConnections, limits.MaxConnectionsPerAddress, limits.ConnectionRatePerAddress, limits.ConnectionBurstPerAddress);
+        _admission = limits.Admission.NewControl();
         _metrics = NodeMetrics.Get(Context.System).Connections(protocol);
 
         Receive<Tcp.Bound>(b =>

@@ -47,7 +47,7 @@ public sealed class ConnectionGate : ReceiveActor, IWithTimers
 
     public ConnectionGate(HttpOptions options)
     {
-        _admission = new AdmissionControl(options.MaxConnections, options.MaxConnectionsPerAddress, options.ConnectionRatePerAddress, options.ConnectionBurstPerAddress);
+        _admission = options.Admission.NewControl();
         _metrics = NodeMetrics.Get(Context.System).Connections("HTTP");
         Receive<GateCommands.AdmitConnection>(m =>
         {
