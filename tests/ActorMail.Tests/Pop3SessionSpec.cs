@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Store;
 using System.Text;
 using ActorMail.Auth;
 using ActorMail.Configuration;

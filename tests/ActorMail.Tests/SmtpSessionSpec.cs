@@ -83,9 +83,9 @@ public sealed class SmtpSessionSpec : TestKit
         connection.ExpectMsg<Tcp.SuspendReading>();
         connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         session.Tell(new Store.StoreCommands.MessageDelivered("bob", deliver.CorrelationId, "name"), mailboxes.Ref);
-        connection.ExpectMsg<Tcp.ResumeReading>();
         var replies = ReadWrite(connection);
         Assert.StartsWith("250 2.0.0 OK: queued as abc.1\r\n250 2.0.0 OK\r\n", replies, StringComparison.Ordinal);
+        connection.ExpectMsg<Tcp.ResumeReading>();
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using ActorMail.Protocol.Session;
+using ActorMail.Protocol.Store;
 
 namespace ActorMail.Protocol.Pop3;
 
@@ -28,12 +29,6 @@ public enum Pop3State
     Closed,
 }
 
-/// <summary>One message of the maildrop snapshot taken at sign-in.</summary>
-/// <param name="FileName">The file's name in cur/.</param>
-/// <param name="Uid">Its UIDL: stable across sessions, never reused.</param>
-/// <param name="Size">Octets with CRLF line ends, from <c>S=</c>.</param>
-public sealed record DropMessage(string FileName, string Uid, long Size);
-
 /// <summary>What the session shell must do besides writing the reply.</summary>
 public abstract record Pop3Effect
 {
@@ -55,9 +50,6 @@ public abstract record Pop3Effect
 
     /// <summary>Remove exactly these files and release the maildrop.</summary>
     public sealed record CommitDeletions(ImmutableArray<string> FileNames) : Pop3Effect;
-
-    /// <summary>Close the connection after the reply.</summary>
-    public sealed record Close : Pop3Effect;
 }
 
 /// <summary>What the POP3 decider needs to know about this server.</summary>
@@ -98,8 +90,13 @@ public sealed record Pop3Conversation(
     public long LiveOctets => Messages.Where((_, i) => !Deleted.Contains(i + 1)).Sum(m => m.Size);
 }
 
-/// <summary>The outcome of one step: next state, new data, the reply (if any now), and at most one effect.</summary>
-public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadOnlyList<Pop3Reply> Replies, Pop3Effect? Effect = null);
+/// <summary>The outcome of one step: next state, new data, the reply (if any now), at most one effect, and why the session ends if it does.</summary>
+public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadOnlyList<Pop3Reply> Replies, Pop3Effect? Effect = null)
+    : ISessionDecision<Pop3State, Pop3Conversation>
+{
+    /// <inheritdoc/>
+    public string? Ends { get; init; }
+}
 
 /// <summary>
 /// The POP3 state machine of RFC 1939 as pure functions. Deletions are only marks until QUIT in
@@ -112,10 +109,10 @@ public static class Pop3Decider
     public static Pop3Decision Connect(Admission admission = Admission.Accepted) => admission switch
     {
         Admission.Accepted => new(Pop3State.Authorization, Pop3Conversation.Start, [Pop3Replies.Greeting]),
-        Admission.AddressFull => Refuse(Pop3Replies.AddressFull),
-        Admission.AddressTooFast => Refuse(Pop3Replies.AddressTooFast),
-        Admission.ShuttingDown => Refuse(Pop3Replies.ShuttingDown),
-        _ => Refuse(Pop3Replies.TooManyConnections),
+        Admission.AddressFull => Refuse(Pop3Replies.AddressFull, admission),
+        Admission.AddressTooFast => Refuse(Pop3Replies.AddressTooFast, admission),
+        Admission.ShuttingDown => Refuse(Pop3Replies.ShuttingDown, admission),
+        _ => Refuse(Pop3Replies.TooManyConnections, admission),
     };
 
     /// <summary>One command line.</summary>
@@ -158,14 +155,21 @@ public static class Pop3Decider
         _ => Step(Pop3State.Authorization, data with { User = null }, Pop3Replies.AuthBusy),
     };
 
-    /// <summary>The session has lasted as long as a session may: close without UPDATE.</summary>
-    public static Pop3Decision LifetimeOver(Pop3Conversation data) =>
-        new(Pop3State.Closed, data, [Pop3Replies.LifetimeOver], new Pop3Effect.Close());
+    /// <summary>The session has lasted as long as a session may: close without UPDATE. A QUIT being committed is let finish: the session closes right after it anyway.</summary>
+    public static Pop3Decision LifetimeOver(Pop3State state, Pop3Conversation data) =>
+        state is Pop3State.Update or Pop3State.Closed ? new(state, data, []) : End(data, Pop3Replies.LifetimeOver, "session lifetime");
+
+    /// <summary>The client half-closed and everything it sent before has been answered: close without QUIT, so nothing is deleted.</summary>
+    public static Pop3Decision PeerClosed(Pop3State state, Pop3Conversation data) =>
+        state is Pop3State.Authorization or Pop3State.Transaction ? new(Pop3State.Closed, data, []) { Ends = "peer closed" } : new(state, data, []);
+
+    /// <summary>The file of a message in the snapshot could not be opened for RETR or TOP: the message is not sent, the session goes on.</summary>
+    public static Pop3Decision MessageUnavailable(Pop3Conversation data) => Step(Pop3State.Transaction, data, Pop3Replies.MaildropUnavailable);
 
     /// <summary>The failure delay after a bad sign-in is over: answer, and close after the last allowed failure.</summary>
     public static Pop3Decision AuthDelayOver(Pop3Policy policy, Pop3Conversation data) =>
         data.AuthFailures >= policy.MaxAuthFailures
-            ? new Pop3Decision(Pop3State.Closed, data, [Pop3Replies.AuthFailed, Pop3Replies.TooManyAuthFailures], new Pop3Effect.Close())
+            ? new Pop3Decision(Pop3State.Closed, data, [Pop3Replies.AuthFailed, Pop3Replies.TooManyAuthFailures]) { Ends = "too many failed sign-ins" }
             : new Pop3Decision(Pop3State.Authorization, data with { User = null }, [Pop3Replies.AuthFailed]);
 
     /// <summary>The mailbox actor granted the maildrop: the snapshot is fixed for the session.</summary>
@@ -185,27 +189,27 @@ public static class Pop3Decider
 
     /// <summary>UPDATE finished: every marked file is gone.</summary>
     public static Pop3Decision Committed(Pop3Conversation data) =>
-        new(Pop3State.Closed, data, [Pop3Replies.SignOffAfterUpdate(data.LiveCount)], new Pop3Effect.Close());
+        End(data, Pop3Replies.SignOffAfterUpdate(data.LiveCount), "quit");
 
     /// <summary>UPDATE could not remove every marked file.</summary>
     public static Pop3Decision CommitFailed(Pop3Conversation data) =>
-        new(Pop3State.Closed, data, [Pop3Replies.CommitFailed], new Pop3Effect.Close());
+        End(data, Pop3Replies.CommitFailed, "quit");
 
     /// <summary>No input for the autologout time: close without UPDATE (nothing is deleted).</summary>
     public static Pop3Decision Idle(Pop3Conversation data) =>
-        new(Pop3State.Closed, data, [Pop3Replies.IdleTimeout], new Pop3Effect.Close());
+        End(data, Pop3Replies.IdleTimeout, "autologout");
 
     /// <summary>The mailbox failed and no longer locks the maildrop for this session: close without UPDATE.</summary>
     public static Pop3Decision MaildropLost(Pop3Conversation data) =>
-        new(Pop3State.Closed, data, [Pop3Replies.MaildropLost], new Pop3Effect.Close());
+        End(data, Pop3Replies.MaildropLost, "maildrop lost");
 
     /// <summary>A command line did not complete within its time limit: close without UPDATE.</summary>
     public static Pop3Decision CommandTimedOut(Pop3Conversation data) =>
-        new(Pop3State.Closed, data, [Pop3Replies.CommandTimeout], new Pop3Effect.Close());
+        End(data, Pop3Replies.CommandTimeout, "command too slow");
 
     /// <summary>The node is stopping: close without UPDATE.</summary>
     public static Pop3Decision Shutdown(Pop3Conversation data) =>
-        new(Pop3State.Closed, data, [Pop3Replies.ShuttingDown], new Pop3Effect.Close());
+        End(data, Pop3Replies.ShuttingDown, "shutdown");
 
     private static Pop3Decision Authorization(Pop3Policy policy, Pop3Conversation data, Pop3Command command)
     {
@@ -236,7 +240,7 @@ public static class Pop3Decider
                 return new Pop3Decision(Pop3State.Verifying, data, [], new Pop3Effect.CheckPassword(data.User, command.Arguments[0]));
             case Pop3Verb.Quit:
                 return command.Arguments.Count == 0
-                    ? new Pop3Decision(Pop3State.Closed, data, [Pop3Replies.SignOff], new Pop3Effect.Close())
+                    ? End(data, Pop3Replies.SignOff, "quit")
                     : Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("QUIT takes no argument"));
             default:
                 return Error(policy, Pop3State.Authorization, data, Pop3Replies.WrongState(command.Name, "AUTHORIZATION"));
@@ -323,7 +327,10 @@ public static class Pop3Decider
 
     private static Pop3Decision Step(Pop3State state, Pop3Conversation data, Pop3Reply reply) => new(state, data, [reply]);
 
-    private static Pop3Decision Refuse(Pop3Reply reply) => new(Pop3State.Closed, Pop3Conversation.Start, [reply], new Pop3Effect.Close());
+    private static Pop3Decision Refuse(Pop3Reply reply, Admission admission) =>
+        new(Pop3State.Closed, Pop3Conversation.Start, [reply]) { Ends = $"refused: {admission}" };
+
+    private static Pop3Decision End(Pop3Conversation data, Pop3Reply reply, string reason) => new(Pop3State.Closed, data, [reply]) { Ends = reason };
 
     private static Pop3Decision Error(Pop3Policy policy, Pop3State state, Pop3Conversation data, Pop3Reply reply)
     {
@@ -340,6 +347,6 @@ public static class Pop3Decider
 
     private static Pop3Decision Counted(Pop3State state, Pop3Conversation counted, Pop3Reply reply, bool overBudget) =>
         overBudget
-            ? new Pop3Decision(Pop3State.Closed, counted, [reply, Pop3Replies.TooManyErrors], new Pop3Effect.Close())
+            ? new Pop3Decision(Pop3State.Closed, counted, [reply, Pop3Replies.TooManyErrors]) { Ends = "too many errors" }
             : new Pop3Decision(state, counted, [reply]);
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Session;
+using ActorMail.Protocol.Store;
 
 namespace ActorMail.Protocol.Smtp;
 
@@ -30,33 +31,37 @@ public enum SmtpState
     Closed,
 }
 
-/// <summary>What the session shell must do besides writing the replies.</summary>
-public enum SmtpEffect
+/// <summary>What the session's effect runner must do besides writing the replies.</summary>
+public abstract record SmtpEffect
 {
-    None,
+    /// <summary>Switch the input to DATA mode and open a spool file with the trace headers.</summary>
+    public sealed record BeginData : SmtpEffect;
 
-    /// <summary>Switch the input to DATA mode and open a spool file.</summary>
-    BeginData,
+    /// <summary>Drop the spool file: the body was refused, or the client left before its end.</summary>
+    public sealed record DiscardData : SmtpEffect;
 
-    /// <summary>Hand the finished spool to each recipient's mailbox.</summary>
-    Deliver,
+    /// <summary>Hand the finished spool to each of <paramref name="Mailboxes"/>, then call <see cref="SmtpDecider.MailboxStored"/> or <see cref="SmtpDecider.MailboxFailed"/> per answer (<see cref="SmtpDecider.SpoolFailed"/> if the spool cannot be finished).</summary>
+    public sealed record Deliver(ImmutableArray<string> Mailboxes) : SmtpEffect;
 
-    /// <summary>Drop the spool file: the message was refused.</summary>
-    DiscardData,
+    /// <summary>Every mailbox answered, or the wait timed out: drop the spool, and take back <paramref name="TakeBack"/> (copies of a message that got no 250).</summary>
+    public sealed record Settle(bool Stored, ImmutableArray<StoredCopy> TakeBack) : SmtpEffect;
 
-    /// <summary>Close the connection after the replies.</summary>
-    Close,
+    /// <summary>Take back one copy that a mailbox stored after its message was answered 451.</summary>
+    public sealed record Retract(StoredCopy Copy) : SmtpEffect;
+
 }
 
-/// <summary>How a store attempt failed.</summary>
-public enum StoreFailure
-{
-    /// <summary>An I/O error; answer 451 4.3.0.</summary>
-    Error,
+/// <summary>A message handed to its recipients' mailboxes, while their answers come in.</summary>
+/// <param name="Awaiting">Mailboxes that have not answered.</param>
+/// <param name="Kept">Copies stored so far.</param>
+/// <param name="Failure">The worst failure so far (a full disk wins over an error), or null.</param>
+/// <param name="Size">Octets of the body, for the log.</param>
+public sealed record PendingDelivery(ImmutableHashSet<string> Awaiting, ImmutableList<StoredCopy> Kept, StoreFailure? Failure, long Size);
 
-    /// <summary>No space left; answer 452 4.3.1.</summary>
-    Full,
-}
+/// <summary>A reason to close that came while a message was being stored: said after the message's own reply.</summary>
+/// <param name="Reply">The closing reply.</param>
+/// <param name="Reason">Why the session ends.</param>
+public sealed record PendingEnd(SmtpReply Reply, string Reason);
 
 /// <summary>An accepted recipient and the mailbox it delivers to.</summary>
 public sealed record Recipient(MailPath Address, string Mailbox);
@@ -98,13 +103,26 @@ public sealed record SmtpConversation(
     /// <summary>A new session, before HELO.</summary>
     public static SmtpConversation Start { get; } = new(null, false, null, [], 0, 0, 0, 0);
 
+    /// <summary>The session's id, the first part of every queue id it gives.</summary>
+    public string SessionId { get; init; } = "";
+
+    /// <summary>The message being stored, while in <see cref="SmtpState.Storing"/>.</summary>
+    public PendingDelivery? Delivery { get; init; }
+
+    /// <summary>A close asked for while storing (shutdown, the session lifetime): done once the message is answered.</summary>
+    public PendingEnd? AfterStore { get; init; }
+
     /// <summary>The same session with the mail transaction cleared (RSET, HELO, after a message).</summary>
     public SmtpConversation ClearTransaction() => this with { Mail = null, Recipients = [] };
 }
 
-/// <summary>The outcome of one step: next state, new data, replies in order, and at most one effect.</summary>
-public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadOnlyList<SmtpReply> Replies, SmtpEffect Effect)
+/// <summary>The outcome of one step: next state, new data, replies in order, at most one effect, and why the session ends if it does.</summary>
+public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadOnlyList<SmtpReply> Replies, SmtpEffect? Effect = null)
+    : ISessionDecision<SmtpState, SmtpConversation>
 {
+    /// <inheritdoc/>
+    public string? Ends { get; init; }
+
     /// <summary>Facts of this step for the session's log, one Information line each.</summary>
     public IReadOnlyList<SmtpNote> Notes { get; init; } = [];
 }
@@ -117,13 +135,13 @@ public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadO
 public static class SmtpDecider
 {
     /// <summary>The first step: the greeting, or the refusal of a connection the listener did not admit.</summary>
-    public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted) => admission switch
+    public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted, string sessionId = "") => admission switch
     {
-        Admission.Accepted => new(SmtpState.Greeted, SmtpConversation.Start, [SmtpReplies.Greeting(policy.Hostname)], SmtpEffect.None),
-        Admission.AddressFull => Refuse(SmtpReplies.AddressFull),
-        Admission.AddressTooFast => Refuse(SmtpReplies.AddressTooFast),
-        Admission.ShuttingDown => Refuse(SmtpReplies.ShuttingDown),
-        _ => Refuse(SmtpReplies.TooManyConnections),
+        Admission.Accepted => new(SmtpState.Greeted, SmtpConversation.Start with { SessionId = sessionId }, [SmtpReplies.Greeting(policy.Hostname)]),
+        Admission.AddressFull => Refuse(SmtpReplies.AddressFull, admission),
+        Admission.AddressTooFast => Refuse(SmtpReplies.AddressTooFast, admission),
+        Admission.ShuttingDown => Refuse(SmtpReplies.ShuttingDown, admission),
+        _ => Refuse(SmtpReplies.TooManyConnections, admission),
     };
 
     /// <summary>One command line.</summary>
@@ -148,7 +166,7 @@ public static class SmtpDecider
                 : Junk(policy, state, data, SmtpReplies.CannotVerify),
             SmtpVerb.Help => Junk(policy, state, data, SmtpReplies.Help),
             SmtpVerb.Quit => NoArgument(policy, state, data, command,
-                () => new SmtpDecision(SmtpState.Closed, data, [SmtpReplies.Bye], SmtpEffect.Close)),
+                () => End(data, SmtpReplies.Bye, "quit")),
             SmtpVerb.Expn or SmtpVerb.Starttls or SmtpVerb.Auth or SmtpVerb.Bdat or SmtpVerb.Turn or SmtpVerb.Etrn =>
                 Error(policy, state, data, SmtpReplies.NotImplemented(command.Name)),
             _ => Error(policy, state, data, SmtpReplies.UnknownCommand),
@@ -159,7 +177,7 @@ public static class SmtpDecider
     public static SmtpDecision LineTooLong(SmtpPolicy policy, SmtpState state, SmtpConversation data) =>
         Error(policy, state, data, SmtpReplies.LineTooLong);
 
-    /// <summary>The body ended with CRLF.CRLF.</summary>
+    /// <summary>The body ended with CRLF.CRLF: refuse it, or hand it to every recipient's mailbox and wait for their answers.</summary>
     public static SmtpDecision DataEnded(SmtpPolicy policy, SmtpConversation data, DataOutcome outcome)
     {
         SmtpReply? refusal = outcome.TooBig ? SmtpReplies.MessageTooBig(policy.MaxMessageSize)
@@ -167,10 +185,42 @@ public static class SmtpDecider
             : outcome.Nul ? SmtpReplies.NulInBody
             : outcome.BareNewline ? SmtpReplies.BareNewline
             : null;
-        return refusal is null
-            ? new SmtpDecision(SmtpState.Storing, data, [], SmtpEffect.Deliver) { Notes = outcome.Normalized ? [SmtpNote.BareNewlineNormalized] : [] }
-            : new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], SmtpEffect.DiscardData) { Notes = [SmtpNote.MessageRefused(refusal)] };
+        if (refusal is not null)
+        {
+            return new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], new SmtpEffect.DiscardData()) { Notes = [SmtpNote.MessageRefused(refusal)] };
+        }
+
+        var mailboxes = data.Recipients.Select(r => r.Mailbox).ToImmutableArray();
+        var delivery = new PendingDelivery([.. mailboxes], [], null, outcome.Size);
+        return new SmtpDecision(SmtpState.Storing, data with { Delivery = delivery }, [], new SmtpEffect.Deliver(mailboxes))
+        {
+            Notes = outcome.Normalized ? [SmtpNote.BareNewlineNormalized] : [],
+        };
     }
+
+    /// <summary>A recipient's mailbox stored its copy; the message is answered once every mailbox has.</summary>
+    public static SmtpDecision MailboxStored(SmtpConversation data, StoredCopy copy) =>
+        Answered(data, data.Delivery! with { Awaiting = data.Delivery.Awaiting.Remove(copy.Mailbox), Kept = data.Delivery.Kept.Add(copy) });
+
+    /// <summary>A recipient's mailbox could not store its copy: the message will be answered as failed, and the copies kept so far taken back.</summary>
+    public static SmtpDecision MailboxFailed(SmtpConversation data, string mailbox, StoreFailure failure)
+    {
+        var delivery = data.Delivery!;
+        var worst = delivery.Failure == StoreFailure.Full ? StoreFailure.Full : failure;
+        return Answered(data, delivery with { Awaiting = delivery.Awaiting.Remove(mailbox), Failure = worst });
+    }
+
+    /// <summary>Not every mailbox answered within the store timeout: the message fails; copies that come later are taken back (<see cref="LateDelivery"/>).</summary>
+    public static SmtpDecision StoreTimedOut(SmtpConversation data) =>
+        Answered(data, data.Delivery! with { Awaiting = [], Failure = data.Delivery.Failure ?? StoreFailure.Error });
+
+    /// <summary>The spool could not be finished (written and flushed), so no mailbox was asked.</summary>
+    public static SmtpDecision SpoolFailed(SmtpConversation data, StoreFailure failure) =>
+        Answered(data, data.Delivery! with { Awaiting = [], Failure = failure });
+
+    /// <summary>A mailbox stored a copy of a message already answered 451 (after the store timeout): the client will retry, so it is taken back.</summary>
+    public static SmtpDecision LateDelivery(SmtpState state, SmtpConversation data, StoredCopy copy) =>
+        new(state, data, [], new SmtpEffect.Retract(copy));
 
     /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad and junk counts start again.</summary>
     public static SmtpDecision Stored(SmtpConversation data, string queueId) =>
@@ -181,20 +231,67 @@ public static class SmtpDecider
         Step(SmtpState.Ready, data.ClearTransaction(), failure == StoreFailure.Full ? SmtpReplies.StoreFull : SmtpReplies.StoreFailed);
 
     /// <summary>No input for the idle timeout.</summary>
-    public static SmtpDecision Idle(SmtpConversation data) =>
-        new(SmtpState.Closed, data, [SmtpReplies.IdleTimeout], SmtpEffect.Close);
+    public static SmtpDecision Idle(SmtpConversation data) => End(data, SmtpReplies.IdleTimeout, "idle timeout");
 
     /// <summary>A command line or a body did not complete within its time limit.</summary>
-    public static SmtpDecision TransferTimedOut(SmtpConversation data) =>
-        new(SmtpState.Closed, data, [SmtpReplies.TransferTimeout], SmtpEffect.Close);
+    public static SmtpDecision TransferTimedOut(SmtpConversation data) => End(data, SmtpReplies.TransferTimeout, "command or body too slow");
 
-    /// <summary>The session has lasted as long as a session may.</summary>
-    public static SmtpDecision LifetimeOver(SmtpConversation data) =>
-        new(SmtpState.Closed, data, [SmtpReplies.LifetimeOver], SmtpEffect.Close);
+    /// <summary>The session has lasted as long as a session may; a message being stored is answered first.</summary>
+    public static SmtpDecision LifetimeOver(SmtpState state, SmtpConversation data) =>
+        EndOrWait(state, data, new PendingEnd(SmtpReplies.LifetimeOver, "session lifetime"));
 
-    /// <summary>The node is stopping.</summary>
-    public static SmtpDecision Shutdown(SmtpConversation data) =>
-        new(SmtpState.Closed, data, [SmtpReplies.ShuttingDown], SmtpEffect.Close);
+    /// <summary>The node is stopping; a message being stored is answered first, so a client never retries one that was kept.</summary>
+    public static SmtpDecision Shutdown(SmtpState state, SmtpConversation data) =>
+        EndOrWait(state, data, new PendingEnd(SmtpReplies.ShuttingDown, "shutdown"));
+
+    /// <summary>
+    /// The client half-closed and everything it sent before has been answered: close without a
+    /// reply. A body it did not finish is dropped; a message being stored is answered first.
+    /// </summary>
+    public static SmtpDecision PeerClosed(SmtpState state, SmtpConversation data) => state switch
+    {
+        SmtpState.Storing or SmtpState.Closed => new(state, data, []),
+        SmtpState.ReceivingData => new(SmtpState.Closed, data, [], new SmtpEffect.DiscardData()) { Ends = "peer closed" },
+        _ => new(SmtpState.Closed, data, []) { Ends = "peer closed" },
+    };
+
+    // The last answer of a delivery (or a timeout) settles it: 250 if every copy is kept, else 451/452 and every copy taken back.
+    private static SmtpDecision Answered(SmtpConversation data, PendingDelivery delivery)
+    {
+        if (!delivery.Awaiting.IsEmpty)
+        {
+            return new SmtpDecision(SmtpState.Storing, data with { Delivery = delivery }, []);
+        }
+
+        var settled = data with { Delivery = null };
+        SmtpDecision decision;
+        if (delivery.Failure is { } failure)
+        {
+            decision = StoreFailed(settled, failure) with { Effect = new SmtpEffect.Settle(false, [.. delivery.Kept]) };
+        }
+        else
+        {
+            var queueId = $"{data.SessionId}.{data.MessagesAccepted + 1}";
+            decision = Stored(settled, queueId) with
+            {
+                Effect = new SmtpEffect.Settle(true, []),
+                Notes = [SmtpNote.MessageStored(queueId, data.Recipients.Select(r => r.Mailbox), delivery.Size)],
+            };
+        }
+
+        return data.AfterStore is { } end
+            ? decision with { State = SmtpState.Closed, Replies = [.. decision.Replies, end.Reply], Ends = end.Reason }
+            : decision;
+    }
+
+    private static SmtpDecision EndOrWait(SmtpState state, SmtpConversation data, PendingEnd end) => state switch
+    {
+        SmtpState.Storing => new(state, data with { AfterStore = data.AfterStore ?? end }, []),
+        _ => End(data, end.Reply, end.Reason),
+    };
+
+    private static SmtpDecision End(SmtpConversation data, SmtpReply reply, string reason) =>
+        new(SmtpState.Closed, data, [reply]) { Ends = reason };
 
     private static SmtpDecision Hello(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command)
     {
@@ -348,7 +445,7 @@ public static class SmtpDecider
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("DATA takes no argument"));
         }
 
-        return new SmtpDecision(SmtpState.ReceivingData, data, [SmtpReplies.StartMailInput], SmtpEffect.BeginData);
+        return new SmtpDecision(SmtpState.ReceivingData, data, [SmtpReplies.StartMailInput], new SmtpEffect.BeginData());
     }
 
     private static SmtpDecision NoArgument(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command, Func<SmtpDecision> then) =>
@@ -356,10 +453,11 @@ public static class SmtpDecider
             ? Error(policy, state, data, SmtpReplies.SyntaxInParameters($"{command.Name} takes no argument"))
             : then();
 
-    private static SmtpDecision Refuse(SmtpReply reply) => new(SmtpState.Closed, SmtpConversation.Start, [reply], SmtpEffect.Close);
+    private static SmtpDecision Refuse(SmtpReply reply, Admission admission) =>
+        new(SmtpState.Closed, SmtpConversation.Start, [reply]) { Ends = $"refused: {admission}" };
 
     private static SmtpDecision Step(SmtpState state, SmtpConversation data, SmtpReply reply) =>
-        new(state, data, [reply], SmtpEffect.None);
+        new(state, data, [reply]);
 
     // A client's mistake counts against the bad-command budget; the last one allowed also closes the session.
     private static SmtpDecision Error(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpReply reply)
@@ -385,6 +483,6 @@ public static class SmtpDecider
 
     private static SmtpDecision Counted(SmtpState state, SmtpConversation counted, SmtpReply reply, int count, int limit, string what) =>
         count >= limit
-            ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors], SmtpEffect.Close) { Notes = [SmtpNote.Closing(count, what)] }
-            : new SmtpDecision(state, counted, [reply], SmtpEffect.None);
+            ? new SmtpDecision(SmtpState.Closed, counted, [reply, SmtpReplies.TooManyErrors]) { Notes = [SmtpNote.Closing(count, what)], Ends = "too many errors" }
+            : new SmtpDecision(state, counted, [reply]);
 }

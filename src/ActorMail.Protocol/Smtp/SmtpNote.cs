@@ -21,6 +21,10 @@ public sealed partial record SmtpNote(string Template, IReadOnlyList<object> Val
     /// <summary>A body with bare CR or LF, stored with CRLF under the normalize policy: one note per message, not per line.</summary>
     public static SmtpNote BareNewlineNormalized { get; } = new("Bare CR or LF in the message body stored as CRLF", []);
 
+    /// <summary>A message every recipient's mailbox stored, with its queue id (the one in the 250 reply).</summary>
+    public static SmtpNote MessageStored(string queueId, IEnumerable<string> mailboxes, long size) =>
+        new("Message {QueueId} stored for {Recipients} ({Size} octets)", [queueId, string.Join(",", mailboxes), size]);
+
     /// <summary>A budget ran out and the session closes with 421 4.7.0.</summary>
     public static SmtpNote Closing(int count, string what) => new("Closing after {Count} {Limit}", [count, what]);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using ActorMail.Configuration;
+using ActorMail.Protocol.Session;
 using Akka.Actor;
 using Akka.Event;
 using Akka.IO;
@@ -9,34 +10,53 @@ using static ActorMail.Hosting.SessionMessages;
 namespace ActorMail.Hosting;
 
 /// <summary>
-/// What every protocol session shares: the Akka.IO connection and the guards around it. Every
-/// write is acknowledged; while more than <see cref="SessionLimits.MaxUnsentOutput"/> octets
-/// wait for their acknowledgement the session takes no more input, and a write that is not
+/// The one session FSM under every protocol: it owns the connection, the input queue and the
+/// timers, feeds framed input and every other event to the protocol's decider, writes the
+/// replies and hands effects to the protocol's runner (the subclass). It keeps no protocol state.
+/// Every write is acknowledged; while more than <see cref="SessionLimits.MaxUnsentOutput"/>
+/// octets wait for their acknowledgement the session takes no more input, and a write not
 /// acknowledged within <see cref="SessionLimits.WriteTimeout"/> aborts the connection. The
-/// session watches its connection actor, so every way a connection can end (a register
-/// timeout, an abort, a reset) ends the session and frees its slot; and no session outlives
-/// <see cref="SessionLimits.SessionLifetime"/>.
+/// session watches its connection actor, so every way a connection can end frees its slot; and
+/// no session outlives <see cref="SessionLimits.SessionLifetime"/>.
 /// </summary>
 /// <typeparam name="TState">The protocol's states.</typeparam>
 /// <typeparam name="TData">The protocol's immutable session data.</typeparam>
-public abstract class SessionShell<TState, TData> : FSM<TState, TData>
+/// <typeparam name="TDecision">The protocol's decision.</typeparam>
+public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData>
+    where TState : struct, Enum
+    where TDecision : class, ISessionDecision<TState, TData>
 {
     private const string WriteTimer = "write-timeout";
     private const string LifetimeTimer = "session-lifetime";
+    private const string TransferTimer = "transfer-timeout";
 
     private readonly IActorRef _connection;
     private readonly SessionLimits _limits;
+    private readonly TDecision _connect;
     private long _unacked;
     private bool _suspended;
     private bool _closing;
     private bool _aborting;
+    private bool _peerClosed;
+    private TransferLimit? _transfer;
+    private int _inputs;
 
-    protected SessionShell(SessionStart start, SessionLimits limits, string protocol)
+    protected SessionShell(SessionStart start, SessionLimits limits, string protocol, TimeSpan idleTimeout, TDecision connect)
     {
         Start = start;
         _connection = start.Connection;
         _limits = limits;
+        _connect = connect;
         Log = start.Tag(Context.GetLogger(), protocol);
+
+        StartWith(connect.State, connect.Data);
+        foreach (var state in Enum.GetValues<TState>())
+        {
+            When(state, OnEvent, IsInteractive(state) ? idleTimeout : null);
+        }
+
+        OnTermination(_ => Ended(_inputs));
+        Initialize();
     }
 
     /// <summary>Who connected, and what the listener decided.</summary>
@@ -52,16 +72,13 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
     protected Stopwatch Clock { get; } = Stopwatch.StartNew();
 
     /// <summary>How the session ended, for its summary line.</summary>
-    protected string EndReason { get; set; } = "peer closed";
+    protected string EndReason { get; private set; } = "peer closed";
 
     /// <summary>The state in which the session only waits for its connection to close.</summary>
     protected abstract TState ClosedState { get; }
 
-    /// <summary>
-    /// True while written output waiting for acknowledgement, plus <paramref name="gathered"/>
-    /// octets of replies not written yet, reach the bound: take no more input until it drains.
-    /// </summary>
-    protected bool OutputFull(int gathered = 0) => _unacked + gathered >= _limits.MaxUnsentOutput;
+    /// <summary>Octets the runner holds back to write with later replies.</summary>
+    protected virtual int Unwritten => 0;
 
     protected override void PreStart()
     {
@@ -69,9 +86,65 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
         // after the peer's FIN, so what a half-closing client sent is still answered.
         Context.Watch(_connection);
         _connection.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
-        SetTimer(LifetimeTimer, LifetimeOver.Instance, _limits.SessionLifetime, repeat: false);
+        SetTimer(LifetimeTimer, LifetimeOverEvent.Instance, _limits.SessionLifetime, repeat: false);
         base.PreStart();
+        var replies = new StringBuilder();
+        var closed = Decided(_connect, replies).State.Equals(ClosedState);
+        Flush(replies);
+        if (closed)
+        {
+            Close();
+        }
     }
+
+    /// <summary>True in the states that read commands, which the idle timeout covers.</summary>
+    protected abstract bool IsInteractive(TState state);
+
+    /// <summary>True while input is taken: an interactive state with nothing else in progress.</summary>
+    protected virtual bool TakesInput(TState state) => IsInteractive(state);
+
+    /// <summary>Frames one input from the front of <paramref name="input"/> (advancing it past what was used) and decides it; null when more bytes are needed.</summary>
+    protected abstract TDecision? Next(TState state, TData data, ref ReadOnlySpan<byte> input);
+
+    /// <summary>Carries out the decision's effect and gathers its replies; returns the decision that stands (an effect can fail into another one).</summary>
+    protected abstract TDecision Run(TDecision decision, StringBuilder replies);
+
+    /// <summary>The decision for a message from outside the connection (a mailbox, the password checker, a timer of the runner); null when the message is not the runner's.</summary>
+    protected abstract TDecision? Answer(TState state, TData data, object message);
+
+    /// <summary>No input for the idle timeout.</summary>
+    protected abstract TDecision Idle(TData data);
+
+    /// <summary>A command line or body did not finish within its <see cref="TransferLimit"/>.</summary>
+    protected abstract TDecision TransferTimedOut(TData data);
+
+    /// <summary>The session has lasted <see cref="SessionLimits.SessionLifetime"/>.</summary>
+    protected abstract TDecision LifetimeOver(TState state, TData data);
+
+    /// <summary>The node is stopping.</summary>
+    protected abstract TDecision NodeStopping(TState state, TData data);
+
+    /// <summary>The client half-closed and all it sent before has been decided.</summary>
+    protected abstract TDecision PeerClosed(TState state, TData data);
+
+    /// <summary>The time limit the input being framed now must finish within, or null.</summary>
+    protected abstract TransferLimit? Transfer(TState state);
+
+    /// <summary>Logs the session's summary line; <paramref name="inputs"/> counts the inputs decided.</summary>
+    protected abstract void Ended(int inputs);
+
+    /// <summary>Writes the gathered replies (the runner may join them to bytes it holds back).</summary>
+    protected virtual void Flush(StringBuilder replies) => Write(replies);
+
+    /// <summary>A write the runner asked to hear about (<paramref name="then"/>) was acknowledged.</summary>
+    protected virtual State<TState, TData> OnWritten(object? then, bool drained) =>
+        drained && TakesInput(StateName) ? Pump(StateName, StateData, new StringBuilder()) : Stay();
+
+    /// <summary>
+    /// True while written output waiting for acknowledgement, plus <paramref name="gathered"/>
+    /// octets of replies not written yet, reach the bound: take no more input until it drains.
+    /// </summary>
+    protected bool OutputFull(int gathered = 0) => _unacked + gathered >= _limits.MaxUnsentOutput;
 
     /// <summary>Writes <paramref name="bytes"/>; <paramref name="then"/>, if given, is handed to <see cref="OnWritten"/> once they are acknowledged.</summary>
     protected void Write(ByteString bytes, object? then = null)
@@ -100,19 +173,93 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
         }
     }
 
-    /// <summary>Closes once everything written has gone out; a client that does not read meets the write timeout.</summary>
-    protected void Close()
+    /// <summary>Runs a decision that came from outside the input, then goes on with input that waited for it.</summary>
+    protected State<TState, TData> Apply(TDecision decision)
     {
-        if (!_closing)
-        {
-            _closing = true;
-            SetTimer(WriteTimer, WriteTimedOut.Instance, _limits.WriteTimeout, repeat: false);
-            _connection.Tell(Tcp.Close.Instance);
-        }
+        var replies = new StringBuilder();
+        var next = Decided(decision, replies);
+        return Pump(next.State, next.Data, replies);
     }
 
-    /// <summary>Keeps input that arrived while the session cannot use it, and stops reading until <see cref="ReadAgain"/>.</summary>
-    protected State<TState, TData> Hold(Tcp.Received received)
+    /// <summary>Decides buffered input until it is used up or the session must wait, then writes the replies.</summary>
+    protected State<TState, TData> Pump(TState state, TData data, StringBuilder replies)
+    {
+        // Input is taken only while the replies it makes have room; the rest waits for acknowledgements.
+        while (!Input.IsEmpty && TakesInput(state) && !OutputFull(replies.Length + Unwritten))
+        {
+            var span = Input.Current;
+            var before = span.Length;
+            var decision = Next(state, data, ref span);
+            Input.Advance(before - span.Length);
+            if (decision is not null)
+            {
+                _inputs++;
+                (state, data) = Decided(decision, replies) is var next ? (next.State, next.Data) : default;
+            }
+        }
+
+        if (_peerClosed && Input.IsEmpty && TakesInput(state))
+        {
+            (state, data) = Decided(PeerClosed(state, data), replies) is var next ? (next.State, next.Data) : default;
+        }
+
+        Flush(replies);
+        if (state.Equals(ClosedState))
+        {
+            Close();
+        }
+        else if (TakesInput(state))
+        {
+            ReadAgain();
+        }
+
+        ArmTransferTimer(Transfer(state));
+        return GoTo(state).Using(data);
+    }
+
+    private TDecision Decided(TDecision decision, StringBuilder replies)
+    {
+        var next = Run(decision, replies);
+        if (next.State.Equals(ClosedState) && next.Ends is { } why)
+        {
+            EndReason = why;
+        }
+
+        return next;
+    }
+
+    private State<TState, TData> OnEvent(Event<TData> e)
+    {
+        var state = StateName;
+        var closed = state.Equals(ClosedState);
+        switch (e.FsmEvent)
+        {
+            case Tcp.Received when closed:
+                return Stay();
+            case Tcp.Received received when TakesInput(state) && !OutputFull():
+                Input.Enqueue(received.Data);
+                return Pump(state, e.StateData, new StringBuilder());
+            case Tcp.Received received:
+                return Hold(received);
+            case StateTimeout:
+                return Apply(Idle(e.StateData));
+            case TransferTimedOutEvent:
+                return Apply(TransferTimedOut(e.StateData));
+            case Tcp.PeerClosed when !closed:
+                // The client has sent all it will: answer what it sent, then close.
+                _peerClosed = true;
+                return TakesInput(state) ? Pump(state, e.StateData, new StringBuilder()) : Stay();
+            case ShutdownSession when !closed:
+                return Apply(NodeStopping(state, e.StateData));
+            case LifetimeOverEvent when !closed && !_aborting && !_closing:
+                return Apply(LifetimeOver(state, e.StateData));
+        }
+
+        return Answer(state, e.StateData, e.FsmEvent) is { } answer ? Apply(answer) : OnConnectionEvent(e);
+    }
+
+    // Keeps input that arrived while the session cannot use it, and stops reading until ReadAgain.
+    private State<TState, TData> Hold(Tcp.Received received)
     {
         Input.Enqueue(received.Data);
         if (!_suspended)
@@ -124,28 +271,44 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
         return Stay();
     }
 
-    /// <summary>
-    /// The session can take input again: reading resumes if it was held, every octet held has
-    /// been used, and output (with <paramref name="gathered"/> octets of replies about to be
-    /// written) has room.
-    /// </summary>
-    protected void ReadAgain(int gathered = 0)
+    // Reading resumes if it was held, every octet held has been used, and output has room.
+    private void ReadAgain()
     {
-        if (_suspended && Input.IsEmpty && !OutputFull(gathered))
+        if (_suspended && Input.IsEmpty && !OutputFull())
         {
             _suspended = false;
             _connection.Tell(Tcp.ResumeReading.Instance);
         }
     }
 
-    /// <summary>A write was acknowledged: <paramref name="then"/> is what its writer asked for; <paramref name="drained"/> is true when output fell below its bound.</summary>
-    protected abstract State<TState, TData> OnWritten(object? then, bool drained);
+    // The idle timer restarts on every read, so a client sending one octet at a time would never
+    // meet it: a command line, or a whole body, must also finish within its own limit.
+    private void ArmTransferTimer(TransferLimit? limit)
+    {
+        if (limit is null)
+        {
+            _transfer = null;
+            CancelTimer(TransferTimer);
+        }
+        else if (!ReferenceEquals(limit, _transfer))
+        {
+            _transfer = limit;
+            SetTimer(TransferTimer, TransferTimedOutEvent.Instance, limit.Limit, repeat: false);
+        }
+    }
 
-    /// <summary>The session has lasted <see cref="SessionLimits.SessionLifetime"/>.</summary>
-    protected abstract State<TState, TData> OnLifetimeOver(TData data);
+    // Closes once everything written has gone out; a client that does not read meets the write timeout.
+    private void Close()
+    {
+        if (!_closing)
+        {
+            _closing = true;
+            SetTimer(WriteTimer, WriteTimedOut.Instance, _limits.WriteTimeout, repeat: false);
+            _connection.Tell(Tcp.Close.Instance);
+        }
+    }
 
-    /// <summary>The connection events every state handles alike; null for anything else.</summary>
-    protected State<TState, TData>? OnConnectionEvent(Event<TData> e)
+    private State<TState, TData> OnConnectionEvent(Event<TData> e)
     {
         switch (e.FsmEvent)
         {
@@ -173,14 +336,6 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
                 _connection.Tell(Tcp.Abort.Instance);
                 SetTimer(WriteTimer, WriteTimedOut.Instance, _limits.WriteTimeout, repeat: false);
                 return GoTo(ClosedState);
-            case LifetimeOver:
-                if (_aborting || _closing)
-                {
-                    return Stay();
-                }
-
-                EndReason = "session lifetime";
-                return OnLifetimeOver(e.StateData);
             case Terminated t when t.ActorRef.Equals(_connection):
                 EndReason = _aborting || _closing ? EndReason : "connection gone";
                 return Stop();
@@ -188,8 +343,15 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
                 EndReason = SessionMessages.EndReason(e.FsmEvent) is { } why && !_aborting ? why : EndReason;
                 return Stop();
             default:
-                return null;
+                return Stay();
         }
+    }
+
+    /// <summary>A time limit for one command line or body; the timer restarts only when the limit in force changes.</summary>
+    protected sealed class TransferLimit(TimeSpan limit)
+    {
+        /// <summary>How long the input may take.</summary>
+        public TimeSpan Limit { get; } = limit;
     }
 
     /// <summary>The acknowledgement of one write: its size and what its writer wants then.</summary>
@@ -205,8 +367,13 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
         public static WriteTimedOut Instance { get; } = new();
     }
 
-    private sealed record LifetimeOver
+    private sealed record LifetimeOverEvent
     {
-        public static LifetimeOver Instance { get; } = new();
+        public static LifetimeOverEvent Instance { get; } = new();
+    }
+
+    private sealed record TransferTimedOutEvent
+    {
+        public static TransferTimedOutEvent Instance { get; } = new();
     }
 }

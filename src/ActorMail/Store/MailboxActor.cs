@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Store;
 using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using Akka.Actor;

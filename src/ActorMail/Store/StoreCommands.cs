@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Store;
 using System.Collections.Immutable;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Smtp;

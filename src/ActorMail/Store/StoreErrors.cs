@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Store;
 using ActorMail.Protocol.Smtp;
 
 namespace ActorMail.Store;

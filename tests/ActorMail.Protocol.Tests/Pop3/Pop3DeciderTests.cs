@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Store;
 using System.Collections.Immutable;
 using ActorMail.Protocol.Pop3;
 
@@ -22,7 +23,6 @@ public class Pop3DeciderTests
     private const string DelayAuthFailure = nameof(Pop3Effect.DelayAuthFailure);
     private const string SendMessage = nameof(Pop3Effect.SendMessage);
     private const string CommitDeletions = nameof(Pop3Effect.CommitDeletions);
-    private const string Close = nameof(Pop3Effect.Close);
 
     private static readonly DropMessage M1 = new("1000.M1.node:2,S", "u1", 10);
     private static readonly DropMessage M2 = new("1001.M2.node:2,S", "u2", 20);
@@ -102,7 +102,7 @@ public class Pop3DeciderTests
                 { A, "PASS secret", null, null, O, OpenMaildrop },
                 { A, "PASS wrong", null, null, D, DelayAuthFailure },
                 { A, "PASS", Err, null, A, null },
-                { A, "QUIT", Ok, null, Closed, Close },
+                { A, "QUIT", Ok, null, Closed, null },
                 { A, "QUIT now", Err, null, A, null },
                 { A, "STAT", Err, null, A, null },
                 { A, "STAT x", Err, null, A, null },
@@ -262,7 +262,7 @@ public class Pop3DeciderTests
 
         Assert.Equal(wire + "-ERR Too many errors, closing connection\r\n", Wire(last));
         Assert.Equal(Closed, last.State);
-        Assert.IsType<Pop3Effect.Close>(last.Effect);
+        AssertEnds(last);
     }
 
     [Fact]
@@ -378,7 +378,7 @@ public class Pop3DeciderTests
             "-ERR [AUTH] Invalid user name or password\r\n-ERR [AUTH] Too many failed sign-ins, closing connection\r\n",
             Wire(decision));
         Assert.Equal(Closed, decision.State);
-        Assert.IsType<Pop3Effect.Close>(decision.Effect);
+        AssertEnds(decision);
     }
 
     [Fact]
@@ -720,7 +720,7 @@ public class Pop3DeciderTests
 
         AssertOnly(decision, wire);
         Assert.Equal(Closed, decision.State);
-        Assert.IsType<Pop3Effect.Close>(decision.Effect);
+        AssertEnds(decision);
     }
 
     [Fact]
@@ -733,7 +733,7 @@ public class Pop3DeciderTests
 
         AssertOnly(decision, "-ERR [SYS/TEMP] Some deleted messages were not removed\r\n");
         Assert.Equal(Closed, decision.State);
-        Assert.IsType<Pop3Effect.Close>(decision.Effect);
+        AssertEnds(decision);
     }
 
     [Theory]
@@ -748,7 +748,7 @@ public class Pop3DeciderTests
 
         AssertOnly(decision, "+OK ActorMail POP3 server signing off\r\n");
         Assert.Equal(Closed, decision.State);
-        Assert.IsType<Pop3Effect.Close>(decision.Effect);
+        AssertEnds(decision);
     }
 
     [Theory]
@@ -778,7 +778,7 @@ public class Pop3DeciderTests
             ? "-ERR Idle timeout, closing connection\r\n"
             : "-ERR [SYS/TEMP] Server shutting down, closing connection\r\n");
         Assert.Equal(Closed, decision.State);
-        Assert.IsType<Pop3Effect.Close>(decision.Effect);
+        AssertEnds(decision);
     }
 
     [Theory]
@@ -869,7 +869,7 @@ public class Pop3DeciderTests
         var decision = Send(policy, at, third);
 
         Assert.Equal(Closed, decision.State);
-        Assert.IsType<Pop3Effect.Close>(decision.Effect);
+        AssertEnds(decision);
         Assert.Equal(2, decision.Replies.Count);
         Assert.False(decision.Replies[0].Ok);
         Assert.NotEqual(Pop3Replies.TooManyErrors, decision.Replies[0]);
@@ -894,4 +894,12 @@ public class Pop3DeciderTests
     }
 
     private sealed record TestPolicy(Pop3Policy Rules, Func<string, string, bool> Check);
+
+    // A decision that closes: no effect left to run, and a reason for the session's summary line.
+    private static void AssertEnds(Pop3Decision decision)
+    {
+        Assert.Equal(Pop3State.Closed, decision.State);
+        Assert.Null(decision.Effect);
+        Assert.False(string.IsNullOrEmpty(decision.Ends));
+    }
 }

@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Store;
 using System.Net;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Smtp;
@@ -73,7 +74,7 @@ public class SmtpDeciderTests
     // The commands RFC 5321 and its extensions name that this server does not implement (RFC 5321 §4.2.4: 502).
     private static readonly string[] NotImplemented = ["EXPN staff", "STARTTLS", "AUTH PLAIN AGFsaWNlAHNlY3JldA==", "BDAT 10 LAST", "TURN", "ETRN example.test"];
 
-    public static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> EveryCommandInEveryState
+    public static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect?> EveryCommandInEveryState
     {
         get
         {
@@ -82,7 +83,7 @@ public class SmtpDeciderTests
             {
                 foreach (var state in new[] { G, R, M, T })
                 {
-                    rows.Add(state, line, 502, "5.5.1", state, SmtpEffect.None);
+                    rows.Add(state, line, 502, "5.5.1", state, null);
                 }
             }
 
@@ -90,78 +91,78 @@ public class SmtpDeciderTests
         }
     }
 
-    private static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect> CommandsWithTheirOwnReply => new()
+    private static TheoryData<SmtpState, string, int, string, SmtpState, SmtpEffect?> CommandsWithTheirOwnReply => new()
     {
-        { G, "HELO client.test", 250, "", R, SmtpEffect.None },
-        { R, "HELO client.test", 250, "", R, SmtpEffect.None },
-        { M, "HELO client.test", 250, "", R, SmtpEffect.None },
-        { T, "HELO client.test", 250, "", R, SmtpEffect.None },
+        { G, "HELO client.test", 250, "", R, null },
+        { R, "HELO client.test", 250, "", R, null },
+        { M, "HELO client.test", 250, "", R, null },
+        { T, "HELO client.test", 250, "", R, null },
 
-        { G, "EHLO client.test", 250, "", R, SmtpEffect.None },
-        { R, "EHLO client.test", 250, "", R, SmtpEffect.None },
-        { M, "EHLO client.test", 250, "", R, SmtpEffect.None },
-        { T, "EHLO client.test", 250, "", R, SmtpEffect.None },
+        { G, "EHLO client.test", 250, "", R, null },
+        { R, "EHLO client.test", 250, "", R, null },
+        { M, "EHLO client.test", 250, "", R, null },
+        { T, "EHLO client.test", 250, "", R, null },
 
-        { G, "MAIL FROM:<x@remote.test>", 503, "5.5.1", G, SmtpEffect.None },
-        { R, "MAIL FROM:<x@remote.test>", 250, "2.1.0", M, SmtpEffect.None },
-        { M, "MAIL FROM:<x@remote.test>", 503, "5.5.1", M, SmtpEffect.None },
-        { T, "MAIL FROM:<x@remote.test>", 503, "5.5.1", T, SmtpEffect.None },
+        { G, "MAIL FROM:<x@remote.test>", 503, "5.5.1", G, null },
+        { R, "MAIL FROM:<x@remote.test>", 250, "2.1.0", M, null },
+        { M, "MAIL FROM:<x@remote.test>", 503, "5.5.1", M, null },
+        { T, "MAIL FROM:<x@remote.test>", 503, "5.5.1", T, null },
 
-        { G, "RCPT TO:<bob@localhost>", 503, "5.5.1", G, SmtpEffect.None },
-        { R, "RCPT TO:<bob@localhost>", 503, "5.5.1", R, SmtpEffect.None },
-        { M, "RCPT TO:<bob@localhost>", 250, "2.1.5", T, SmtpEffect.None },
-        { T, "RCPT TO:<bob@localhost>", 250, "2.1.5", T, SmtpEffect.None },
+        { G, "RCPT TO:<bob@localhost>", 503, "5.5.1", G, null },
+        { R, "RCPT TO:<bob@localhost>", 503, "5.5.1", R, null },
+        { M, "RCPT TO:<bob@localhost>", 250, "2.1.5", T, null },
+        { T, "RCPT TO:<bob@localhost>", 250, "2.1.5", T, null },
 
-        { G, "DATA", 503, "5.5.1", G, SmtpEffect.None },
-        { R, "DATA", 503, "5.5.1", R, SmtpEffect.None },
-        { M, "DATA", 503, "5.5.1", M, SmtpEffect.None },
-        { T, "DATA", 354, "", SmtpState.ReceivingData, SmtpEffect.BeginData },
+        { G, "DATA", 503, "5.5.1", G, null },
+        { R, "DATA", 503, "5.5.1", R, null },
+        { M, "DATA", 503, "5.5.1", M, null },
+        { T, "DATA", 354, "", SmtpState.ReceivingData, new SmtpEffect.BeginData() },
 
-        { G, "RSET", 250, "2.0.0", G, SmtpEffect.None },
-        { R, "RSET", 250, "2.0.0", R, SmtpEffect.None },
-        { M, "RSET", 250, "2.0.0", R, SmtpEffect.None },
-        { T, "RSET", 250, "2.0.0", R, SmtpEffect.None },
+        { G, "RSET", 250, "2.0.0", G, null },
+        { R, "RSET", 250, "2.0.0", R, null },
+        { M, "RSET", 250, "2.0.0", R, null },
+        { T, "RSET", 250, "2.0.0", R, null },
 
-        { G, "NOOP", 250, "2.0.0", G, SmtpEffect.None },
-        { R, "NOOP", 250, "2.0.0", R, SmtpEffect.None },
-        { M, "NOOP", 250, "2.0.0", M, SmtpEffect.None },
-        { T, "NOOP", 250, "2.0.0", T, SmtpEffect.None },
+        { G, "NOOP", 250, "2.0.0", G, null },
+        { R, "NOOP", 250, "2.0.0", R, null },
+        { M, "NOOP", 250, "2.0.0", M, null },
+        { T, "NOOP", 250, "2.0.0", T, null },
 
-        { G, "VRFY bob", 252, "2.5.0", G, SmtpEffect.None },
-        { R, "VRFY bob", 252, "2.5.0", R, SmtpEffect.None },
-        { M, "VRFY bob", 252, "2.5.0", M, SmtpEffect.None },
-        { T, "VRFY bob", 252, "2.5.0", T, SmtpEffect.None },
+        { G, "VRFY bob", 252, "2.5.0", G, null },
+        { R, "VRFY bob", 252, "2.5.0", R, null },
+        { M, "VRFY bob", 252, "2.5.0", M, null },
+        { T, "VRFY bob", 252, "2.5.0", T, null },
 
-        { G, "HELP", 214, "2.0.0", G, SmtpEffect.None },
-        { R, "HELP", 214, "2.0.0", R, SmtpEffect.None },
-        { M, "HELP", 214, "2.0.0", M, SmtpEffect.None },
-        { T, "HELP", 214, "2.0.0", T, SmtpEffect.None },
+        { G, "HELP", 214, "2.0.0", G, null },
+        { R, "HELP", 214, "2.0.0", R, null },
+        { M, "HELP", 214, "2.0.0", M, null },
+        { T, "HELP", 214, "2.0.0", T, null },
 
-        { G, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
-        { R, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
-        { M, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
-        { T, "QUIT", 221, "2.0.0", SmtpState.Closed, SmtpEffect.Close },
+        { G, "QUIT", 221, "2.0.0", SmtpState.Closed, null },
+        { R, "QUIT", 221, "2.0.0", SmtpState.Closed, null },
+        { M, "QUIT", 221, "2.0.0", SmtpState.Closed, null },
+        { T, "QUIT", 221, "2.0.0", SmtpState.Closed, null },
 
-        { G, "FROB", 500, "5.5.2", G, SmtpEffect.None },
-        { R, "FROB", 500, "5.5.2", R, SmtpEffect.None },
-        { M, "FROB", 500, "5.5.2", M, SmtpEffect.None },
-        { T, "FROB", 500, "5.5.2", T, SmtpEffect.None },
+        { G, "FROB", 500, "5.5.2", G, null },
+        { R, "FROB", 500, "5.5.2", R, null },
+        { M, "FROB", 500, "5.5.2", M, null },
+        { T, "FROB", 500, "5.5.2", T, null },
 
-        { G, Malformed, 500, "5.5.2", G, SmtpEffect.None },
-        { R, Malformed, 500, "5.5.2", R, SmtpEffect.None },
-        { M, Malformed, 500, "5.5.2", M, SmtpEffect.None },
-        { T, Malformed, 500, "5.5.2", T, SmtpEffect.None },
+        { G, Malformed, 500, "5.5.2", G, null },
+        { R, Malformed, 500, "5.5.2", R, null },
+        { M, Malformed, 500, "5.5.2", M, null },
+        { T, Malformed, 500, "5.5.2", T, null },
 
-        { G, TooLong, 500, "5.5.6", G, SmtpEffect.None },
-        { R, TooLong, 500, "5.5.6", R, SmtpEffect.None },
-        { M, TooLong, 500, "5.5.6", M, SmtpEffect.None },
-        { T, TooLong, 500, "5.5.6", T, SmtpEffect.None },
+        { G, TooLong, 500, "5.5.6", G, null },
+        { R, TooLong, 500, "5.5.6", R, null },
+        { M, TooLong, 500, "5.5.6", M, null },
+        { T, TooLong, 500, "5.5.6", T, null },
     };
 
     [Theory]
     [MemberData(nameof(EveryCommandInEveryState))]
     public void EveryCommandInEveryStateGivesTheExpectedReplyStateAndEffect(
-        SmtpState state, string line, int code, string enhanced, SmtpState next, SmtpEffect effect)
+        SmtpState state, string line, int code, string enhanced, SmtpState next, SmtpEffect? effect)
     {
         var policy = Policy();
         var at = Reach(policy, state);
@@ -213,7 +214,7 @@ public class SmtpDeciderTests
         var decision = SmtpDecider.Connect(Policy());
 
         Assert.Equal(SmtpState.Greeted, decision.State);
-        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Null(decision.Effect);
         Assert.Equal(SmtpConversation.Start, decision.Data);
         Assert.Equal("220 mx.test ESMTP ActorMail ready\r\n", Assert.Single(decision.Replies).Render());
     }
@@ -289,7 +290,7 @@ public class SmtpDeciderTests
         AssertReply(decision, code, enhanced);
         Assert.Equal(next, decision.State);
         Assert.Equal(0, decision.Data.BadCommands);
-        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Null(decision.Effect);
     }
 
     [Fact]
@@ -471,7 +472,7 @@ public class SmtpDeciderTests
 
         AssertReply(decision, 452, "4.5.3");
         Assert.Equal(T, decision.State);
-        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Null(decision.Effect);
         Assert.Equal(0, decision.Data.BadCommands);
         Assert.Equal(["alice", "bob"], decision.Data.Recipients.Select(r => r.Mailbox));
     }
@@ -497,7 +498,8 @@ public class SmtpDeciderTests
         var last = Send(policy, at, refused);
 
         Assert.Equal([$"{code} {enhanced}", "421 4.7.0"], last.Replies.Select(r => $"{r.Code} {r.Enhanced}"));
-        Assert.Equal((SmtpState.Closed, SmtpEffect.Close, 3), (last.State, last.Effect, last.Data.RefusedRecipients));
+        Assert.Equal(3, last.Data.RefusedRecipients);
+        AssertEnds(last);
     }
 
     // A refused recipient or relay attempt is one Information line in the session's log: the
@@ -613,16 +615,16 @@ public class SmtpDeciderTests
         var at = Reach(policy, R);
 
         var one = Send(policy, at, first);
-        Assert.Equal((R, 1, SmtpEffect.None), (one.State, one.Data.BadCommands, one.Effect));
+        Assert.Equal((R, 1, null), (one.State, one.Data.BadCommands, one.Effect));
         Assert.Single(one.Replies);
 
         var two = Send(policy, one, second);
-        Assert.Equal((R, 2, SmtpEffect.None), (two.State, two.Data.BadCommands, two.Effect));
+        Assert.Equal((R, 2, null), (two.State, two.Data.BadCommands, two.Effect));
         Assert.Single(two.Replies);
 
         var three = Send(policy, two, third);
         Assert.Equal(SmtpState.Closed, three.State);
-        Assert.Equal(SmtpEffect.Close, three.Effect);
+        AssertEnds(three);
         Assert.Equal(2, three.Replies.Count);
         Assert.True(three.Replies[0].Code is 500 or 501 or 502 or 503);
         Assert.Equal((421, "4.7.0"), (three.Replies[1].Code, three.Replies[1].Enhanced));
@@ -638,7 +640,7 @@ public class SmtpDeciderTests
 
         Assert.Equal("354 End data with <CR><LF>.<CR><LF>\r\n", Assert.Single(decision.Replies).Render());
         Assert.Equal(SmtpState.ReceivingData, decision.State);
-        Assert.Equal(SmtpEffect.BeginData, decision.Effect);
+        Assert.Equal(new SmtpEffect.BeginData(), decision.Effect);
         Assert.Equal(at.Data, decision.Data);
     }
 
@@ -662,9 +664,13 @@ public class SmtpDeciderTests
         var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(100, false, false, false));
 
         Assert.Equal(SmtpState.Storing, decision.State);
-        Assert.Equal(SmtpEffect.Deliver, decision.Effect);
+        Assert.IsType<SmtpEffect.Deliver>(decision.Effect);
         Assert.Empty(decision.Replies);
-        Assert.Equal(data, decision.Data);
+        Assert.Equal(data, decision.Data with { Delivery = null });
+        var delivery = decision.Data.Delivery!;
+        Assert.Equal(["alice"], delivery.Awaiting);
+        Assert.Empty(delivery.Kept);
+        Assert.Equal((null, 100), (delivery.Failure, delivery.Size));
     }
 
     [Theory]
@@ -686,7 +692,7 @@ public class SmtpDeciderTests
 
         AssertReply(decision, code, enhanced);
         Assert.Equal(R, decision.State);
-        Assert.Equal(SmtpEffect.DiscardData, decision.Effect);
+        Assert.Equal(new SmtpEffect.DiscardData(), decision.Effect);
         Assert.Null(decision.Data.Mail);
         Assert.Empty(decision.Data.Recipients);
         Assert.Equal("client.test", decision.Data.ClientName);
@@ -731,7 +737,7 @@ public class SmtpDeciderTests
 
         var decision = SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false, Normalized: true));
 
-        Assert.Equal(SmtpEffect.Deliver, decision.Effect);
+        Assert.IsType<SmtpEffect.Deliver>(decision.Effect);
         Assert.Equal(["Bare CR or LF in the message body stored as CRLF"], decision.Notes.Select(n => n.ToString()));
         Assert.Empty(SmtpDecider.DataEnded(policy, data, new DataOutcome(10, false, false, false)).Notes);
     }
@@ -772,7 +778,7 @@ public class SmtpDeciderTests
 
         Assert.Equal("250 2.0.0 OK: queued as Q42\r\n", Assert.Single(decision.Replies).Render());
         Assert.Equal(R, decision.State);
-        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Null(decision.Effect);
         Assert.Equal(3, decision.Data.MessagesAccepted);
         Assert.Null(decision.Data.Mail);
         Assert.Empty(decision.Data.Recipients);
@@ -791,7 +797,7 @@ public class SmtpDeciderTests
 
         AssertReply(decision, code, enhanced);
         Assert.Equal(R, decision.State);
-        Assert.Equal(SmtpEffect.None, decision.Effect);
+        Assert.Null(decision.Effect);
         Assert.Equal(0, decision.Data.MessagesAccepted);
         Assert.Null(decision.Data.Mail);
         Assert.Empty(decision.Data.Recipients);
@@ -804,17 +810,17 @@ public class SmtpDeciderTests
 
         AssertReply(decision, 421, "4.4.2");
         Assert.Equal(SmtpState.Closed, decision.State);
-        Assert.Equal(SmtpEffect.Close, decision.Effect);
+        AssertEnds(decision);
     }
 
     [Fact]
     public void ShutdownClosesWith421()
     {
-        var decision = SmtpDecider.Shutdown(Reach(Policy(), R).Data);
+        var decision = SmtpDecider.Shutdown(R, Reach(Policy(), R).Data);
 
         AssertReply(decision, 421, "4.3.2");
         Assert.Equal(SmtpState.Closed, decision.State);
-        Assert.Equal(SmtpEffect.Close, decision.Effect);
+        AssertEnds(decision);
     }
 
     [Fact]
@@ -826,7 +832,7 @@ public class SmtpDeciderTests
 
         Assert.Equal("221 2.0.0 Bye\r\n", Assert.Single(decision.Replies).Render());
         Assert.Equal(SmtpState.Closed, decision.State);
-        Assert.Equal(SmtpEffect.Close, decision.Effect);
+        AssertEnds(decision);
     }
 
     [Theory]
@@ -912,7 +918,7 @@ public class SmtpDeciderTests
         var last = Send(policy, at, line);
 
         Assert.Equal([$"{code} {enhanced}", "421 4.7.0"], last.Replies.Select(r => $"{r.Code} {r.Enhanced}"));
-        Assert.Equal((SmtpState.Closed, SmtpEffect.Close), (last.State, last.Effect));
+        AssertEnds(last);
     }
 
     [Fact]
@@ -940,5 +946,13 @@ public class SmtpDeciderTests
         var decision = Send(policy, Reach(policy, R), line);
 
         Assert.Equal((1, 0), (decision.Data.BadCommands, decision.Data.JunkCommands));
+    }
+
+    // A decision that closes: no effect left to run, and a reason for the session's summary line.
+    private static void AssertEnds(SmtpDecision decision)
+    {
+        Assert.Equal(SmtpState.Closed, decision.State);
+        Assert.Null(decision.Effect);
+        Assert.False(string.IsNullOrEmpty(decision.Ends));
     }
 }
