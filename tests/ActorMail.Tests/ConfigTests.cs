@@ -81,6 +81,8 @@ public sealed class ConfigTests
     [InlineData("actormail.smtp.max-recipients = 0", "actormail.smtp.max-recipients")]
     [InlineData("actormail.store.sync = none", "actormail.store.sync")]
     [InlineData("actormail.log-console = some", "actormail.log-console")]
+    [InlineData("actormail.log-level = Informaton", "actormail.log-level")]
+    [InlineData("actormail.log-format = jsno", "actormail.log-format")]
     [InlineData("actormail.log-flush-interval = 0s", "actormail.log-flush-interval")]
     [InlineData("actormail.http.admins = [carol]", "actormail.http.admins")]
     [InlineData("actormail.http.port = 70000", "actormail.http.port")]

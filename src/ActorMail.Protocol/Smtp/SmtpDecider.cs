@@ -152,14 +152,20 @@ public static class SmtpDecider
             return Error(policy, state, data, SmtpReplies.BadCharacters(command.Malformed));
         }
 
+        var step = SmtpStateTable.Step(state, command.Verb);
+        if (step.Refusal is { } why)
+        {
+            return Error(policy, state, data, SmtpReplies.BadSequence(why));
+        }
+
         return command.Verb switch
         {
-            SmtpVerb.Helo or SmtpVerb.Ehlo => Hello(policy, state, data, command),
-            SmtpVerb.Mail => Mail(policy, state, data, command.Argument),
-            SmtpVerb.Rcpt => Rcpt(policy, state, data, command.Argument),
-            SmtpVerb.Data => Data(policy, state, data, command.Argument),
+            SmtpVerb.Helo or SmtpVerb.Ehlo => Hello(policy, state, step.Next!.Value, data, command),
+            SmtpVerb.Mail => Mail(policy, state, step.Next!.Value, data, command.Argument),
+            SmtpVerb.Rcpt => Rcpt(policy, state, step.Next!.Value, data, command.Argument),
+            SmtpVerb.Data => Data(policy, state, step.Next!.Value, data, command.Argument),
             SmtpVerb.Rset => NoArgument(policy, state, data, command,
-                () => Junk(policy, state == SmtpState.Greeted ? state : SmtpState.Ready, data.ClearTransaction(), SmtpReplies.Ok)),
+                () => Junk(policy, step.Next!.Value, data.ClearTransaction(), SmtpReplies.Ok)),
             SmtpVerb.Noop => Junk(policy, state, data, SmtpReplies.Ok),
             SmtpVerb.Vrfy => command.Argument.Length == 0
                 ? Error(policy, state, data, SmtpReplies.SyntaxInParameters("VRFY needs an argument"))
@@ -293,7 +299,7 @@ public static class SmtpDecider
     private static SmtpDecision End(SmtpConversation data, SmtpReply reply, string reason) =>
         new(SmtpState.Closed, data, [reply]) { Ends = reason };
 
-    private static SmtpDecision Hello(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command)
+    private static SmtpDecision Hello(SmtpPolicy policy, SmtpState state, SmtpState next, SmtpConversation data, SmtpCommand command)
     {
         var client = command.Argument;
         if (client.Length == 0 || client.Contains(' ', StringComparison.Ordinal))
@@ -305,19 +311,11 @@ public static class SmtpDecider
         var reply = extended
             ? SmtpReplies.Ehlo(policy.Hostname, client, policy.MaxMessageSize)
             : SmtpReplies.Helo(policy.Hostname, client);
-        return Step(SmtpState.Ready, data.ClearTransaction() with { ClientName = client, Extended = extended }, reply);
+        return Step(next, data.ClearTransaction() with { ClientName = client, Extended = extended }, reply);
     }
 
-    private static SmtpDecision Mail(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
+    private static SmtpDecision Mail(SmtpPolicy policy, SmtpState state, SmtpState next, SmtpConversation data, string argument)
     {
-        switch (state)
-        {
-            case SmtpState.Greeted:
-                return Error(policy, state, data, SmtpReplies.BadSequence("send HELO or EHLO first"));
-            case SmtpState.MailGiven or SmtpState.RcptGiven:
-                return Error(policy, state, data, SmtpReplies.BadSequence("MAIL already given"));
-        }
-
         if (!SmtpParser.TrySplitPath(argument, "FROM:", out var pathText, out var parameters))
         {
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME]"));
@@ -349,16 +347,11 @@ public static class SmtpDecider
             return Step(state, data, SmtpReplies.MessageTooBig(policy.MaxMessageSize));
         }
 
-        return Step(SmtpState.MailGiven, data with { Mail = new MailFromArgs(from, size, eightBit), Recipients = [] }, SmtpReplies.SenderOk);
+        return Step(next, data with { Mail = new MailFromArgs(from, size, eightBit), Recipients = [] }, SmtpReplies.SenderOk);
     }
 
-    private static SmtpDecision Rcpt(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
+    private static SmtpDecision Rcpt(SmtpPolicy policy, SmtpState state, SmtpState next, SmtpConversation data, string argument)
     {
-        if (state is not (SmtpState.MailGiven or SmtpState.RcptGiven))
-        {
-            return Error(policy, state, data, SmtpReplies.BadSequence(state == SmtpState.Greeted ? "send HELO or EHLO first" : "need MAIL before RCPT"));
-        }
-
         if (!SmtpParser.TrySplitPath(argument, "TO:", out var pathText, out var parameters))
         {
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: RCPT TO:<address>"));
@@ -395,7 +388,7 @@ public static class SmtpDecider
         var recipients = data.Recipients.Exists(r => r.Mailbox == mailbox.Name)
             ? data.Recipients
             : data.Recipients.Add(new Recipient(to, mailbox.Name!));
-        return Step(SmtpState.RcptGiven, data with { Recipients = recipients }, SmtpReplies.RecipientOk);
+        return Step(next, data with { Recipients = recipients }, SmtpReplies.RecipientOk);
     }
 
     private static (string? Name, SmtpReply? Refusal) Resolve(SmtpPolicy policy, MailPath to)
@@ -427,25 +420,14 @@ public static class SmtpDecider
         || (MailPath.TryGetAddressLiteral(domain, out var address)
             && policy.LocalAddresses.Contains(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
 
-    private static SmtpDecision Data(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
+    private static SmtpDecision Data(SmtpPolicy policy, SmtpState state, SmtpState next, SmtpConversation data, string argument)
     {
-        if (state != SmtpState.RcptGiven)
-        {
-            var why = state switch
-            {
-                SmtpState.Greeted => "send HELO or EHLO first",
-                SmtpState.Ready => "need MAIL before DATA",
-                _ => "need RCPT before DATA",
-            };
-            return Error(policy, state, data, SmtpReplies.BadSequence(why));
-        }
-
         if (argument.Length > 0)
         {
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("DATA takes no argument"));
         }
 
-        return new SmtpDecision(SmtpState.ReceivingData, data, [SmtpReplies.StartMailInput], new SmtpEffect.BeginData());
+        return new SmtpDecision(next, data, [SmtpReplies.StartMailInput], new SmtpEffect.BeginData());
     }
 
     private static SmtpDecision NoArgument(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command, Func<SmtpDecision> then) =>

@@ -8,6 +8,7 @@ using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Smtp;
 using Akka.Configuration;
+using Serilog.Events;
 
 namespace ActorMail.Configuration;
 
@@ -40,6 +41,16 @@ public enum LogConsole
 
     /// <summary>Warnings and errors only.</summary>
     Warnings,
+}
+
+/// <summary>How log lines are written: plain text for people, compact JSON for machines.</summary>
+public enum LogFormat
+{
+    /// <summary>One line of text per event.</summary>
+    Text,
+
+    /// <summary>Serilog's compact JSON, one object per line.</summary>
+    Json,
 }
 
 /// <summary>A local user: mailbox name and PBKDF2 password hash.</summary>
@@ -190,8 +201,8 @@ public sealed record NodeOptions(
     string Bind,
     string DataRoot,
     string LogDirectory,
-    string LogFormat,
-    string LogLevel,
+    LogFormat LogFormat,
+    LogEventLevel LogLevel,
     LogConsole LogConsole,
     TimeSpan LogFlushInterval,
     long LogFileSizeLimit,
@@ -237,8 +248,8 @@ public sealed record NodeOptions(
             Bind: c.GetString("bind"),
             DataRoot: Path.GetFullPath(c.GetString("data")),
             LogDirectory: Path.GetFullPath(c.GetString("logs")),
-            LogFormat: c.GetString("log-format"),
-            LogLevel: c.GetString("log-level"),
+            LogFormat: ParseEnum<LogFormat>(c.GetString("log-format"), "actormail.log-format"),
+            LogLevel: ParseEnum<LogEventLevel>(c.GetString("log-level"), "actormail.log-level"),
             LogConsole: ParseEnum<LogConsole>(c.GetString("log-console"), "actormail.log-console"),
             LogFlushInterval: c.GetTimeSpan("log-flush-interval"),
             LogFileSizeLimit: c.GetLong("log-file-size-limit"),
@@ -306,12 +317,9 @@ public sealed record NodeOptions(
         Hostname,
         Smtp.MaxMessageSize,
         Smtp.MaxRecipients,
-        Smtp.MaxCommandLine,
-        Smtp.MaxTextLine,
         Smtp.MaxBadCommands,
         Smtp.MaxRefusedRecipients,
         Smtp.MaxJunkCommands,
-        Smtp.BareNewline,
         LocalDomains.ToFrozenSet(StringComparer.Ordinal),
         BoundAddresses(),
         Users.Select(u => u.Name).ToFrozenSet(StringComparer.Ordinal),

@@ -16,8 +16,8 @@ public static class NodeLogging
     public static Serilog.Core.Logger Create(NodeOptions options, bool console = true)
     {
         Directory.CreateDirectory(options.LogDirectory);
-        var level = Enum.TryParse<LogEventLevel>(options.LogLevel, ignoreCase: true, out var l) ? l : LogEventLevel.Information;
-        var json = options.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase);
+        var level = options.LogLevel;
+        var json = options.LogFormat == LogFormat.Json;
         var config = new LoggerConfiguration()
             .MinimumLevel.Is(level)
             // ASP.NET Core writes lines per request at Information: only its warnings are kept.

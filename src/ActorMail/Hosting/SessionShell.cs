@@ -39,6 +39,7 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
     private bool _aborting;
     private bool _peerClosed;
     private TransferLimit? _transfer;
+    private ByteString _held = ByteString.Empty;
     private int _inputs;
 
     protected SessionShell(SessionStart start, SessionLimits limits, string protocol, TimeSpan idleTimeout, TDecision connect)
@@ -55,7 +56,12 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
             When(state, OnEvent, IsInteractive(state) ? idleTimeout : null);
         }
 
-        OnTermination(_ => Ended(_inputs));
+        OnTermination(_ =>
+        {
+            Release();
+            Log.Info("{Protocol} session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
+                protocol, EndReason, _inputs, Messages, Input.TotalReceived, Clock.ElapsedMilliseconds);
+        });
         Initialize();
     }
 
@@ -77,8 +83,8 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
     /// <summary>The state in which the session only waits for its connection to close.</summary>
     protected abstract TState ClosedState { get; }
 
-    /// <summary>Octets the runner holds back to write with later replies.</summary>
-    protected virtual int Unwritten => 0;
+    /// <summary>Messages the session moved (stored, or sent), for its summary line.</summary>
+    protected abstract int Messages { get; }
 
     protected override void PreStart()
     {
@@ -130,11 +136,8 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
     /// <summary>The time limit the input being framed now must finish within, or null.</summary>
     protected abstract TransferLimit? Transfer(TState state);
 
-    /// <summary>Logs the session's summary line; <paramref name="inputs"/> counts the inputs decided.</summary>
-    protected abstract void Ended(int inputs);
-
-    /// <summary>Writes the gathered replies (the runner may join them to bytes it holds back).</summary>
-    protected virtual void Flush(StringBuilder replies) => Write(replies);
+    /// <summary>Frees what the runner holds (a spool, a file being sent) when the session ends.</summary>
+    protected abstract void Release();
 
     /// <summary>A write the runner asked to hear about (<paramref name="then"/>) was acknowledged.</summary>
     protected virtual State<TState, TData> OnWritten(object? then, bool drained) =>
@@ -146,8 +149,38 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
     /// </summary>
     protected bool OutputFull(int gathered = 0) => _unacked + gathered >= _limits.MaxUnsentOutput;
 
-    /// <summary>Writes <paramref name="bytes"/>; <paramref name="then"/>, if given, is handed to <see cref="OnWritten"/> once they are acknowledged.</summary>
+    /// <summary>Writes <paramref name="bytes"/> after anything held; <paramref name="then"/>, if given, is handed to <see cref="OnWritten"/> once they are acknowledged.</summary>
     protected void Write(ByteString bytes, object? then = null)
+    {
+        WriteHeld();
+        Send(bytes, then);
+    }
+
+    /// <summary>
+    /// Holds <paramref name="bytes"/> to leave in one write with the replies that follow them
+    /// (so pipelined small answers do not cost a write each), or at once when the held bytes
+    /// reach <paramref name="flushAt"/> octets.
+    /// </summary>
+    protected void WriteWithNext(ByteString bytes, int flushAt)
+    {
+        _held = _held.Concat(bytes);
+        if (_held.Count >= flushAt)
+        {
+            WriteHeld();
+        }
+    }
+
+    private void WriteHeld()
+    {
+        if (!_held.IsEmpty)
+        {
+            var held = _held;
+            _held = ByteString.Empty;
+            Send(held, null);
+        }
+    }
+
+    private void Send(ByteString bytes, object? then)
     {
         if (bytes.IsEmpty)
         {
@@ -163,14 +196,14 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
         _connection.Tell(Tcp.Write.Create(bytes, new Written(bytes.Count, then)));
     }
 
-    /// <summary>Writes the gathered replies as ASCII in one write, and empties the buffer.</summary>
-    protected void Write(StringBuilder replies)
+    // Writes what is held and the gathered replies as ASCII, in one write, and empties the buffer.
+    private void Flush(StringBuilder replies)
     {
-        if (replies.Length > 0)
-        {
-            Write(ByteString.FromString(replies.ToString(), Encoding.ASCII));
-            replies.Clear();
-        }
+        var text = replies.Length > 0 ? ByteString.FromString(replies.ToString(), Encoding.ASCII) : ByteString.Empty;
+        replies.Clear();
+        var held = _held;
+        _held = ByteString.Empty;
+        Send(held.IsEmpty ? text : held.Concat(text), null);
     }
 
     /// <summary>Runs a decision that came from outside the input, then goes on with input that waited for it.</summary>
@@ -185,7 +218,7 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
     protected State<TState, TData> Pump(TState state, TData data, StringBuilder replies)
     {
         // Input is taken only while the replies it makes have room; the rest waits for acknowledgements.
-        while (!Input.IsEmpty && TakesInput(state) && !OutputFull(replies.Length + Unwritten))
+        while (!Input.IsEmpty && TakesInput(state) && !OutputFull(replies.Length + _held.Count))
         {
             var span = Input.Current;
             var before = span.Length;

@@ -34,7 +34,6 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private readonly TransferLimit _commandLimit;
     private MessageStream? _stream;
     private Maildir? _maildir;
-    private ByteString _pending = ByteString.Empty;
     private long _correlation;
     private int _retrieved;
 
@@ -55,7 +54,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     protected override Pop3State ClosedState => Pop3State.Closed;
 
-    protected override int Unwritten => _pending.Count;
+    protected override int Messages => _retrieved;
 
     protected override bool IsInteractive(Pop3State state) => state is Pop3State.Authorization or Pop3State.Transaction;
 
@@ -157,25 +156,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
         return decision;
     }
 
-    // Replies gathered after small retrieved messages leave with them, in one write.
-    protected override void Flush(StringBuilder replies)
-    {
-        if (!_pending.IsEmpty && replies.Length > 0)
-        {
-            _pending = _pending.Concat(ByteString.FromString(replies.ToString(), Encoding.ASCII));
-            replies.Clear();
-        }
-
-        WritePending();
-        Write(replies);
-    }
-
-    protected override void Ended(int inputs)
-    {
-        DropStream();
-        Log.Info("POP3 session ended ({EndReason}): {Commands} commands, {Retrieved} messages sent, {BytesIn} octets in, {DurationMs} ms",
-            EndReason, inputs, _retrieved, Input.TotalReceived, Clock.ElapsedMilliseconds);
-    }
+    protected override void Release() => DropStream();
 
     private Pop3Decision Checked(Pop3Conversation data, PasswordOutcome outcome)
     {
@@ -203,36 +184,20 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     // Writes the next chunk after `head` (replies not yet written) and returns true while more is
     // to come; the last chunk carries the terminator and ends the stream. A message that ends in
-    // its first chunk joins the bytes gathered for the end of this Pump, so pipelined RETRs of
-    // small messages leave in one write (up to a chunk's size) instead of one each.
+    // its first chunk leaves with the replies that follow, so pipelined RETRs of small messages
+    // cost one write (up to a chunk's size) instead of one each.
     private bool WriteNextChunk(ByteString head)
     {
-        var stream = _stream!;
-        var chunk = head.Concat(stream.Next(out var last));
+        var chunk = head.Concat(_stream!.Next(out var last));
         if (!last)
         {
-            WritePending();
             Write(chunk, ChunkWritten.Instance);
             return true;
         }
 
         DropStream();
-        _pending = _pending.Concat(chunk);
-        if (_pending.Count >= _options.RetrChunkSize)
-        {
-            WritePending();
-        }
-
+        WriteWithNext(chunk, _options.RetrChunkSize);
         return false;
-    }
-
-    private void WritePending()
-    {
-        if (!_pending.IsEmpty)
-        {
-            Write(_pending);
-            _pending = ByteString.Empty;
-        }
     }
 
     private static void AppendReplies(Pop3Decision decision, StringBuilder replies)

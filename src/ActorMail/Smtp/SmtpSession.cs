@@ -56,6 +56,8 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
 
     protected override SmtpState ClosedState => SmtpState.Closed;
 
+    protected override int Messages => StateData.MessagesAccepted;
+
     protected override bool IsInteractive(SmtpState state) => state is not (SmtpState.Storing or SmtpState.Closed);
 
     protected override SmtpDecision Idle(SmtpConversation data) => SmtpDecider.Idle(data);
@@ -172,12 +174,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
         return decision;
     }
 
-    protected override void Ended(int inputs)
-    {
-        DropSpool();
-        Log.Info("SMTP session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
-            EndReason, inputs, StateData.MessagesAccepted, Input.TotalReceived, Clock.ElapsedMilliseconds);
-    }
+    protected override void Release() => DropSpool();
 
     private SmtpDecision? DecodeData(ref ReadOnlySpan<byte> span, SmtpConversation data)
     {

@@ -20,12 +20,9 @@ public class SmtpDeciderTests
         Hostname: "mx.test",
         MaxMessageSize: MaxSize,
         MaxRecipients: maxRecipients,
-        MaxCommandLine: 512,
-        MaxTextLine: 1000,
         MaxBadCommands: maxBadCommands,
         MaxRefusedRecipients: maxRefusedRecipients,
         MaxJunkCommands: maxJunkCommands,
-        BareNewline: BareNewlinePolicy.Reject,
         LocalDomains: new HashSet<string> { "localhost", "example.test" },
         LocalAddresses: new HashSet<IPAddress> { IPAddress.Parse("127.0.0.1"), IPAddress.IPv6Loopback },
         Users: new HashSet<string>(users.Length > 0 ? users : ["alice", "bob", "carol"]),
@@ -946,6 +943,59 @@ public class SmtpDeciderTests
         var decision = Send(policy, Reach(policy, R), line);
 
         Assert.Equal((1, 0), (decision.Data.BadCommands, decision.Data.JunkCommands));
+    }
+
+    private static readonly Dictionary<SmtpVerb, string> ValidLine = new()
+    {
+        [SmtpVerb.Helo] = "HELO client.test",
+        [SmtpVerb.Ehlo] = "EHLO client.test",
+        [SmtpVerb.Mail] = "MAIL FROM:<x@remote.test>",
+        [SmtpVerb.Rcpt] = "RCPT TO:<bob@localhost>",
+        [SmtpVerb.Data] = "DATA",
+        [SmtpVerb.Rset] = "RSET",
+        [SmtpVerb.Quit] = "QUIT",
+    };
+
+    public static TheoryData<SmtpState, SmtpVerb, SmtpStep> StateTableRows()
+    {
+        var rows = new TheoryData<SmtpState, SmtpVerb, SmtpStep>();
+        foreach (var (verb, steps) in SmtpStateTable.Rows)
+        {
+            for (var i = 0; i < steps.Length; i++)
+            {
+                rows.Add(SmtpStateTable.CommandStates[i], verb, steps[i]);
+            }
+        }
+
+        return rows;
+    }
+
+    [Theory]
+    [MemberData(nameof(StateTableRows))]
+    public void TheDeciderDoesWhatTheStateTableSays(SmtpState state, SmtpVerb verb, SmtpStep step)
+    {
+        var policy = Policy();
+
+        var decision = Send(policy, Reach(policy, state), ValidLine[verb]);
+
+        if (step.Refusal is { } why)
+        {
+            AssertReply(decision, 503, "5.5.1");
+            Assert.EndsWith($"Bad sequence of commands: {why}\r\n", Assert.Single(decision.Replies).Render(), StringComparison.Ordinal);
+            Assert.Equal(state, decision.State);
+        }
+        else
+        {
+            Assert.Equal(step.Next, decision.State);
+        }
+    }
+
+    [Fact]
+    public void TheStateTableListsEveryRestrictedVerbOnceWithAStepForEveryCommandState()
+    {
+        Assert.Equal(ValidLine.Keys.Order(), SmtpStateTable.Rows.Select(r => r.Verb).Order());
+        Assert.All(SmtpStateTable.Rows, r => Assert.Equal(SmtpStateTable.CommandStates.Count, r.Steps.Length));
+        Assert.All(SmtpStateTable.Rows.SelectMany(r => r.Steps), s => Assert.True(s.Next is null ^ s.Refusal is null));
     }
 
     // A decision that closes: no effect left to run, and a reason for the session's summary line.
