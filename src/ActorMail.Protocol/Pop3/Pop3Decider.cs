@@ -1,3 +1,4 @@
+using System.Text;
 using System.Collections.Immutable;
 using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Store;
@@ -96,6 +97,18 @@ public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadO
 {
     /// <inheritdoc/>
     public string? Ends { get; init; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<SessionNote> Notes { get; init; } = [];
+
+    /// <inheritdoc/>
+    public void Render(StringBuilder wire)
+    {
+        foreach (var reply in Replies)
+        {
+            wire.Append(reply.Render());
+        }
+    }
 }
 
 /// <summary>
@@ -103,8 +116,15 @@ public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadO
 /// TRANSACTION; message numbers never change within a session; a deleted message is gone from
 /// every command's view.
 /// </summary>
-public static class Pop3Decider
+public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, Pop3Decision>
 {
+    private Pop3Decider()
+    {
+    }
+
+    /// <summary>Command lines are read in AUTHORIZATION and TRANSACTION; every other state waits for an answer or is closed.</summary>
+    public static bool ReadsCommands(Pop3State state) => state is Pop3State.Authorization or Pop3State.Transaction;
+
     /// <summary>The greeting, or the refusal of a connection the listener did not admit.</summary>
     public static Pop3Decision Connect(Admission admission = Admission.Accepted) => admission switch
     {
@@ -150,9 +170,12 @@ public static class Pop3Decider
     /// <summary>The password check of PASS is done: open the maildrop, wait out the failure delay, or ask the client to come back.</summary>
     public static Pop3Decision PasswordChecked(Pop3Conversation data, PasswordOutcome outcome) => outcome switch
     {
-        PasswordOutcome.Accepted => new Pop3Decision(Pop3State.Opening, data, [], new Pop3Effect.OpenMaildrop(data.User!)),
-        PasswordOutcome.Rejected => new Pop3Decision(Pop3State.AuthDelay, data with { AuthFailures = data.AuthFailures + 1 }, [], new Pop3Effect.DelayAuthFailure()),
-        _ => Step(Pop3State.Authorization, data with { User = null }, Pop3Replies.AuthBusy),
+        PasswordOutcome.Accepted => new Pop3Decision(Pop3State.Opening, data, [], new Pop3Effect.OpenMaildrop(data.User!)) { Notes = [Pop3Note.SignedIn(data.User!)] },
+        PasswordOutcome.Rejected => new Pop3Decision(Pop3State.AuthDelay, data with { AuthFailures = data.AuthFailures + 1 }, [], new Pop3Effect.DelayAuthFailure())
+        {
+            Notes = [Pop3Note.SignInFailed(data.User, data.AuthFailures + 1)],
+        },
+        _ => Step(Pop3State.Authorization, data with { User = null }, Pop3Replies.AuthBusy) with { Notes = [Pop3Note.CheckerBusy(data.User)] },
     };
 
     /// <summary>The session has lasted as long as a session may: close without UPDATE. A QUIT being committed is let finish: the session closes right after it anyway.</summary>
@@ -164,7 +187,8 @@ public static class Pop3Decider
         state is Pop3State.Authorization or Pop3State.Transaction ? new(Pop3State.Closed, data, []) { Ends = "peer closed" } : new(state, data, []);
 
     /// <summary>The file of a message in the snapshot could not be opened for RETR or TOP: the message is not sent, the session goes on.</summary>
-    public static Pop3Decision MessageUnavailable(Pop3Conversation data) => Step(Pop3State.Transaction, data, Pop3Replies.MaildropUnavailable);
+    public static Pop3Decision MessageUnavailable(Pop3Conversation data, DropMessage message) =>
+        Step(Pop3State.Transaction, data, Pop3Replies.MaildropUnavailable) with { Notes = [Pop3Note.Unavailable(data.User!, message.FileName)] };
 
     /// <summary>The failure delay after a bad sign-in is over: answer, and close after the last allowed failure.</summary>
     public static Pop3Decision AuthDelayOver(Pop3Policy policy, Pop3Conversation data) =>
@@ -176,7 +200,7 @@ public static class Pop3Decider
     public static Pop3Decision MaildropOpened(Pop3Conversation data, ImmutableArray<DropMessage> messages)
     {
         var opened = data with { Messages = messages, Deleted = [] };
-        return Step(Pop3State.Transaction, opened, Pop3Replies.Opened(opened.LiveCount, opened.LiveOctets));
+        return Step(Pop3State.Transaction, opened, Pop3Replies.Opened(opened.LiveCount, opened.LiveOctets)) with { Notes = [Pop3Note.Opened(data.User!, messages.Length)] };
     }
 
     /// <summary>Another session holds the maildrop.</summary>
@@ -187,9 +211,9 @@ public static class Pop3Decider
     public static Pop3Decision MaildropFailed(Pop3Conversation data) =>
         Step(Pop3State.Authorization, data with { User = null }, Pop3Replies.MaildropUnavailable);
 
-    /// <summary>UPDATE finished: every marked file is gone.</summary>
-    public static Pop3Decision Committed(Pop3Conversation data) =>
-        End(data, Pop3Replies.SignOffAfterUpdate(data.LiveCount), "quit");
+    /// <summary>UPDATE finished: every marked file is gone (<paramref name="removed"/> of them were still there to remove).</summary>
+    public static Pop3Decision Committed(Pop3Conversation data, int removed) =>
+        End(data, Pop3Replies.SignOffAfterUpdate(data.LiveCount), "quit") with { Notes = [Pop3Note.Removed(data.User!, removed)] };
 
     /// <summary>UPDATE could not remove every marked file.</summary>
     public static Pop3Decision CommitFailed(Pop3Conversation data) =>
@@ -204,11 +228,11 @@ public static class Pop3Decider
         End(data, Pop3Replies.MaildropLost, "maildrop lost");
 
     /// <summary>A command line did not complete within its time limit: close without UPDATE.</summary>
-    public static Pop3Decision CommandTimedOut(Pop3Conversation data) =>
+    public static Pop3Decision TransferTimedOut(Pop3Conversation data) =>
         End(data, Pop3Replies.CommandTimeout, "command too slow");
 
-    /// <summary>The node is stopping: close without UPDATE.</summary>
-    public static Pop3Decision Shutdown(Pop3Conversation data) =>
+    /// <summary>The node is stopping: close without UPDATE, whatever the state.</summary>
+    public static Pop3Decision Shutdown(Pop3State state, Pop3Conversation data) =>
         End(data, Pop3Replies.ShuttingDown, "shutdown");
 
     private static Pop3Decision Authorization(Pop3Policy policy, Pop3Conversation data, Pop3Command command)

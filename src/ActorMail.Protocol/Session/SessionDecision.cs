@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace ActorMail.Protocol.Session;
 
 /// <summary>What the session shell reads of any protocol's decision: where the session goes, and why it ends if it does.</summary>
@@ -13,4 +15,39 @@ public interface ISessionDecision<out TState, out TData>
 
     /// <summary>Why the session ends, for its summary line; null while it goes on.</summary>
     string? Ends { get; }
+
+    /// <summary>Facts of this step for the session's log, one line each.</summary>
+    IReadOnlyList<SessionNote> Notes { get; }
+
+    /// <summary>Appends the replies, as they go on the wire, to <paramref name="wire"/>.</summary>
+    void Render(StringBuilder wire);
+}
+
+/// <summary>
+/// The inputs every session meets whatever its protocol, as the session shell asks them of a
+/// decider. Static, like the deciders: a decider is pure functions, not an object.
+/// </summary>
+/// <typeparam name="TState">The protocol's states.</typeparam>
+/// <typeparam name="TData">The protocol's immutable session data.</typeparam>
+/// <typeparam name="TDecision">The protocol's decision.</typeparam>
+public interface ISessionDecider<TState, TData, TDecision>
+    where TDecision : ISessionDecision<TState, TData>
+{
+    /// <summary>True in the states that read command lines, which the idle timeout covers.</summary>
+    static abstract bool ReadsCommands(TState state);
+
+    /// <summary>No input for the idle timeout.</summary>
+    static abstract TDecision Idle(TData data);
+
+    /// <summary>A command line or body did not finish within its time limit.</summary>
+    static abstract TDecision TransferTimedOut(TData data);
+
+    /// <summary>The session has lasted as long as a session may.</summary>
+    static abstract TDecision LifetimeOver(TState state, TData data);
+
+    /// <summary>The node is stopping.</summary>
+    static abstract TDecision Shutdown(TState state, TData data);
+
+    /// <summary>The client half-closed and all it sent before has been decided.</summary>
+    static abstract TDecision PeerClosed(TState state, TData data);
 }

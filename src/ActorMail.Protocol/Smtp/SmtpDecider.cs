@@ -1,3 +1,4 @@
+using System.Text;
 using System.Collections.Immutable;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
@@ -123,8 +124,17 @@ public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadO
     /// <inheritdoc/>
     public string? Ends { get; init; }
 
-    /// <summary>Facts of this step for the session's log, one Information line each.</summary>
-    public IReadOnlyList<SmtpNote> Notes { get; init; } = [];
+    /// <inheritdoc/>
+    public IReadOnlyList<SessionNote> Notes { get; init; } = [];
+
+    /// <inheritdoc/>
+    public void Render(StringBuilder wire)
+    {
+        foreach (var reply in Replies)
+        {
+            wire.Append(reply.Render());
+        }
+    }
 }
 
 /// <summary>
@@ -132,8 +142,15 @@ public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadO
 /// frames bytes, calls these and carries out the effect; every rule of RFC 5321 the server
 /// follows is here, testable without sockets or actors.
 /// </summary>
-public static class SmtpDecider
+public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, SmtpDecision>
 {
+    private SmtpDecider()
+    {
+    }
+
+    /// <summary>Command lines are read in every state but while storing and once closed.</summary>
+    public static bool ReadsCommands(SmtpState state) => state is not (SmtpState.Storing or SmtpState.Closed);
+
     /// <summary>The first step: the greeting, or the refusal of a connection the listener did not admit.</summary>
     public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted, string sessionId = "") => admission switch
     {
@@ -226,7 +243,7 @@ public static class SmtpDecider
 
     /// <summary>A mailbox stored a copy of a message already answered 451 (after the store timeout): the client will retry, so it is taken back.</summary>
     public static SmtpDecision LateDelivery(SmtpState state, SmtpConversation data, StoredCopy copy) =>
-        new(state, data, [], new SmtpEffect.Retract(copy));
+        new(state, data, [], new SmtpEffect.Retract(copy)) { Notes = [SmtpNote.LateCopyTakenBack(copy.Mailbox)] };
 
     /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad and junk counts start again.</summary>
     public static SmtpDecision Stored(SmtpConversation data, string queueId) =>

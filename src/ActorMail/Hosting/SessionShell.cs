@@ -22,9 +22,11 @@ namespace ActorMail.Hosting;
 /// <typeparam name="TState">The protocol's states.</typeparam>
 /// <typeparam name="TData">The protocol's immutable session data.</typeparam>
 /// <typeparam name="TDecision">The protocol's decision.</typeparam>
-public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData>
+/// <typeparam name="TDecider">The protocol's decider, for the inputs every session meets.</typeparam>
+public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TState, TData>
     where TState : struct, Enum
     where TDecision : class, ISessionDecision<TState, TData>
+    where TDecider : ISessionDecider<TState, TData, TDecision>
 {
     private const string WriteTimer = "write-timeout";
     private const string LifetimeTimer = "session-lifetime";
@@ -53,7 +55,7 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
         StartWith(connect.State, connect.Data);
         foreach (var state in Enum.GetValues<TState>())
         {
-            When(state, OnEvent, IsInteractive(state) ? idleTimeout : null);
+            When(state, OnEvent, TDecider.ReadsCommands(state) ? idleTimeout : null);
         }
 
         OnTermination(_ =>
@@ -103,11 +105,8 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
         }
     }
 
-    /// <summary>True in the states that read commands, which the idle timeout covers.</summary>
-    protected abstract bool IsInteractive(TState state);
-
-    /// <summary>True while input is taken: an interactive state with nothing else in progress.</summary>
-    protected virtual bool TakesInput(TState state) => IsInteractive(state);
+    /// <summary>True while input is taken: a state that reads commands, with nothing else in progress.</summary>
+    protected virtual bool TakesInput(TState state) => TDecider.ReadsCommands(state);
 
     /// <summary>Frames one input from the front of <paramref name="input"/> (advancing it past what was used) and decides it; null when more bytes are needed.</summary>
     protected abstract TDecision? Next(TState state, TData data, ref ReadOnlySpan<byte> input);
@@ -117,21 +116,6 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
 
     /// <summary>The decision for a message from outside the connection (a mailbox, the password checker, a timer of the runner); null when the message is not the runner's.</summary>
     protected abstract TDecision? Answer(TState state, TData data, object message);
-
-    /// <summary>No input for the idle timeout.</summary>
-    protected abstract TDecision Idle(TData data);
-
-    /// <summary>A command line or body did not finish within its <see cref="TransferLimit"/>.</summary>
-    protected abstract TDecision TransferTimedOut(TData data);
-
-    /// <summary>The session has lasted <see cref="SessionLimits.SessionLifetime"/>.</summary>
-    protected abstract TDecision LifetimeOver(TState state, TData data);
-
-    /// <summary>The node is stopping.</summary>
-    protected abstract TDecision NodeStopping(TState state, TData data);
-
-    /// <summary>The client half-closed and all it sent before has been decided.</summary>
-    protected abstract TDecision PeerClosed(TState state, TData data);
 
     /// <summary>The time limit the input being framed now must finish within, or null.</summary>
     protected abstract TransferLimit? Transfer(TState state);
@@ -233,7 +217,7 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
 
         if (_peerClosed && Input.IsEmpty && TakesInput(state))
         {
-            (state, data) = Decided(PeerClosed(state, data), replies) is var next ? (next.State, next.Data) : default;
+            (state, data) = Decided(TDecider.PeerClosed(state, data), replies) is var next ? (next.State, next.Data) : default;
         }
 
         Flush(replies);
@@ -253,6 +237,11 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
     private TDecision Decided(TDecision decision, StringBuilder replies)
     {
         var next = Run(decision, replies);
+        foreach (var note in next.Notes)
+        {
+            Write(note);
+        }
+
         if (next.State.Equals(ClosedState) && next.Ends is { } why)
         {
             EndReason = why;
@@ -275,20 +264,40 @@ public abstract class SessionShell<TState, TData, TDecision> : FSM<TState, TData
             case Tcp.Received received:
                 return Hold(received);
             case StateTimeout:
-                return Apply(Idle(e.StateData));
+                return Apply(TDecider.Idle(e.StateData));
             case TransferTimedOutEvent:
-                return Apply(TransferTimedOut(e.StateData));
+                return Apply(TDecider.TransferTimedOut(e.StateData));
             case Tcp.PeerClosed when !closed:
                 // The client has sent all it will: answer what it sent, then close.
                 _peerClosed = true;
                 return TakesInput(state) ? Pump(state, e.StateData, new StringBuilder()) : Stay();
             case ShutdownSession when !closed:
-                return Apply(NodeStopping(state, e.StateData));
+                return Apply(TDecider.Shutdown(state, e.StateData));
             case LifetimeOverEvent when !closed && !_aborting && !_closing:
-                return Apply(LifetimeOver(state, e.StateData));
+                return Apply(TDecider.LifetimeOver(state, e.StateData));
         }
 
         return Answer(state, e.StateData, e.FsmEvent) is { } answer ? Apply(answer) : OnConnectionEvent(e);
+    }
+
+    private void Write(SessionNote note)
+    {
+        object[] values = [.. note.Values];
+        switch (note.Level)
+        {
+            case NoteLevel.Debug:
+                Log.Debug(note.Template, values);
+                break;
+            case NoteLevel.Warning:
+                Log.Warning(note.Template, values);
+                break;
+            case NoteLevel.Error:
+                Log.Error(note.Template, values);
+                break;
+            default:
+                Log.Info(note.Template, values);
+                break;
+        }
     }
 
     // Keeps input that arrived while the session cannot use it, and stops reading until ReadAgain.

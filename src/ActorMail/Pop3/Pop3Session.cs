@@ -3,7 +3,6 @@ using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Framing;
-using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Store;
 using Akka.Actor;
@@ -15,13 +14,13 @@ using static ActorMail.Store.StoreCommands;
 namespace ActorMail.Pop3;
 
 /// <summary>
-/// One POP3 connection: <see cref="Pop3Decider"/> over the <see cref="SessionShell{TState, TData, TDecision}"/>,
+/// One POP3 connection: <see cref="Pop3Decider"/> over the <see cref="SessionShell{TState, TData, TDecision, TDecider}"/>,
 /// with the effects that need the outside world. RETR and TOP stream the file in chunks, each
 /// written only after the previous one is acknowledged, so a large message never piles up in
 /// the write queue. Passwords are checked by the node's <see cref="PasswordChecker"/>, never on
 /// the session's thread.
 /// </summary>
-public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3Decision>
+public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3Decision, Pop3Decider>
 {
     private const string AuthTimer = "auth-delay";
 
@@ -56,21 +55,9 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     protected override int Messages => _retrieved;
 
-    protected override bool IsInteractive(Pop3State state) => state is Pop3State.Authorization or Pop3State.Transaction;
+    protected override bool TakesInput(Pop3State state) => _stream is null && Pop3Decider.ReadsCommands(state);
 
-    protected override bool TakesInput(Pop3State state) => _stream is null && IsInteractive(state);
-
-    protected override Pop3Decision Idle(Pop3Conversation data) => Pop3Decider.Idle(data);
-
-    protected override Pop3Decision TransferTimedOut(Pop3Conversation data) => Pop3Decider.CommandTimedOut(data);
-
-    protected override Pop3Decision LifetimeOver(Pop3State state, Pop3Conversation data) => Pop3Decider.LifetimeOver(state, data);
-
-    protected override Pop3Decision NodeStopping(Pop3State state, Pop3Conversation data) => Pop3Decider.Shutdown(data);
-
-    protected override Pop3Decision PeerClosed(Pop3State state, Pop3Conversation data) => Pop3Decider.PeerClosed(state, data);
-
-    protected override TransferLimit? Transfer(Pop3State state) => IsInteractive(state) && _framer.HasPartialLine ? _commandLimit : null;
+    protected override TransferLimit? Transfer(Pop3State state) => Pop3Decider.ReadsCommands(state) && _framer.HasPartialLine ? _commandLimit : null;
 
     protected override Pop3Decision? Next(Pop3State state, Pop3Conversation data, ref ReadOnlySpan<byte> input)
     {
@@ -78,14 +65,13 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
         {
             case LineStatus.Line:
                 var command = Pop3Parser.Parse(line);
-                var decision = Pop3Decider.Decide(_policy, state, data, command);
                 if (Log.IsDebugEnabled)
                 {
                     // The PASS argument is never logged: only the verb.
-                    Log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? (decision.Replies[0].Ok ? "+OK" : "-ERR") : "wait");
+                    Log.Debug("{Command} in {State}", command.Name, state);
                 }
 
-                return decision;
+                return Pop3Decider.Decide(_policy, state, data, command);
             case LineStatus.TooLong:
                 return Pop3Decider.LineTooLong(_policy, state, data);
             default:
@@ -95,19 +81,19 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     protected override Pop3Decision? Answer(Pop3State state, Pop3Conversation data, object message) => (state, message) switch
     {
-        (Pop3State.Verifying, AuthCommands.PasswordChecked c) when c.CorrelationId == _correlation => Checked(data, c.Outcome),
+        (Pop3State.Verifying, AuthCommands.PasswordChecked c) when c.CorrelationId == _correlation => Pop3Decider.PasswordChecked(data, c.Outcome),
         (Pop3State.AuthDelay, AuthDelayOver) => Pop3Decider.AuthDelayOver(_policy, data),
         (Pop3State.Opening, MaildropOpened o) when o.CorrelationId == _correlation => Opened(data, o),
         (Pop3State.Opening, MaildropLocked l) when l.CorrelationId == _correlation => Pop3Decider.MaildropLocked(data),
         (Pop3State.Opening, MaildropFailed f) when f.CorrelationId == _correlation => Pop3Decider.MaildropFailed(data),
-        (Pop3State.Update, DeletionsCommitted c) when c.CorrelationId == _correlation => Committed(data, c),
+        (Pop3State.Update, DeletionsCommitted c) when c.CorrelationId == _correlation => Pop3Decider.Committed(data, c.Removed),
         (Pop3State.Update, DeletionsFailed f) when f.CorrelationId == _correlation => Pop3Decider.CommitFailed(data),
         (not Pop3State.Closed, MaildropLost) => Pop3Decider.MaildropLost(data),
         _ => null,
     };
 
     protected override State<Pop3State, Pop3Conversation> OnWritten(object? then, bool drained) =>
-        then is ChunkWritten && _stream is not null && IsInteractive(StateName)
+        then is ChunkWritten && _stream is not null && Pop3Decider.ReadsCommands(StateName)
             ? WriteNextChunk(ByteString.Empty) ? Stay() : Pump(StateName, StateData, new StringBuilder())
             : base.OnWritten(then, drained);
 
@@ -124,13 +110,9 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
                 _passwords.Tell(new AuthCommands.CheckPassword(check.User, check.Password, Start.Address, ++_correlation));
                 break;
             case Pop3Effect.OpenMaildrop open:
-                Log.Info("{User} signed in", open.User);
                 _mailboxes.Tell(new OpenMaildrop(open.User, ++_correlation));
                 break;
             case Pop3Effect.DelayAuthFailure:
-                // The checker logs each failure it checked; what the throttle refused unchecked is
-                // logged once per window there, so a guessing storm does not become a log storm.
-                Log.Debug("Sign-in failed for {User} ({Failures} so far)", MailboxName.ForLog(decision.Data.User), decision.Data.AuthFailures);
                 SetTimer(AuthTimer, AuthDelayOver.Instance, _options.AuthFailureDelay, repeat: false);
                 break;
             case Pop3Effect.CommitDeletions commit:
@@ -139,12 +121,11 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
             case Pop3Effect.SendMessage send:
                 if (MessageStream.Open(_maildir!.MessagePath(send.Message.FileName), send.BodyLines, _options.RetrChunkSize) is not { } stream)
                 {
-                    Log.Error("Message {FileName} of {User} could not be opened", send.Message.FileName, decision.Data.User);
-                    return Run(Pop3Decider.MessageUnavailable(decision.Data), replies);
+                    return Run(Pop3Decider.MessageUnavailable(decision.Data, send.Message), replies);
                 }
 
                 _retrieved++;
-                AppendReplies(decision, replies);
+                decision.Render(replies);
                 var head = ByteString.FromString(replies.ToString(), Encoding.ASCII);
                 replies.Clear();
                 _stream = stream;
@@ -152,34 +133,17 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
                 return decision;
         }
 
-        AppendReplies(decision, replies);
+        decision.Render(replies);
         return decision;
     }
 
     protected override void Release() => DropStream();
 
-    private Pop3Decision Checked(Pop3Conversation data, PasswordOutcome outcome)
-    {
-        if (outcome == PasswordOutcome.Busy)
-        {
-            Log.Warning("Sign-in of {User} refused: too many password checks waiting", MailboxName.ForLog(data.User));
-        }
-
-        return Pop3Decider.PasswordChecked(data, outcome);
-    }
-
     private Pop3Decision Opened(Pop3Conversation data, MaildropOpened opened)
     {
         Log = Log.WithContext("User", data.User!);
         _maildir = new Maildir(_dataRoot, data.User!);
-        Log.Info("Maildrop of {User} opened: {Count} messages", data.User, opened.Messages.Length);
         return Pop3Decider.MaildropOpened(data, opened.Messages);
-    }
-
-    private Pop3Decision Committed(Pop3Conversation data, DeletionsCommitted committed)
-    {
-        Log.Info("UPDATE removed {Removed} messages of {User}", committed.Removed, data.User);
-        return Pop3Decider.Committed(data);
     }
 
     // Writes the next chunk after `head` (replies not yet written) and returns true while more is
@@ -198,14 +162,6 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
         DropStream();
         WriteWithNext(chunk, _options.RetrChunkSize);
         return false;
-    }
-
-    private static void AppendReplies(Pop3Decision decision, StringBuilder replies)
-    {
-        foreach (var reply in decision.Replies)
-        {
-            replies.Append(reply.Render());
-        }
     }
 
     private void DropStream()

@@ -15,17 +15,16 @@ using static ActorMail.Store.StoreCommands;
 namespace ActorMail.Smtp;
 
 /// <summary>
-/// One SMTP connection: <see cref="SmtpDecider"/> over the <see cref="SessionShell{TState, TData, TDecision}"/>,
+/// One SMTP connection: <see cref="SmtpDecider"/> over the <see cref="SessionShell{TState, TData, TDecision, TDecider}"/>,
 /// with the effects that need the outside world: the spool file a body streams into, the
 /// mailboxes it is handed to, and the store timeout.
 /// </summary>
-public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, SmtpDecision>
+public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, SmtpDecision, SmtpDecider>
 {
     private const string StoreTimer = "store-timeout";
 
+    private readonly NodeOptions _node;
     private readonly SmtpOptions _options;
-    private readonly string _dataRoot;
-    private readonly string _hostname;
     private readonly SmtpPolicy _policy;
     private readonly IActorRef _mailboxes;
     private readonly LineFramer _framer;
@@ -39,9 +38,8 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes)
         : base(start, options.Smtp.Limits, "SMTP", options.Smtp.IdleTimeout, SmtpDecider.Connect(policy, start.Admission, start.SessionId))
     {
+        _node = options;
         _options = options.Smtp;
-        _dataRoot = options.DataRoot;
-        _hostname = options.Hostname;
         _policy = policy;
         _mailboxes = mailboxes;
         _framer = new LineFramer(_options.MaxCommandLine);
@@ -58,21 +56,9 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
 
     protected override int Messages => StateData.MessagesAccepted;
 
-    protected override bool IsInteractive(SmtpState state) => state is not (SmtpState.Storing or SmtpState.Closed);
-
-    protected override SmtpDecision Idle(SmtpConversation data) => SmtpDecider.Idle(data);
-
-    protected override SmtpDecision TransferTimedOut(SmtpConversation data) => SmtpDecider.TransferTimedOut(data);
-
-    protected override SmtpDecision LifetimeOver(SmtpState state, SmtpConversation data) => SmtpDecider.LifetimeOver(state, data);
-
-    protected override SmtpDecision NodeStopping(SmtpState state, SmtpConversation data) => SmtpDecider.Shutdown(state, data);
-
-    protected override SmtpDecision PeerClosed(SmtpState state, SmtpConversation data) => SmtpDecider.PeerClosed(state, data);
-
     protected override TransferLimit? Transfer(SmtpState state) =>
         state == SmtpState.ReceivingData ? _dataLimit
-        : IsInteractive(state) && _framer.HasPartialLine ? _commandLimit
+        : SmtpDecider.ReadsCommands(state) && _framer.HasPartialLine ? _commandLimit
         : null;
 
     protected override SmtpDecision? Next(SmtpState state, SmtpConversation data, ref ReadOnlySpan<byte> input)
@@ -86,13 +72,12 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
         {
             case LineStatus.Line:
                 var command = SmtpParser.Parse(line);
-                var decision = SmtpDecider.Decide(_policy, state, data, command);
                 if (Log.IsDebugEnabled)
                 {
-                    Log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? decision.Replies[^1].Code : 0);
+                    Log.Debug("{Command} in {State}", command.Name, state);
                 }
 
-                return decision;
+                return SmtpDecider.Decide(_policy, state, data, command);
             case LineStatus.TooLong:
                 return SmtpDecider.LineTooLong(_policy, state, data);
             default:
@@ -121,11 +106,6 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
 
     protected override SmtpDecision Run(SmtpDecision decision, StringBuilder replies)
     {
-        foreach (var note in decision.Notes)
-        {
-            Log.Info(note.Template, [.. note.Values]);
-        }
-
         switch (decision.Effect)
         {
             case SmtpEffect.BeginData:
@@ -156,7 +136,6 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
 
                 break;
             case SmtpEffect.Retract late:
-                Log.Warning("Late delivery to {Mailbox} taken back", late.Copy.Mailbox);
                 Retract([late.Copy]);
                 break;
         }
@@ -166,11 +145,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             DropSpool();
         }
 
-        foreach (var reply in decision.Replies)
-        {
-            replies.Append(reply.Render());
-        }
-
+        decision.Render(replies);
         return decision;
     }
 
@@ -196,9 +171,9 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     {
         _decoder.Reset();
         _correlation++;
-        _spool = Spool.Create(_dataRoot, $"{Start.SessionId}.{_correlation}");
+        _spool = Spool.Create(_node.DataRoot, $"{Start.SessionId}.{_correlation}");
         _spool.Write(TraceHeaders.Build(
-            data.Mail!.From, data.ClientName!, Start.Address, _hostname, data.Extended, Start.SessionId, DateTimeOffset.Now));
+            data.Mail!.From, data.ClientName!, Start.Address, _node.Hostname, data.Extended, Start.SessionId, DateTimeOffset.Now));
     }
 
     private void Retract(IEnumerable<StoredCopy> copies)

@@ -716,9 +716,10 @@ public class Pop3DeciderTests
         var update = Send(policy, Send(policy, Reach(policy, T), lines), "QUIT");
         Assert.Equal(U, update.State);
 
-        var decision = Pop3Decider.Committed(update.Data);
+        var decision = Pop3Decider.Committed(update.Data, lines.Length);
 
         AssertOnly(decision, wire);
+        Assert.Equal($"UPDATE removed {lines.Length} messages of alice", Assert.Single(decision.Notes).ToString());
         Assert.Equal(Closed, decision.State);
         AssertEnds(decision);
     }
@@ -772,7 +773,7 @@ public class Pop3DeciderTests
             Assert.Equal(2, at.Data.Deleted.Count);
         }
 
-        var decision = idle ? Pop3Decider.Idle(at.Data) : Pop3Decider.Shutdown(at.Data);
+        var decision = idle ? Pop3Decider.Idle(at.Data) : Pop3Decider.Shutdown(state, at.Data);
 
         AssertOnly(decision, idle
             ? "-ERR Idle timeout, closing connection\r\n"
