@@ -32,6 +32,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
     private readonly IActorRef _mailboxes;
     private readonly IActorRef _passwords;
     private readonly LineFramer _framer;
+    private readonly NodeMetrics _metrics;
     private MessageStream? _stream;
     private Maildir? _maildir;
     private ByteString _pending = ByteString.Empty;
@@ -48,6 +49,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
         _mailboxes = mailboxes;
         _passwords = passwords;
         _framer = new LineFramer(options.Pop3.MaxCommandLine);
+        _metrics = NodeMetrics.Get(Context.System);
 
         StartWith(start.Admission == Admission.Accepted ? Pop3State.Authorization : Pop3State.Closed, Pop3Conversation.Start);
         When(Pop3State.Authorization, Active, options.Pop3.IdleTimeout);
@@ -200,6 +202,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
     private State<Pop3State, Pop3Conversation> Committed(Pop3Conversation data, DeletionsCommitted committed)
     {
         Log.Info("UPDATE removed {Removed} messages of {User}", committed.Removed, data.User);
+        _metrics.Deletions.Add(committed.Removed);
         return Continue(Pop3Decider.Committed(data));
     }
 
@@ -317,6 +320,11 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
                 }
 
                 _retrieved++;
+                if (send.BodyLines is null)
+                {
+                    _metrics.Retrievals.Increment();
+                }
+
                 AppendReplies(decision, replies);
                 var head = ByteString.FromString(replies.ToString(), Encoding.ASCII);
                 replies.Clear();

@@ -32,7 +32,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
     private readonly LineFramer _framer;
     private readonly DataDecoder _decoder;
     private readonly List<MessageDelivered> _delivered = [];
-    private readonly Metric _accepted;
+    private readonly NodeMetrics _metrics;
     private Spool? _spool;
     private long _correlation;
     private int _pendingStores;
@@ -50,7 +50,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
         _mailboxes = mailboxes;
         _framer = new LineFramer(options.Smtp.MaxCommandLine);
         _decoder = new DataDecoder(options.Smtp.MaxMessageSize, options.Smtp.MaxTextLine, options.Smtp.BareNewline, options.Smtp.NulInBody);
-        _accepted = NodeMetrics.Get(Context.System).MessagesAccepted;
+        _metrics = NodeMetrics.Get(Context.System);
 
         StartWith(start.Admission == Admission.Accepted ? SmtpState.Greeted : SmtpState.Closed, SmtpConversation.Start);
         foreach (var state in new[] { SmtpState.Greeted, SmtpState.Ready, SmtpState.MailGiven, SmtpState.RcptGiven, SmtpState.ReceivingData })
@@ -183,6 +183,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
             }
 
             decision = SmtpDecider.StoreFailed(data, failure);
+            CountRefused(decision);
         }
         else
         {
@@ -190,7 +191,8 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
             Log.Info("Message {QueueId} stored for {Recipients} ({Size} octets)",
                 queueId, string.Join(",", data.Recipients.Select(r => r.Mailbox)), _spool?.Length ?? 0);
             decision = SmtpDecider.Stored(data, queueId);
-            _accepted.Increment();
+            _metrics.MessagesAccepted.Increment();
+            _metrics.OctetsReceived.Add(_spool?.Length ?? 0);
         }
 
         DropSpool();
@@ -306,7 +308,13 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
                 return null;
             }
 
-            return SmtpDecider.DataEnded(_policy, data, DataOutcome.Of(_decoder));
+            var verdict = SmtpDecider.DataEnded(_policy, data, DataOutcome.Of(_decoder));
+            if (verdict.Effect != SmtpEffect.Deliver)
+            {
+                CountRefused(verdict);
+            }
+
+            return verdict;
         }
         finally
         {
@@ -365,7 +373,9 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
         {
             Log.Error("Spool write failed: {Reason}", spool.Failure!.Message);
             DropSpool();
-            return SmtpDecider.StoreFailed(decision.Data, StoreErrors.Classify(spool.Failure!));
+            var failed = SmtpDecider.StoreFailed(decision.Data, StoreErrors.Classify(spool.Failure!));
+            CountRefused(failed);
+            return failed;
         }
 
         _delivered.Clear();
@@ -391,6 +401,9 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
 
         return GoTo(decision.State).Using(decision.Data);
     }
+
+    // A message refused at the end of DATA or in storing, counted by the code it was answered with.
+    private void CountRefused(SmtpDecision decision) => _metrics.MessagesRefused(decision.Replies[^1].Code).Increment();
 
     private void DropSpool()
     {

@@ -1,8 +1,10 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
 using ActorMail.Configuration;
+using ActorMail.Hosting;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Smtp;
@@ -24,6 +26,7 @@ public sealed class MailboxActor : ReceiveActor
     private readonly List<Delivery> _batch = [];
     private readonly bool _publish;
     private readonly int _snippetLength;
+    private readonly NodeMetrics _metrics;
 
     // Summaries by maildrop entry ("new/<name>"): a delivered file never changes, so each message
     // is parsed once; entries whose file is gone are dropped at the next listing.
@@ -36,6 +39,7 @@ public sealed class MailboxActor : ReceiveActor
         _sync = options.StoreSync;
         _publish = options.RunsHttp;
         _snippetLength = options.Http.SnippetLength;
+        _metrics = NodeMetrics.Get(Context.System);
         Receive<DeliverMessage>(Deliver);
         Receive<SyncDeliveries>(_ => Sync());
         Receive<OpenMaildrop>(Open);
@@ -172,6 +176,8 @@ public sealed class MailboxActor : ReceiveActor
     // its own (its spool file is gone) fails alone; a failed flush fails the whole batch.
     private void Sync()
     {
+        var started = Stopwatch.GetTimestamp();
+        _metrics.DeliveryBatchSize.Record(_batch.Count);
         try
         {
             if (_sync == StoreSync.Syncfs)
@@ -220,6 +226,7 @@ public sealed class MailboxActor : ReceiveActor
         finally
         {
             _batch.Clear();
+            _metrics.FlushSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 
