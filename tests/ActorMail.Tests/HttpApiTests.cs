@@ -239,7 +239,7 @@ public sealed class HttpApiTests : IAsyncLifetime
 
         await SendAsync(_node, "alice@localhost", "evented", "a@example.org");
         var (name, data) = await NextEvent(aliceEvents, timeout.Token);
-        Assert.Equal("new", name);
+        Assert.Equal("delivered", name);
         var id = Path.GetFileName(Assert.Single(_node.Files("alice")));
         Assert.Equal("alice", data.GetProperty("mailbox").GetString());
         Assert.Equal(id, data.GetProperty("id").GetString());
@@ -252,7 +252,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         // bob sees nothing of alice's: his first event is his own mail.
         await SendAsync(_node, "bob@localhost", "his", "a@example.org");
         (name, data) = await NextEvent(bobEvents, timeout.Token);
-        Assert.Equal("new", name);
+        Assert.Equal("delivered", name);
         Assert.Equal("bob", data.GetProperty("mailbox").GetString());
     }
 

@@ -129,10 +129,10 @@ def test_the_events_stream_reports_a_new_message_to_curl(node, tmp_path):
             assert time.monotonic() < deadline, "the events stream did not open"
             time.sleep(0.05)
         send(node, tmp_path, "bob@localhost", "evented")
-        while b"event: new\n" not in lines:
-            assert time.monotonic() < deadline, f"no new-message event: {lines}"
+        while b"event: delivered\n" not in lines:
+            assert time.monotonic() < deadline, f"no delivered event: {lines}"
             time.sleep(0.05)
-        data = json.loads(lines[lines.index(b"event: new\n") + 1][len(b"data: "):])
+        data = json.loads(lines[lines.index(b"event: delivered\n") + 1][len(b"data: "):])
         assert data["mailbox"] == "bob" and data["id"] == node.files("bob")[0].name
     finally:
         stream.kill()

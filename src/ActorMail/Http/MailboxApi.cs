@@ -448,7 +448,7 @@ public sealed class MailboxApi
         {
             var (name, data) = e switch
             {
-                MessageArrived a => ("new", JsonSerializer.Serialize(new { mailbox = a.Mailbox, id = a.Id, size = a.Size }, Json)),
+                MessageArrived a => ("delivered", JsonSerializer.Serialize(new { mailbox = a.Mailbox, id = a.Id, size = a.Size }, Json)),
                 _ => ("deleted", JsonSerializer.Serialize(new { mailbox = e.Mailbox, id = e.Id }, Json)),
             };
             frames.Append("event: ").Append(name).Append("\ndata: ").Append(data).Append("\n\n");
