@@ -16,7 +16,7 @@ export DOTNET_NOLOGO := 1
 .PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 compose-e2 compose-e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
 
 help:
-	@echo "make run     build and start SMTP on 127.0.0.1:2525 and POP3 on 127.0.0.1:2110 (demo users alice, bob)"
+	@echo "make run     build and start SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:2110, HTTP on 127.0.0.1:8025 (demo users alice, bob)"
 	@echo "make test    install what the tests need, then run every suite"
 	@echo "make e2      E2 scenario: pytest -m e2 under tcpdump, then validate artifacts/pcap/traffic_e2.pcap"
 	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"

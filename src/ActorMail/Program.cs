@@ -134,7 +134,8 @@ public static class Program
             await node.WaitBoundAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             if (readyFile is not null)
             {
-                await ReadyFile.WriteAsync(readyFile, Environment.ProcessId, node).ConfigureAwait(false);
+                var http = host is WebApplication served ? new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.Bind), HttpServer.BoundPort(served)) : null;
+                await ReadyFile.WriteAsync(readyFile, Environment.ProcessId, node, http).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or TimeoutException)

@@ -96,7 +96,7 @@ public sealed class HttpApiTests : IAsyncLifetime
             await pop.AuthenticateAsync("alice", "alice-demo");
             using var all = await http.DeleteAsync("api/v1/mailboxes/alice/messages");
             Assert.Equal(HttpStatusCode.Conflict, all.StatusCode);
-            Assert.Contains("POP3", (await ReadJson(all)).GetProperty("error").GetString(), StringComparison.Ordinal);
+            Assert.Contains("POP3", (await ReadProblem(all, 409)).GetProperty("detail").GetString(), StringComparison.Ordinal);
             var id = Path.GetFileName(Assert.Single(_node.Files("alice")));
             Assert.Equal(HttpStatusCode.Conflict, (await http.DeleteAsync($"api/v1/mailboxes/alice/messages/{Uri.EscapeDataString(id)}")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"api/v1/mailboxes/alice/messages/{Uri.EscapeDataString(id)}/raw")).StatusCode);
@@ -239,7 +239,7 @@ public sealed class HttpApiTests : IAsyncLifetime
 
         await SendAsync(_node, "alice@localhost", "evented", "a@example.org");
         var (name, data) = await NextEvent(aliceEvents, timeout.Token);
-        Assert.Equal("new", name);
+        Assert.Equal("delivered", name);
         var id = Path.GetFileName(Assert.Single(_node.Files("alice")));
         Assert.Equal("alice", data.GetProperty("mailbox").GetString());
         Assert.Equal(id, data.GetProperty("id").GetString());
@@ -252,7 +252,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         // bob sees nothing of alice's: his first event is his own mail.
         await SendAsync(_node, "bob@localhost", "his", "a@example.org");
         (name, data) = await NextEvent(bobEvents, timeout.Token);
-        Assert.Equal("new", name);
+        Assert.Equal("delivered", name);
         Assert.Equal("bob", data.GetProperty("mailbox").GetString());
     }
 
@@ -261,18 +261,95 @@ public sealed class HttpApiTests : IAsyncLifetime
     {
         await SendAsync(_node, "alice@localhost", "counted", "a@example.org");
         using var http = new HttpClient { BaseAddress = _node.HttpBase };
+        Assert.Equal("ok\n", await http.GetStringAsync("healthz"));
         Assert.Equal("ok\n", await http.GetStringAsync("livez"));
         Assert.Equal("ready\n", await http.GetStringAsync("readyz"));
         using var metrics = await http.GetAsync("metrics");
         Assert.Equal("text/plain", metrics.Content.Headers.ContentType!.MediaType);
         Assert.Equal("0.0.4", metrics.Content.Headers.ContentType.Parameters.Single(p => p.Name == "version").Value);
-        var text = await metrics.Content.ReadAsStringAsync();
-        Assert.Contains("# TYPE actormail_messages_accepted_total counter\nactormail_messages_accepted_total 1\n", text, StringComparison.Ordinal);
-        Assert.Contains("actormail_sessions_total{protocol=\"smtp\"} 1\n", text, StringComparison.Ordinal);
-        Assert.Contains("actormail_connections_refused_total{protocol=\"http\",reason=\"address_full\"} 0\n", text, StringComparison.Ordinal);
-        Assert.Contains("actormail_signin_failures_total{reason=\"throttled\"} 0\n", text, StringComparison.Ordinal);
-        Assert.All(text.Split('\n', StringSplitOptions.RemoveEmptyEntries), line =>
-            Assert.Matches(@"^(# (HELP|TYPE) actormail_[a-z_]+ .+|actormail_[a-z_]+(\{[a-z_]+=""[a-z0-9_]+""(,[a-z_]+=""[a-z0-9_]+"")*\})? -?\d+)$", line));
+        var series = ParseMetrics(await metrics.Content.ReadAsStringAsync());
+        Assert.Equal(1, series["actormail_messages_accepted_total"]);
+        Assert.Equal(1, series["actormail_sessions_total{protocol=\"smtp\"}"]);
+        Assert.Equal(0, series["actormail_connections_refused_total{protocol=\"http\",reason=\"address_full\"}"]);
+        Assert.Equal(0, series["actormail_signin_failures_total{reason=\"throttled\"}"]);
+        Assert.Equal(1, series["actormail_delivery_batch_size_count"]);
+    }
+
+    [Fact]
+    public async Task Readyz_is_503_with_the_reason_while_the_mail_root_cannot_be_written()
+    {
+        await using var node = await TestNode.StartAsync();
+        using var http = new HttpClient { BaseAddress = node.HttpBase };
+        Assert.Equal("ready\n", await http.GetStringAsync("readyz"));
+        var moved = node.MailRoot + ".away";
+        Directory.Move(node.MailRoot, moved);
+        await File.WriteAllTextAsync(node.MailRoot, "a file where the mail root should be");
+        try
+        {
+            using var answer = await http.GetAsync("readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+            Assert.StartsWith("mail root not writable: ", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("ok\n", await http.GetStringAsync("healthz"));
+        }
+        finally
+        {
+            File.Delete(node.MailRoot);
+            Directory.Move(moved, node.MailRoot);
+        }
+
+        Assert.Equal("ready\n", await http.GetStringAsync("readyz"));
+    }
+
+    [Fact]
+    public async Task Metrics_move_by_exactly_what_was_sent_and_name_no_user()
+    {
+        await using var node = await TestNode.StartAsync("actormail.smtp.max-message-size = 4000");
+        using var alice = Client(node, "alice", "alice-demo");
+        var before = await ScrapeAsync(node);
+
+        await SendAsync(node, "alice@localhost", "one", "a@example.org");
+        await SendAsync(node, "alice@localhost", "two", "a@example.org");
+        await SendAsync(node, "bob@localhost", "three", "a@example.org");
+        using (var big = RawClient.StartData(node.SmtpPort, "alice@localhost"))
+        {
+            big.Send("Subject: too big\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 70) + "\r\n", 100)) + ".\r\n");
+            Assert.StartsWith("552", big.ReadLine(), StringComparison.Ordinal);
+        }
+
+        var stored = node.AllMessages("alice").Concat(node.AllMessages("bob")).Sum(f => new FileInfo(f).Length);
+        using (var pop = new Pop3Client())
+        {
+            await pop.ConnectAsync("127.0.0.1", node.Pop3Port, MailKit.Security.SecureSocketOptions.None);
+            await pop.AuthenticateAsync("alice", "alice-demo");
+            await pop.GetMessageAsync(0);
+            await pop.GetMessageAsync(1);
+            await pop.DeleteMessageAsync(0);
+            await pop.DisconnectAsync(true);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync("api/v1/mailboxes/alice/messages")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("api/v1/mailboxes/bob/messages")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("api/v1/mailboxes/alice/messages/no-such-id")).StatusCode);
+        var after = await ScrapeAsync(node);
+
+        double Moved(string series) => after.GetValueOrDefault(series) - before.GetValueOrDefault(series);
+        Assert.Equal(3, Moved("actormail_messages_accepted_total"));
+        Assert.Equal(1, Moved("actormail_messages_refused_total{code=\"552\"}"));
+        Assert.Equal(stored, Moved("actormail_message_octets_received_total"));
+        Assert.Equal(4, Moved("actormail_sessions_total{protocol=\"smtp\"}"));
+        Assert.Equal(1, Moved("actormail_sessions_total{protocol=\"pop3\"}"));
+        Assert.Equal(2, Moved("actormail_pop3_retrievals_total"));
+        Assert.Equal(1, Moved("actormail_pop3_deletions_total"));
+        // The scrape before counts too: a request is counted as its answer starts, before the client reads it.
+        Assert.Equal(2, Moved("actormail_http_requests_total{status=\"200\"}"));
+        Assert.Equal(2, Moved("actormail_http_requests_total{status=\"404\"}"));
+        Assert.Equal(3, Moved("actormail_delivery_batch_size_count"));
+        Assert.Equal(3, Moved("actormail_delivery_batch_size_sum"));
+        Assert.Equal(3, Moved("actormail_delivery_flush_seconds_count"));
+        Assert.Equal(3, Moved("actormail_delivery_batch_size_bucket{le=\"1\"}"));
+
+        // Labels name protocols, reasons, codes and buckets: never a user or an address.
+        Assert.DoesNotContain(after.Keys, k => k.Contains("alice", StringComparison.Ordinal) || k.Contains("bob", StringComparison.Ordinal) || k.Contains('@', StringComparison.Ordinal));
     }
 
     [Fact]
@@ -332,6 +409,142 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Null(node.Node.Http);
     }
 
+    [Fact]
+    public async Task Wait_answers_with_the_matching_message_that_arrives_after_it_began()
+    {
+        using var alice = Client(_node, "alice", "alice-demo");
+        var waiting = alice.GetAsync("api/v1/mailboxes/alice/wait?q=REPORT&timeout=30");
+        await WaitFor(async () => await MetricAsync(_node, "actormail_http_waiting") == 1);
+
+        await SendAsync(_node, "alice@localhost", "unrelated", "a@example.org");
+        await SendAsync(_node, "alice@localhost", "Weekly report", "a@example.org");
+        using var answer = await waiting;
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var message = await ReadJson(answer);
+        Assert.Equal("Weekly report", message.GetProperty("subject").GetString());
+        var id = message.GetProperty("id").GetString();
+        Assert.Contains(_node.Files("alice"), f => Path.GetFileName(f) == id);
+        Assert.Equal(0, await MetricAsync(_node, "actormail_http_waiting"));
+    }
+
+    [Fact]
+    public async Task Wait_answers_at_once_for_a_message_already_there_and_408_when_none_comes()
+    {
+        await SendAsync(_node, "alice@localhost", "Already here", "a@example.org");
+        using var alice = Client(_node, "alice", "alice-demo");
+        using (var present = await alice.GetAsync($"api/v1/mailboxes/alice/wait?q=already&timeout={_node.Options.Http.MaxWait.TotalSeconds}"))
+        {
+            Assert.Equal("Already here", (await ReadJson(present)).GetProperty("subject").GetString());
+        }
+
+        using var none = await alice.GetAsync("api/v1/mailboxes/alice/wait?q=never-sent&timeout=1");
+        Assert.Contains("never-sent", (await ReadProblem(none, 408)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, await MetricAsync(_node, "actormail_http_waiting"));
+    }
+
+    [Fact]
+    public async Task Wait_keeps_to_the_callers_mailbox_and_its_timeout_limits()
+    {
+        await SendAsync(_node, "alice@localhost", "for alice only", "a@example.org");
+        using var bob = Client(_node, "bob", "bob-demo");
+        await ReadProblem(await bob.GetAsync("api/v1/mailboxes/alice/wait?q=alice&timeout=1"), 404);
+        var max = (int)_node.Options.Http.MaxWait.TotalSeconds;
+        foreach (var bad in new[] { "abc", "-1", "+5", "1.5", (max + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            var problem = await ReadProblem(await bob.GetAsync($"api/v1/mailboxes/bob/wait?timeout={bad}"), 400);
+            Assert.Contains($"0 to {max}", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Waiters_past_max_waiters_are_answered_503_and_the_first_still_wakes()
+    {
+        await using var node = await TestNode.StartAsync("actormail.http.max-waiters = 1");
+        using var alice = Client(node, "alice", "alice-demo");
+        var first = alice.GetAsync("api/v1/mailboxes/alice/wait?q=wake&timeout=30");
+        await WaitFor(async () => await MetricAsync(node, "actormail_http_waiting") == 1);
+
+        using (var second = await alice.GetAsync("api/v1/mailboxes/alice/wait?q=wake&timeout=30"))
+        {
+            await ReadProblem(second, 503);
+            Assert.NotNull(second.Headers.RetryAfter);
+        }
+
+        await SendAsync(node, "alice@localhost", "wake up", "a@example.org");
+        using var woken = await first;
+        Assert.Equal("wake up", (await ReadJson(woken)).GetProperty("subject").GetString());
+    }
+
+    [Fact]
+    public async Task Errors_are_problem_details_with_a_detail_never_500()
+    {
+        using var alice = Client(_node, "alice", "alice-demo");
+        await ReadProblem(await alice.GetAsync("api/v1/mailboxes/alice/messages?limit=abc"), 400);
+        await ReadProblem(await alice.GetAsync("api/v1/mailboxes/alice/messages?offset=-3"), 400);
+        await ReadProblem(await alice.GetAsync("api/v1/mailboxes/alice/messages/1796172290.M1P1Q1.vm,S=10"), 404);
+        await ReadProblem(await alice.GetAsync("api/v1/mailboxes/Not_A_Name/messages"), 404);
+        await ReadProblem(await alice.GetAsync("api/v1/no-such-endpoint"), 404);
+        await ReadProblem(await alice.PostAsync("api/v1/mailboxes", null), 405);
+        using var anonymous = new HttpClient { BaseAddress = _node.HttpBase };
+        await ReadProblem(await anonymous.GetAsync("api/v1/mailboxes"), 401);
+    }
+
+    [Fact]
+    public async Task Hostile_names_and_ids_get_400_or_404_and_touch_nothing_beside_the_mail_root()
+    {
+        // A folder beside the mail root, laid out like a mailbox, with a marker no answer may carry.
+        const string marker = "sibling-secret-7f3a";
+        var sibling = Path.Combine(Path.GetDirectoryName(_node.MailRoot)!, "sibling");
+        var planted = Path.Combine(sibling, "alice", "new", "1796172290.M1P1Q1.vm,S=40");
+        Directory.CreateDirectory(Path.GetDirectoryName(planted)!);
+        await File.WriteAllTextAsync(planted, $"Subject: {marker}\r\n\r\n{marker}\r\n");
+        var before = Snapshot(sibling);
+        await SendAsync(_node, "alice@localhost", "alice's own", "a@example.org");
+        var id = Path.GetFileName(planted);
+        var longName = new string('a', 10_240);
+        var names = new[] { "..", "%2e%2e", "..%2fsibling%2falice", "%2e%2e%2fsibling%2falice", "..%2F..%2Fsibling", "%2f", "alice%00", "%00", longName };
+        var ids = new[] { "..", "%2e%2e", "..%2f..%2f..%2fsibling%2falice%2fnew%2f" + id, "%2e%2e%2fsibling", "x%00y", "%00", longName };
+        var targets = names.SelectMany(n => new[] { $"/api/v1/mailboxes/{n}/messages", $"/api/v1/mailboxes/{n}/messages/{id}/raw", $"/api/v1/mailboxes/{n}/wait?timeout=0" })
+            .Concat(ids.SelectMany(i => new[] { $"/api/v1/mailboxes/alice/messages/{i}", $"/api/v1/mailboxes/alice/messages/{i}/raw", $"/api/v1/mailboxes/alice/messages/{i}/attachments/0" }))
+            .Append("/api/v1/mailboxes/alice/messages/../../../../sibling/alice/new/" + id)
+            .Append("/api/v1/mailboxes/../../sibling/alice/messages")
+            .ToList();
+        foreach (var target in targets)
+        {
+            // DELETE where the API has it (a message, all messages); elsewhere it would be 405.
+            var deletable = !target.Contains("/raw", StringComparison.Ordinal) && !target.Contains("/attachments/", StringComparison.Ordinal) && !target.Contains("/wait", StringComparison.Ordinal);
+            foreach (var method in deletable ? new[] { "GET", "DELETE" } : ["GET"])
+            {
+                var (status, body) = await RawRequestAsync(_node, method, target, "alice", "alice-demo");
+                var shown = target.Length > 120 ? target[..120] + "..." : target;
+                Assert.True(status is 400 or 404, $"{method} {shown}: {status}");
+                Assert.DoesNotContain(marker, body, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Equal(before, Snapshot(sibling));
+        Assert.Single(_node.Files("alice"));
+    }
+
+    // Every file under a folder with its octets and modification time: what "untouched" means.
+    private static List<string> Snapshot(string folder) =>
+        [.. Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(p => $"{p} {(File.Exists(p) ? Convert.ToHexString(File.ReadAllBytes(p)) : "dir")} {File.GetLastWriteTimeUtc(p):O}")];
+
+    // One request written as given (no client normalises its target), on a connection of its own.
+    private static async Task<(int Status, string Body)> RawRequestAsync(TestNode node, string method, string target, string user, string password)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, node.HttpPort);
+        var stream = client.GetStream();
+        var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"{method} {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {credentials}\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var answer = await reader.ReadToEndAsync();
+        var status = answer.Split(' ', 3) is [_, var code, ..] ? int.Parse(code, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return (status, answer);
+    }
+
     private static HttpClient Client(TestNode node, string user, string password)
     {
         var http = new HttpClient { BaseAddress = node.HttpBase, Timeout = TimeSpan.FromSeconds(30) };
@@ -346,6 +559,19 @@ public sealed class HttpApiTests : IAsyncLifetime
         return await ReadJson(response);
     }
 
+    // An RFC 9457 problem: application/problem+json with the status and a detail that says why.
+    private static async Task<JsonElement> ReadProblem(HttpResponseMessage response, int status)
+    {
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var problem = document.RootElement.Clone();
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        return problem;
+    }
+
     private static async Task<JsonElement> ReadJson(HttpResponseMessage response)
     {
         Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
@@ -353,11 +579,38 @@ public sealed class HttpApiTests : IAsyncLifetime
         return document.RootElement.Clone();
     }
 
-    private static async Task<long> MetricAsync(TestNode node, string series)
+    private static async Task<double> MetricAsync(TestNode node, string series) => (await ScrapeAsync(node))[series];
+
+    private static async Task<Dictionary<string, double>> ScrapeAsync(TestNode node)
     {
         using var http = new HttpClient { BaseAddress = node.HttpBase };
-        var line = (await http.GetStringAsync("metrics")).Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return long.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        return ParseMetrics(await http.GetStringAsync("metrics"));
+    }
+
+    // The Prometheus text format (0.0.4): "# HELP" and "# TYPE" lines, then one "series value" line
+    // each, the series being a name and optional {label="value",...}. Anything else fails the test.
+    private static Dictionary<string, double> ParseMetrics(string text)
+    {
+        var series = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith('#'))
+            {
+                Assert.Matches(@"^# (HELP [a-z_][a-z0-9_]* .*|TYPE [a-z_][a-z0-9_]* (counter|gauge|histogram|summary|untyped))$", line);
+                continue;
+            }
+
+            var match = System.Text.RegularExpressions.Regex.Match(line, @"^([a-z_][a-z0-9_]*(\{[a-z_]+=""[^""\\]*""(,[a-z_]+=""[^""\\]*"")*\})?) (\S+)$");
+            Assert.True(match.Success, $"not a Prometheus sample line: {line}");
+            var value = match.Groups[4].Value switch
+            {
+                "+Inf" => double.PositiveInfinity,
+                var v => double.Parse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture),
+            };
+            Assert.True(series.TryAdd(match.Groups[1].Value, value), $"series twice: {line}");
+        }
+
+        return series;
     }
 
     private static async Task WaitFor(Func<Task<bool>> condition)

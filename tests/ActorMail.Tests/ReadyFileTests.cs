@@ -12,7 +12,7 @@ public sealed class ReadyFileTests
         await using var node = await TestNode.StartAsync();
         var path = Path.Combine(node.Directory, "ready.json");
 
-        await ReadyFile.WriteAsync(path, 4242, node.Node);
+        await ReadyFile.WriteAsync(path, 4242, node.Node, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, node.HttpPort));
 
         using var ready = JsonDocument.Parse(await File.ReadAllTextAsync(path));
         Assert.NotEqual(0, node.SmtpPort);
@@ -20,6 +20,7 @@ public sealed class ReadyFileTests
         Assert.Equal(4242, ready.RootElement.GetProperty("pid").GetInt32());
         Assert.Equal($"127.0.0.1:{node.SmtpPort}", ready.RootElement.GetProperty("smtp").GetString());
         Assert.Equal($"127.0.0.1:{node.Pop3Port}", ready.RootElement.GetProperty("pop3").GetString());
+        Assert.Equal($"127.0.0.1:{node.HttpPort}", ready.RootElement.GetProperty("http").GetString());
         Assert.Equal(["ready.json"], Directory.GetFiles(node.Directory).Select(Path.GetFileName));
     }
 
@@ -35,5 +36,6 @@ public sealed class ReadyFileTests
         using var ready = JsonDocument.Parse(await File.ReadAllTextAsync(path));
         Assert.Equal($"127.0.0.1:{node.SmtpPort}", ready.RootElement.GetProperty("smtp").GetString());
         Assert.Equal(JsonValueKind.Null, ready.RootElement.GetProperty("pop3").ValueKind);
+        Assert.Equal(JsonValueKind.Null, ready.RootElement.GetProperty("http").ValueKind);
     }
 }

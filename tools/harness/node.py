@@ -33,7 +33,7 @@ class Node:
     """A node process and where it keeps mail and logs.
 
     Port 0 (the default) lets the system choose: start() reads the ports the node bound from its
-    ready file into smtp_port and pop3_port, and a restart chooses afresh. A protocol the role
+    ready file into smtp_port, pop3_port and http_port, and a restart chooses afresh. A protocol the role
     does not serve keeps the port it was given, which the node must leave alone. `popen` runs the
     command (a Mininet host's popen runs it in that host); it must exec the node, not fork it, as
     the ready file's PID is checked against the one it returns. `host` is the address the node binds."""
@@ -49,6 +49,7 @@ class Node:
         self.pop3_port = pop3_port
         # The HTTP API (roles all and pop3): any free port unless a test asks for one, so that
         # nodes started side by side never contend for 8025.
+        self.requested_http_port = http_port
         self.http_port = http_port
         self.mail_root = pathlib.Path(mail_root) if mail_root else self.workdir / "maildir"
         self.log_dir = pathlib.Path(log_dir) if log_dir else self.workdir / "logs"
@@ -83,7 +84,7 @@ class Node:
             "ACTORMAIL_LOGS": str(self.log_dir),
             "ACTORMAIL_SMTP_PORT": str(smtp_port),
             "ACTORMAIL_POP3_PORT": str(pop3_port),
-            "ACTORMAIL_HTTP_PORT": str(self.http_port),
+            "ACTORMAIL_HTTP_PORT": str(self.requested_http_port),
             "ACTORMAIL_ROLE": self.role,
         })
         env.update(self.extra_env)
@@ -109,6 +110,7 @@ class Node:
             raise NodeFailed(f"{self.ready_file} names PID {self.ready['pid']}, the node started is {self.process.pid}")
         self.smtp_port = bound_port(self.ready["smtp"], smtp_port)
         self.pop3_port = bound_port(self.ready["pop3"], pop3_port)
+        self.http_port = bound_port(self.ready.get("http"), self.requested_http_port)
         return self
 
     def stop(self, timeout=15.0):

@@ -98,9 +98,11 @@ def test_nodes_on_port_0_get_ports_of_their_own_and_new_ones_when_restarted(tmp_
         assert first.ready["pid"] == first.process.pid
         assert first.ready["smtp"] == f"127.0.0.1:{first.smtp_port}"
         assert first.ready["pop3"] == f"127.0.0.1:{first.pop3_port}"
-        assert len({first.smtp_port, first.pop3_port, second.smtp_port}) == 3
+        assert first.ready["http"] == f"127.0.0.1:{first.http_port}"
+        assert len({first.smtp_port, first.pop3_port, first.http_port, second.smtp_port}) == 4
         # The SMTP-only node serves no POP3 and leaves alone the port it was given for it.
         assert second.ready["pop3"] is None and not port_answers(second.host, second.pop3_port)
+        assert second.ready["http"] is None
         for node in (first, second):
             with wire.Client.connect(node.host, node.smtp_port, text=True) as smtp:
                 assert smtp.reply()[0] == 220

@@ -38,13 +38,10 @@ public abstract record SmtpEffect
     /// <summary>Switch the input to DATA mode and open a spool file with the trace headers.</summary>
     public sealed record BeginData : SmtpEffect;
 
-    /// <summary>Drop the spool file: the body was refused, or the client left before its end.</summary>
-    public sealed record DiscardData : SmtpEffect;
-
     /// <summary>Hand the finished spool to each of <paramref name="Mailboxes"/>, then call <see cref="SmtpDecider.MailboxStored"/> or <see cref="SmtpDecider.MailboxFailed"/> per answer (<see cref="SmtpDecider.SpoolFailed"/> if the spool cannot be finished).</summary>
     public sealed record Deliver(ImmutableArray<string> Mailboxes) : SmtpEffect;
 
-    /// <summary>Every mailbox answered, or the wait timed out: drop the spool, and take back <paramref name="TakeBack"/> (copies of a message that got no 250).</summary>
+    /// <summary>The message is answered (stored, refused at its end, or failed in a mailbox): drop the spool, and take back <paramref name="TakeBack"/> (copies of a message that got no 250). A session that closes drops its spool with it.</summary>
     public sealed record Settle(bool Stored, ImmutableArray<StoredCopy> TakeBack) : SmtpEffect;
 
     /// <summary>Take back one copy that a mailbox stored after its message was answered 451.</summary>
@@ -210,7 +207,7 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
             : null;
         if (refusal is not null)
         {
-            return new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], new SmtpEffect.DiscardData()) { Notes = [SmtpNote.MessageRefused(refusal)] };
+            return new SmtpDecision(SmtpState.Ready, data.ClearTransaction(), [refusal], new SmtpEffect.Settle(false, [])) { Notes = [SmtpNote.MessageRefused(refusal)] };
         }
 
         var mailboxes = data.Recipients.Select(r => r.Mailbox).ToImmutableArray();
@@ -274,7 +271,6 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
     public static SmtpDecision PeerClosed(SmtpState state, SmtpConversation data) => state switch
     {
         SmtpState.Storing or SmtpState.Closed => new(state, data, []),
-        SmtpState.ReceivingData => new(SmtpState.Closed, data, [], new SmtpEffect.DiscardData()) { Ends = "peer closed" },
         _ => new(SmtpState.Closed, data, []) { Ends = "peer closed" },
     };
 

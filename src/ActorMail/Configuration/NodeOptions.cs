@@ -148,6 +148,10 @@ public sealed record AuthOptions(int Concurrency, int MaxQueued, TimeSpan Thrott
 /// <param name="SnippetLength">Characters of body text in a listing entry.</param>
 /// <param name="EventBuffer">Events buffered for one slow events client before its stream ends.</param>
 /// <param name="EventHeartbeat">How often an idle events stream gets a comment line.</param>
+/// <param name="DefaultWait">How long a wait request without <c>?timeout</c> waits.</param>
+/// <param name="MaxWait">The longest <c>?timeout</c> a wait request may ask for.</param>
+/// <param name="MaxWaiters">Wait requests waiting at once; the next is answered 503.</param>
+/// <param name="MaxRequestLine">Octets of a request line (method, target, version) Kestrel reads; past it 414.</param>
 public sealed record HttpOptions(
     bool Enabled,
     int Port,
@@ -162,7 +166,11 @@ public sealed record HttpOptions(
     int MaxPageSize,
     int SnippetLength,
     int EventBuffer,
-    TimeSpan EventHeartbeat);
+    TimeSpan EventHeartbeat,
+    TimeSpan DefaultWait,
+    TimeSpan MaxWait,
+    int MaxWaiters,
+    int MaxRequestLine);
 
 /// <summary>SMTP settings from <c>actormail.smtp</c>.</summary>
 public sealed record SmtpOptions(
@@ -307,7 +315,11 @@ public sealed record NodeOptions(
                 MaxPageSize: h.GetInt("max-page-size"),
                 SnippetLength: h.GetInt("snippet-length"),
                 EventBuffer: h.GetInt("event-buffer"),
-                EventHeartbeat: h.GetTimeSpan("event-heartbeat")));
+                EventHeartbeat: h.GetTimeSpan("event-heartbeat"),
+                DefaultWait: h.GetTimeSpan("default-wait"),
+                MaxWait: h.GetTimeSpan("max-wait"),
+                MaxWaiters: h.GetInt("max-waiters"),
+                MaxRequestLine: h.GetInt("max-request-line")));
         options.Validate();
         return options;
     }
@@ -418,6 +430,14 @@ public sealed record NodeOptions(
         Positive(Http.SnippetLength, "actormail.http.snippet-length");
         Positive(Http.EventBuffer, "actormail.http.event-buffer");
         Positive(Http.EventHeartbeat.Ticks, "actormail.http.event-heartbeat");
+        Positive(Http.MaxWait.Ticks, "actormail.http.max-wait");
+        Positive(Http.MaxWaiters, "actormail.http.max-waiters");
+        Positive(Http.MaxRequestLine, "actormail.http.max-request-line");
+        if (Http.DefaultWait < TimeSpan.Zero || Http.DefaultWait > Http.MaxWait)
+        {
+            throw new ConfigurationException("actormail.http.default-wait must be 0 to actormail.http.max-wait");
+        }
+
         if (Http.DefaultPageSize > Http.MaxPageSize)
         {
             throw new ConfigurationException("actormail.http.default-page-size must not exceed actormail.http.max-page-size");

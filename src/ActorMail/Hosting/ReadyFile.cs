@@ -12,23 +12,24 @@ public static class ReadyFile
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>The file's text, e.g. <c>{"pid":7,"smtp":"127.0.0.1:40123","pop3":null}</c>: null for a protocol this process does not serve.</summary>
-    public static string Format(int pid, EndPoint? smtp, EndPoint? pop3) =>
-        JsonSerializer.Serialize(new Contents(pid, smtp?.ToString(), pop3?.ToString()), Json) + "\n";
+    /// <summary>The file's text, e.g. <c>{"pid":7,"smtp":"127.0.0.1:40123","pop3":null,"http":null}</c>: null for a protocol this process does not serve.</summary>
+    public static string Format(int pid, EndPoint? smtp, EndPoint? pop3, EndPoint? http = null) =>
+        JsonSerializer.Serialize(new Contents(pid, smtp?.ToString(), pop3?.ToString(), http?.ToString()), Json) + "\n";
 
     /// <summary>
     /// Writes the file for a node whose listeners are bound: into a temporary file beside it, then
-    /// renamed over it, so a reader finds the whole file or none.
+    /// renamed over it, so a reader finds the whole file or none. <paramref name="http"/> is the
+    /// address Kestrel bound, or null when this process serves no HTTP.
     /// </summary>
-    public static async Task WriteAsync(string path, int pid, RunningNode node)
+    public static async Task WriteAsync(string path, int pid, RunningNode node, EndPoint? http = null)
     {
         var smtp = node.SmtpListener is null ? null : await node.SmtpBound.ConfigureAwait(false);
         var pop3 = node.Pop3Listener is null ? null : await node.Pop3Bound.ConfigureAwait(false);
         var full = Path.GetFullPath(path);
         var temporary = $"{full}.{pid}.tmp";
-        await File.WriteAllTextAsync(temporary, Format(pid, smtp, pop3)).ConfigureAwait(false);
+        await File.WriteAllTextAsync(temporary, Format(pid, smtp, pop3, http)).ConfigureAwait(false);
         File.Move(temporary, full, overwrite: true);
     }
 
-    private sealed record Contents(int Pid, string? Smtp, string? Pop3);
+    private sealed record Contents(int Pid, string? Smtp, string? Pop3, string? Http);
 }

@@ -35,6 +35,7 @@ public static class HttpServer
             kestrel.Limits.KeepAliveTimeout = http.IdleTimeout;
             kestrel.Limits.RequestHeadersTimeout = http.RequestHeadersTimeout;
             kestrel.Limits.MaxRequestBodySize = MaxRequestBody;
+            kestrel.Limits.MaxRequestLineSize = http.MaxRequestLine;
             kestrel.Listen(IPAddress.Parse(options.Bind), http.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
@@ -42,12 +43,33 @@ public static class HttpServer
             });
         });
         builder.Services.AddRoutingCore();
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = p =>
+        {
+            // The same body for the same answer: a trace id would tell one 404 from another.
+            p.ProblemDetails.Extensions.Remove("traceId");
+            p.ProblemDetails.Detail ??= p.ProblemDetails.Status switch
+            {
+                StatusCodes.Status404NotFound => "the API has no such path: /api/openapi.json lists every endpoint",
+                StatusCodes.Status405MethodNotAllowed => "this path does not take that method: /api/openapi.json lists the methods of each endpoint",
+                StatusCodes.Status413PayloadTooLarge => "the API takes no request body",
+                _ => "the request could not be served",
+            };
+        });
         builder.Services.AddSingleton(sp => new MailboxApi(options, node, sp.GetRequiredService<IHostApplicationLifetime>()));
     }
 
     /// <summary>Adds the response headers every answer carries and the endpoints; returns <paramref name="app"/>.</summary>
     public static WebApplication Map(WebApplication app)
     {
+        var api = app.Services.GetRequiredService<MailboxApi>();
+        app.Use((context, next) =>
+        {
+            api.CountRequests(context);
+            return next(context);
+        });
+
+        // An answer without a body (no route 404, 405, 413) gets one: a problem details document.
+        app.UseStatusCodePages();
         app.Use(async (context, next) =>
         {
             // Mail is written by strangers: nothing served here is run or sniffed as a page of this origin.
@@ -66,7 +88,7 @@ public static class HttpServer
 
             await next(context).ConfigureAwait(false);
         });
-        app.Services.GetRequiredService<MailboxApi>().Map(app);
+        api.Map(app);
         return app;
     }
 

@@ -38,6 +38,7 @@ public sealed class MailboxApi
     private readonly HttpAccess _access;
     private readonly IHostApplicationLifetime _lifetime;
     private long _correlation;
+    private int _waiters;
 
     public MailboxApi(NodeOptions options, Task<RunningNode> node, IHostApplicationLifetime lifetime)
     {
@@ -50,7 +51,8 @@ public sealed class MailboxApi
     /// <summary>Maps every endpoint onto <paramref name="app"/>.</summary>
     public void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/livez", Livez);
+        app.MapGet("/healthz", Healthz);
+        app.MapGet("/livez", Healthz);
         app.MapGet("/readyz", Readyz);
         app.MapGet("/metrics", Metrics);
         app.MapGet("/api/openapi.json", OpenApi);
@@ -61,21 +63,61 @@ public sealed class MailboxApi
         app.MapDelete($"{Prefix}/mailboxes/{{name}}/messages/{{id}}", c => Authorized(c, Delete));
         app.MapGet($"{Prefix}/mailboxes/{{name}}/messages/{{id}}/raw", c => Authorized(c, Raw));
         app.MapGet($"{Prefix}/mailboxes/{{name}}/messages/{{id}}/attachments/{{index}}", c => Authorized(c, Attachment));
+        app.MapGet($"{Prefix}/mailboxes/{{name}}/wait", c => Authorized(c, Wait));
         app.MapGet($"{Prefix}/events", c => Authorized(c, Events));
     }
 
-    private static Task Livez(HttpContext c) => Text(c, StatusCodes.Status200OK, "ok\n");
+    /// <summary>Counts a request by its status, as its answer starts (so a client that has it sees it counted).</summary>
+    public void CountRequests(HttpContext c)
+    {
+        if (_node.IsCompletedSuccessfully)
+        {
+            var metrics = NodeMetrics.Get(_node.Result.System);
+            c.Response.OnStarting(() =>
+            {
+                metrics.HttpRequests(c.Response.StatusCode).Increment();
+                return Task.CompletedTask;
+            });
+        }
+    }
 
-    private Task Readyz(HttpContext c) =>
-        _node.IsCompletedSuccessfully && _node.Result.Ready
-            ? Text(c, StatusCodes.Status200OK, "ready\n")
-            : Text(c, StatusCodes.Status503ServiceUnavailable, "starting\n");
+    // The process runs and answers: nothing else is checked.
+    private static Task Healthz(HttpContext c) => Text(c, StatusCodes.Status200OK, "ok\n");
+
+    private Task Readyz(HttpContext c)
+    {
+        if (!_node.IsCompletedSuccessfully || !_node.Result.Ready)
+        {
+            return Text(c, StatusCodes.Status503ServiceUnavailable, "starting: the listeners are not bound yet\n");
+        }
+
+        return MailRootProblem() is { } why
+            ? Text(c, StatusCodes.Status503ServiceUnavailable, $"mail root not writable: {why}\n")
+            : Text(c, StatusCodes.Status200OK, "ready\n");
+    }
+
+    // Creates and removes an empty file in the mail root: what a delivery's first step needs.
+    private string? MailRootProblem()
+    {
+        var probe = Path.Combine(_options.DataRoot, $".readyz.{Environment.ProcessId}.{Next()}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+                return null;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
 
     private async Task Metrics(HttpContext c)
     {
         var node = await _node.ConfigureAwait(false);
         c.Response.ContentType = NodeMetrics.ContentType;
-        await c.Response.WriteAsync(NodeMetrics.Get(node.System).Render(), c.RequestAborted).ConfigureAwait(false);
+        await NodeMetrics.Get(node.System).ExportAsync(c.Response.Body, c.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task OpenApi(HttpContext c)
@@ -167,21 +209,115 @@ public sealed class MailboxApi
         await Write(c, StatusCodes.Status200OK, new
         {
             total = matching.Count,
-            messages = matching.Skip(offset).Take(limit).Select(m => new
-            {
-                m.Id,
-                m.From,
-                m.To,
-                m.Cc,
-                m.Subject,
-                m.Date,
-                m.Received,
-                m.Size,
-                m.Snippet,
-                m.HasAttachments,
-            }),
+            messages = matching.Skip(offset).Take(limit).Select(Summary),
         }).ConfigureAwait(false);
     }
+
+    // The newest message matching q, as soon as there is one. The hub is told to wake this request
+    // before the mailbox is listed, so a delivery either is in the listing or wakes it afterwards.
+    private async Task Wait(HttpContext c, string user)
+    {
+        if (Mailbox(c, user) is not { } mailbox)
+        {
+            await NotFound(c).ConfigureAwait(false);
+            return;
+        }
+
+        var max = (int)_options.Http.MaxWait.TotalSeconds;
+        if (!Number(c.Request.Query["timeout"], (int)_options.Http.DefaultWait.TotalSeconds, out var seconds) || seconds > max)
+        {
+            await Error(c, StatusCodes.Status400BadRequest, $"timeout must be a whole number of seconds, 0 to {max}").ConfigureAwait(false);
+            return;
+        }
+
+        var node = await _node.ConfigureAwait(false);
+        var waiting = NodeMetrics.Get(node.System).Waiting;
+        if (Interlocked.Increment(ref _waiters) > _options.Http.MaxWaiters)
+        {
+            Interlocked.Decrement(ref _waiters);
+            c.Response.Headers.RetryAfter = "1";
+            await Error(c, StatusCodes.Status503ServiceUnavailable, $"{_options.Http.MaxWaiters} requests are waiting already (actormail.http.max-waiters); try again later").ConfigureAwait(false);
+            return;
+        }
+
+        var text = c.Request.Query["q"].ToString();
+        var id = Next();
+        // One slot, oldest dropped: a waiter needs to know only that something changed since it looked.
+        var wake = Channel.CreateBounded<MailboxEvent>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(c.RequestAborted, _lifetime.ApplicationStopping);
+        deadline.CancelAfter(TimeSpan.FromSeconds(seconds));
+        waiting.Increment();
+        try
+        {
+            await node.Http!.Events.Ask<EventHubCommands.Listening>(new EventHubCommands.Listen(id, wake.Writer, [mailbox]), _options.Http.StoreTimeout).ConfigureAwait(false);
+            var lastLook = false;
+            while (true)
+            {
+                var answer = await Ask(node, new ListMessages(mailbox, Next())).ConfigureAwait(false);
+                if (answer is not MessagesListed listed)
+                {
+                    await StoreError(c, answer).ConfigureAwait(false);
+                    return;
+                }
+
+                if (listed.Messages.FirstOrDefault(m => text.Length == 0 || m.Matches(text)) is { } found)
+                {
+                    await Write(c, StatusCodes.Status200OK, Summary(found)).ConfigureAwait(false);
+                    return;
+                }
+
+                if (lastLook)
+                {
+                    break;
+                }
+
+                lastLook = !await Woken(wake.Reader, deadline.Token).ConfigureAwait(false);
+            }
+
+            if (!c.RequestAborted.IsCancellationRequested)
+            {
+                await Error(c, StatusCodes.Status408RequestTimeout, $"no message matching '{text}' arrived in {mailbox} within {seconds} s").ConfigureAwait(false);
+            }
+        }
+        catch (AskTimeoutException)
+        {
+            await StoreError(c, null).ConfigureAwait(false);
+        }
+        finally
+        {
+            node.Http!.Events.Tell(new EventHubCommands.StopListening(id));
+            waiting.Decrement();
+            Interlocked.Decrement(ref _waiters);
+        }
+    }
+
+    // True when a mailbox event came; false at the deadline or when the hub stops. Either is
+    // followed by one last look, which also finds a delivery made by another process (role split).
+    private static async Task<bool> Woken(ChannelReader<MailboxEvent> reader, CancellationToken deadline)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(deadline).ConfigureAwait(false) && reader.TryRead(out _);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static object Summary(MessageSummary m) => new
+    {
+        m.Id,
+        m.From,
+        m.To,
+        m.Cc,
+        m.Subject,
+        m.Date,
+        m.Received,
+        m.Size,
+        m.Snippet,
+        m.HasAttachments,
+    };
 
     private Task Message(HttpContext c, string user) => WithMessage(c, user, (mailbox, read) =>
         Write(c, StatusCodes.Status200OK, MessageView.Detail(mailbox, read.Id, read.Content)));
@@ -312,7 +448,7 @@ public sealed class MailboxApi
         {
             var (name, data) = e switch
             {
-                MessageArrived a => ("new", JsonSerializer.Serialize(new { mailbox = a.Mailbox, id = a.Id, size = a.Size }, Json)),
+                MessageArrived a => ("delivered", JsonSerializer.Serialize(new { mailbox = a.Mailbox, id = a.Id, size = a.Size }, Json)),
                 _ => ("deleted", JsonSerializer.Serialize(new { mailbox = e.Mailbox, id = e.Id }, Json)),
             };
             frames.Append("event: ").Append(name).Append("\ndata: ").Append(data).Append("\n\n");
@@ -390,7 +526,8 @@ public sealed class MailboxApi
         return Task.CompletedTask;
     }
 
-    private static Task Error(HttpContext c, int status, string message) => Write(c, status, new { error = message });
+    // RFC 9457 problem details: the status, its title and a detail that says what to change.
+    private static Task Error(HttpContext c, int status, string detail) => Results.Problem(detail: detail, statusCode: status).ExecuteAsync(c);
 
     private static async Task Write<T>(HttpContext c, int status, T value)
     {

@@ -31,6 +31,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private readonly IActorRef _passwords;
     private readonly LineFramer _framer;
     private readonly TransferLimit _commandLimit;
+    private readonly NodeMetrics _metrics;
     private MessageStream? _stream;
     private Maildir? _maildir;
     private long _correlation;
@@ -46,6 +47,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
         _passwords = passwords;
         _framer = new LineFramer(_options.MaxCommandLine);
         _commandLimit = new TransferLimit(_options.CommandTimeout);
+        _metrics = NodeMetrics.Get(Context.System);
     }
 
     public static Props Props(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords) =>
@@ -125,6 +127,11 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
                 }
 
                 _retrieved++;
+                if (send.BodyLines is null)
+                {
+                    _metrics.Retrievals.Increment();
+                }
+
                 decision.Render(replies);
                 var head = ByteString.FromString(replies.ToString(), Encoding.ASCII);
                 replies.Clear();

@@ -31,7 +31,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     private readonly DataDecoder _decoder;
     private readonly TransferLimit _commandLimit;
     private readonly TransferLimit _dataLimit;
-    private readonly Metric _accepted;
+    private readonly NodeMetrics _metrics;
     private Spool? _spool;
     private long _correlation;
 
@@ -46,7 +46,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
         _decoder = new DataDecoder(_options.MaxMessageSize, _options.MaxTextLine, _options.BareNewline, _options.NulInBody);
         _commandLimit = new TransferLimit(_options.CommandTimeout);
         _dataLimit = new TransferLimit(_options.DataTimeout);
-        _accepted = NodeMetrics.Get(Context.System).MessagesAccepted;
+        _metrics = NodeMetrics.Get(Context.System);
     }
 
     public static Props Props(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes) =>
@@ -111,9 +111,6 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             case SmtpEffect.BeginData:
                 BeginData(decision.Data);
                 break;
-            case SmtpEffect.DiscardData:
-                DropSpool();
-                break;
             case SmtpEffect.Deliver deliver when !_spool!.Complete():
                 Log.Error("Spool write failed: {Reason}", _spool.Failure!.Message);
                 return Run(SmtpDecider.SpoolFailed(decision.Data, StoreErrors.Classify(_spool.Failure!)), replies);
@@ -127,13 +124,9 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
                 break;
             case SmtpEffect.Settle settle:
                 CancelTimer(StoreTimer);
+                _metrics.MessageAnswered(settle.Stored, decision.Replies[0].Code, _spool?.Length ?? 0);
                 DropSpool();
                 Retract(settle.TakeBack);
-                if (settle.Stored)
-                {
-                    _accepted.Increment();
-                }
-
                 break;
             case SmtpEffect.Retract late:
                 Retract([late.Copy]);

@@ -1,9 +1,11 @@
 using ActorMail.Protocol.Store;
 using System.Collections.Immutable;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
 using ActorMail.Configuration;
+using ActorMail.Hosting;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Smtp;
@@ -25,6 +27,7 @@ public sealed class MailboxActor : ReceiveActor
     private readonly List<Delivery> _batch = [];
     private readonly bool _publish;
     private readonly int _snippetLength;
+    private readonly NodeMetrics _metrics;
 
     // Summaries by maildrop entry ("new/<name>"): a delivered file never changes, so each message
     // is parsed once; entries whose file is gone are dropped at the next listing.
@@ -37,6 +40,7 @@ public sealed class MailboxActor : ReceiveActor
         _sync = options.StoreSync;
         _publish = options.RunsHttp;
         _snippetLength = options.Http.SnippetLength;
+        _metrics = NodeMetrics.Get(Context.System);
         Receive<DeliverMessage>(Deliver);
         Receive<SyncDeliveries>(_ => Sync());
         Receive<OpenMaildrop>(Open);
@@ -141,6 +145,7 @@ public sealed class MailboxActor : ReceiveActor
         {
             var removed = _maildir.Remove(m.FileNames);
             PublishRemoved(m.Mailbox, removed);
+            _metrics.Deletions.Add(removed.Count);
             Sender.Tell(new DeletionsCommitted(m.Mailbox, m.CorrelationId, removed.Count));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -173,6 +178,8 @@ public sealed class MailboxActor : ReceiveActor
     // its own (its spool file is gone) fails alone; a failed flush fails the whole batch.
     private void Sync()
     {
+        var started = Stopwatch.GetTimestamp();
+        _metrics.DeliveryBatchSize.Record(_batch.Count);
         try
         {
             if (_sync == StoreSync.Syncfs)
@@ -221,6 +228,7 @@ public sealed class MailboxActor : ReceiveActor
         finally
         {
             _batch.Clear();
+            _metrics.FlushSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 

@@ -689,7 +689,8 @@ public class SmtpDeciderTests
 
         AssertReply(decision, code, enhanced);
         Assert.Equal(R, decision.State);
-        Assert.Equal(new SmtpEffect.DiscardData(), decision.Effect);
+        var settle = Assert.IsType<SmtpEffect.Settle>(decision.Effect);
+        Assert.Equal((false, 0), (settle.Stored, settle.TakeBack.Length));
         Assert.Null(decision.Data.Mail);
         Assert.Empty(decision.Data.Recipients);
         Assert.Equal("client.test", decision.Data.ClientName);

@@ -177,8 +177,8 @@ public class SmtpStoreTests
     {
         var closed = SmtpDecider.PeerClosed(SmtpState.ReceivingData, SmtpConversation.Start);
 
-        Assert.Equal((SmtpState.Closed, "", "peer closed"), (closed.State, Wire(closed), closed.Ends));
-        Assert.Equal(new SmtpEffect.DiscardData(), closed.Effect);
+        // The spool goes with the session: closed, it is dropped, and no mailbox is asked.
+        Assert.Equal((SmtpState.Closed, "", "peer closed", null), (closed.State, Wire(closed), closed.Ends, closed.Effect));
     }
 
     [Fact]
