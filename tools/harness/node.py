@@ -70,7 +70,7 @@ class Node:
         """The node's standard output and error, of every start."""
         return self.workdir / "node.out"
 
-    def start(self, timeout=30.0):
+    def start(self, timeout=90.0):
         """Starts the node; returns it once it has written its ready file."""
         if not NODE_DLL.exists():
             raise NodeFailed(f"{NODE_DLL} is missing: run `make build` first")
