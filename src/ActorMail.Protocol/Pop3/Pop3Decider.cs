@@ -1,4 +1,3 @@
-using System.Text;
 using System.Collections.Immutable;
 using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Store;
@@ -100,15 +99,6 @@ public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadO
 
     /// <inheritdoc/>
     public IReadOnlyList<SessionNote> Notes { get; init; } = [];
-
-    /// <inheritdoc/>
-    public void Render(StringBuilder wire)
-    {
-        foreach (var reply in Replies)
-        {
-            wire.Append(reply.Render());
-        }
-    }
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Session;
 using System.Text;
 
 namespace ActorMail.Protocol.Pop3;
@@ -7,7 +8,7 @@ namespace ActorMail.Protocol.Pop3;
 /// <param name="Text">The text on the status line.</param>
 /// <param name="Code">A response code such as <c>AUTH</c> or <c>IN-USE</c>, shown in brackets, or null.</param>
 /// <param name="Lines">The lines of a multi-line response (dot-stuffed when rendered), or null for a one-line response.</param>
-public sealed record Pop3Reply(bool Ok, string Text, string? Code = null, IReadOnlyList<string>? Lines = null)
+public sealed record Pop3Reply(bool Ok, string Text, string? Code = null, IReadOnlyList<string>? Lines = null) : ISessionReply
 {
     /// <summary>The response on the wire, CRLF after each line.</summary>
     public string Render()

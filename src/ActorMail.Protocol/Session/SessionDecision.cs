@@ -18,9 +18,26 @@ public interface ISessionDecision<out TState, out TData>
 
     /// <summary>Facts of this step for the session's log, one line each.</summary>
     IReadOnlyList<SessionNote> Notes { get; }
+}
 
-    /// <summary>Appends the replies, as they go on the wire, to <paramref name="wire"/>.</summary>
-    void Render(StringBuilder wire);
+/// <summary>A reply of any protocol, as it goes on the wire.</summary>
+public interface ISessionReply
+{
+    /// <summary>The reply's octets as text, CRLF line ends included.</summary>
+    string Render();
+}
+
+/// <summary>Writing replies out.</summary>
+public static class SessionReplies
+{
+    /// <summary>Appends <paramref name="replies"/>, as they go on the wire, to <paramref name="wire"/>.</summary>
+    public static void AppendTo(this IEnumerable<ISessionReply> replies, StringBuilder wire)
+    {
+        foreach (var reply in replies)
+        {
+            wire.Append(reply.Render());
+        }
+    }
 }
 
 /// <summary>

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Collections.Immutable;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
@@ -123,15 +122,6 @@ public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadO
 
     /// <inheritdoc/>
     public IReadOnlyList<SessionNote> Notes { get; init; } = [];
-
-    /// <inheritdoc/>
-    public void Render(StringBuilder wire)
-    {
-        foreach (var reply in Replies)
-        {
-            wire.Append(reply.Render());
-        }
-    }
 }
 
 /// <summary>

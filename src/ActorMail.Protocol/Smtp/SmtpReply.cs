@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Session;
 using System.Text;
 
 namespace ActorMail.Protocol.Smtp;
@@ -6,7 +7,7 @@ namespace ActorMail.Protocol.Smtp;
 /// <param name="Code">The three-digit reply code.</param>
 /// <param name="Enhanced">The enhanced status code, or empty where RFC 2034 leaves it out (greeting, HELO/EHLO).</param>
 /// <param name="Lines">The text lines; more than one makes a multi-line reply.</param>
-public sealed record SmtpReply(int Code, string Enhanced, IReadOnlyList<string> Lines)
+public sealed record SmtpReply(int Code, string Enhanced, IReadOnlyList<string> Lines) : ISessionReply
 {
     /// <summary>A one-line reply.</summary>
     public SmtpReply(int code, string enhanced, string text)

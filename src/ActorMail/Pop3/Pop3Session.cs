@@ -4,6 +4,7 @@ using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Pop3;
+using ActorMail.Protocol.Session;
 using ActorMail.Store;
 using Akka.Actor;
 using Akka.Event;
@@ -132,7 +133,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
                     _metrics.Retrievals.Increment();
                 }
 
-                decision.Render(replies);
+                decision.Replies.AppendTo(replies);
                 var head = ByteString.FromString(replies.ToString(), Encoding.ASCII);
                 replies.Clear();
                 _stream = stream;
@@ -140,7 +141,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
                 return decision;
         }
 
-        decision.Render(replies);
+        decision.Replies.AppendTo(replies);
         return decision;
     }
 

@@ -4,6 +4,7 @@ using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Smtp;
 using ActorMail.Protocol.Store;
 using ActorMail.Store;
@@ -138,7 +139,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             DropSpool();
         }
 
-        decision.Render(replies);
+        decision.Replies.AppendTo(replies);
         return decision;
     }
 
