@@ -43,6 +43,7 @@ public static class HttpServer
         });
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(sp => new MailboxApi(options, node, sp.GetRequiredService<IHostApplicationLifetime>()));
+        builder.Services.AddSingleton(sp => new WebPage(sp.GetRequiredService<MailboxApi>()));
     }
 
     /// <summary>Adds the response headers every answer carries and the endpoints; returns <paramref name="app"/>.</summary>
@@ -67,6 +68,7 @@ public static class HttpServer
             await next(context).ConfigureAwait(false);
         });
         app.Services.GetRequiredService<MailboxApi>().Map(app);
+        app.Services.GetRequiredService<WebPage>().Map(app);
         return app;
     }
 

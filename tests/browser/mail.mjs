@@ -1,0 +1,80 @@
+// Small mail clients for the browser tests: the node's SMTP and POP3 over plain sockets.
+import net from 'node:net';
+
+// One conversation: each step writes a line (or nothing, for the greeting) and waits for the
+// server's complete reply; returns the replies.
+async function converse(port, steps, last) {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setEncoding('latin1');
+  let buffer = '';
+  let waiting = null;
+  socket.on('data', (chunk) => { buffer += chunk; waiting?.(); });
+  const closed = new Promise((resolve, reject) => { socket.on('close', resolve); socket.on('error', reject); });
+  const reply = () => new Promise((resolve) => {
+    const check = () => {
+      const end = last(buffer);
+      if (end < 0) { waiting = check; return; }
+      waiting = null;
+      const text = buffer.slice(0, end);
+      buffer = buffer.slice(end);
+      resolve(text);
+    };
+    check();
+  });
+  const replies = [];
+  for (const step of steps) {
+    if (step !== null) socket.write(step);
+    replies.push(await reply());
+  }
+  socket.end();
+  await closed;
+  return replies;
+}
+
+// The end of a complete SMTP reply in buf (after its last line, "NNN text\r\n"), or -1.
+function smtpEnd(buf) {
+  const m = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(buf);
+  return m ? m.index + m[0].length : -1;
+}
+
+// The end of a one-line POP3 reply, or -1.
+function popEnd(buf) {
+  const i = buf.indexOf('\r\n');
+  return i < 0 ? -1 : i + 2;
+}
+
+/** Sends one message (CRLF lines, dot-stuffed here) and checks every reply's code. */
+export async function sendMail(port, from, to, message) {
+  const body = message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
+  const replies = await converse(port, [null, 'EHLO browser.test\r\n', `MAIL FROM:<${from}>\r\n`, ...to.map((t) => `RCPT TO:<${t}>\r\n`),
+    'DATA\r\n', `${body}${body.endsWith('\r\n') ? '' : '\r\n'}.\r\n`, 'QUIT\r\n'], smtpEnd);
+  const bad = replies.find((r) => !/^(2|3)\d\d/m.test(r.split('\r\n').at(-2) ?? r));
+  if (bad) throw new Error(`SMTP refused: ${bad}`);
+}
+
+/** A POP3 session that signs in and quits; returns its replies. */
+export function popSignIn(port, user, password) {
+  return converse(port, [null, `USER ${user}\r\n`, `PASS ${password}\r\n`, 'STAT\r\n', 'QUIT\r\n'], popEnd);
+}
+
+/** A MIME message with a text part and one attachment. */
+export function mimeMessage({ from, to, subject, text, html, attachment }) {
+  const boundary = 'b-' + Math.random().toString(16).slice(2);
+  const lines = [`From: ${from}`, `To: ${to}`, `Subject: ${subject}`, `Date: ${new Date().toUTCString()}`,
+    'MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`, '',
+    `--${boundary}`, 'Content-Type: text/plain; charset=utf-8', '', text];
+  if (html) lines.push(`--${boundary}`, 'Content-Type: text/html; charset=utf-8', '', html);
+  if (attachment) {
+    lines.push(`--${boundary}`, `Content-Type: application/octet-stream; name="${attachment.name}"`,
+      `Content-Disposition: attachment; filename="${attachment.name}"`, 'Content-Transfer-Encoding: base64', '',
+      ...attachment.bytes.toString('base64').match(/.{1,76}/g));
+  }
+  lines.push(`--${boundary}--`, '');
+  return lines.join('\r\n');
+}
+
+/** A message whose only part is HTML. */
+export function htmlMessage({ from, to, subject, html }) {
+  return [`From: ${from}`, `To: ${to}`, `Subject: ${subject}`, `Date: ${new Date().toUTCString()}`,
+    'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8', '', html, ''].join('\r\n');
+}

@@ -1,0 +1,178 @@
+// The web page in headless Chromium against a running node (started by tests/e2e/test_web.py,
+// which passes its addresses in ACTORMAIL_*). Every wait is for something to appear, bounded by
+// Playwright's timeout; none measures time.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { htmlMessage, mimeMessage, popSignIn, sendMail } from './mail.mjs';
+
+const WEB = process.env.ACTORMAIL_WEB;
+const SMTP = Number(process.env.ACTORMAIL_SMTP_PORT);
+const POP3 = Number(process.env.ACTORMAIL_POP3_PORT);
+const MAILDIR = process.env.ACTORMAIL_MAILDIR;
+const SHOTS = process.env.ACTORMAIL_SCREENSHOTS; // a folder: the screenshots for docs/ are written there
+const USERS = { alice: 'alice-demo', bob: 'bob-demo' };
+const WAIT_MS = 15000;
+
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => { await browser?.close(); });
+
+// A signed-in page with the view loaded; page errors and refused policies fail the test.
+async function signIn(user, viewport = { width: 1200, height: 800 }) {
+  const context = await browser.newContext({ httpCredentials: { username: user, password: USERS[user] }, viewport, acceptDownloads: true });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  await page.goto(WEB + '/');
+  await page.locator('body[data-ready="true"]').waitFor();
+  return { page, context, problems };
+}
+
+const files = (user) => ['new', 'cur'].flatMap((f) => {
+  const d = path.join(MAILDIR, user, f);
+  return fs.existsSync(d) ? fs.readdirSync(d) : [];
+});
+
+const child = (page) => page.frames().find((f) => f.parentFrame() === page.mainFrame());
+
+// Waits until check() is true, up to WAIT_MS.
+async function eventually(check, what) {
+  const deadline = Date.now() + WAIT_MS;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${WAIT_MS} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const unique = (what) => `${what} ${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+
+test('a mail sent over SMTP appears live, opens, downloads its attachment and is deleted', async () => {
+  const { page, context, problems } = await signIn('alice');
+  await assert.doesNotReject(page.locator('#user', { hasText: 'alice' }).waitFor());
+  const before = await page.locator('#messages tbody tr').count();
+
+  const subject = unique('Quarterly report');
+  const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+  await sendMail(SMTP, 'carol@example.org', ['alice@localhost'], mimeMessage({
+    from: 'Carol <carol@example.org>', to: 'alice@localhost', subject,
+    text: 'The figures are attached.\r\nRegards, Carol', attachment: { name: 'figures.bin', bytes },
+  }));
+
+  // No reload: the row comes from the event stream, and the count follows.
+  const row = page.locator('#messages tbody tr', { hasText: subject });
+  await row.waitFor();
+  await page.locator('#count', { hasText: `${before + 1} message` }).waitFor();
+  assert.match(await row.innerText(), /carol@example\.org/);
+  assert.equal(await row.getByRole('img', { name: 'has attachments' }).count(), 1);
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'web-mailbox.png') });
+
+  await row.getByRole('link', { name: subject }).click();
+  await page.locator('#message-subject', { hasText: subject }).waitFor();
+  assert.match(await page.locator('#message-text').innerText(), /The figures are attached\./);
+  const link = page.getByRole('link', { name: 'figures.bin' });
+  await link.waitFor();
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'web-message.png'), fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), 'figures.bin');
+  assert.deepEqual(fs.readFileSync(await download.path()), bytes);
+
+  const id = await page.evaluate(() => decodeURIComponent(location.hash.split('/').at(-1)));
+  assert.ok(files('alice').includes(id), `${id} is in alice's Maildir before the delete`);
+  await page.getByRole('button', { name: 'Delete this message' }).click();
+  await page.locator('#mail-view:not([hidden])').waitFor();
+  await page.locator('#count', { hasText: `${before} message` }).waitFor();
+  assert.equal(await page.locator('#messages tbody tr', { hasText: subject }).count(), 0);
+  assert.ok(!files('alice').includes(id), `${id} is gone from new/ and cur/`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("bob's page never shows alice's mail", async () => {
+  const { page, context, problems } = await signIn('bob');
+  const forAlice = unique('For alice only');
+  const forBob = unique('For bob');
+  await sendMail(SMTP, 'dave@example.org', ['alice@localhost'], mimeMessage({ from: 'dave@example.org', to: 'alice@localhost', subject: forAlice, text: 'secret' }));
+  await sendMail(SMTP, 'dave@example.org', ['bob@localhost'], mimeMessage({ from: 'dave@example.org', to: 'bob@localhost', subject: forBob, text: 'hello bob' }));
+  // Bob's own mail arrives after alice's: once it is listed, alice's had every chance to be.
+  await page.locator('#messages tbody tr', { hasText: forBob }).waitFor();
+  assert.equal(await page.getByText(forAlice).count(), 0);
+  assert.equal(await page.locator('#mailbox-picker-row').isHidden(), true);
+
+  // Asking for alice's mailbox by address shows bob's own.
+  await page.goto(WEB + '/#/mailbox/alice');
+  await page.locator('#messages tbody tr', { hasText: forBob }).waitFor();
+  assert.equal(await page.locator('#mailbox-name').innerText(), 'bob');
+  assert.equal(await page.getByText(forAlice).count(), 0);
+  assert.deepEqual(problems, []);
+  const status = await page.evaluate(async () => (await fetch('/api/v1/mailboxes/alice/messages')).status);
+  assert.equal(status, 404);
+  await context.close();
+});
+
+test('hostile HTML mail runs nothing and loads nothing until remote images are asked for', async () => {
+  // The "remote" server the mail points at: every request that reaches it is recorded.
+  const hits = [];
+  const remote = http.createServer((req, res) => { hits.push(req.url); res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('x'); });
+  await new Promise((resolve) => remote.listen(0, '127.0.0.1', resolve));
+  const R = `http://127.0.0.1:${remote.address().port}`;
+  try {
+    const subject = unique('Hostile');
+    const html = `<html><head><meta http-equiv="refresh" content="0; url=${R}/meta">
+<link rel="stylesheet" href="${R}/link"><style>body { background: url(${R}/style) }</style>
+<script src="${R}/script-src"></script><script>top.xss = 'script'; parent.xss = 'script'; fetch('${R}/fetch');</script></head>
+<body><h1 id="hello">Hostile mail</h1>
+<img src="${R}/img" alt="remote picture">
+<img src="x" onerror="top.xss = 'onerror'; new Image().src = '${R}/onerror'">
+<a id="js" href="javascript:top.xss='link';location='${R}/js-link'">click me</a>
+<form action="${R}/form" method="post"><input name="q" value="1"><button id="send">Send</button></form>
+<p style="background-image: url(${R}/css-url)">styled</p>
+<iframe src="${R}/iframe"></iframe>
+<svg><script>top.xss = 'svg'</script></svg>
+<object data="${R}/object"></object><embed src="${R}/embed">
+</body></html>`;
+    await sendMail(SMTP, 'mallory@example.org', ['alice@localhost'], htmlMessage({ from: 'mallory@example.org', to: 'alice@localhost', subject, html }));
+
+    const { page, context } = await signIn('alice');
+    const pageRequests = [];
+    page.on('request', (r) => { if (r.url().startsWith(R)) pageRequests.push(r.url()); });
+    await page.locator('#messages tbody tr', { hasText: subject }).getByRole('link').click();
+    const frame = page.frameLocator('#message-html');
+    await frame.getByRole('heading', { name: 'Hostile mail' }).waitFor();
+    // The frame's load event waits for its images and styles: whatever it would fetch, it has asked for.
+    await child(page).waitForLoadState('load');
+    assert.equal(await frame.locator('script, iframe, form, input, meta[http-equiv], link, style, object, embed, a[href^="javascript"]').count(), 0);
+    assert.deepEqual(hits, []);
+    assert.deepEqual(pageRequests, []);
+
+    // Clicking what is left of the link and pressing Enter in the frame change nothing.
+    await frame.getByText('click me').click();
+    assert.equal(await page.evaluate(() => window.xss), undefined);
+    assert.match(child(page).url(), /\/html$/);
+
+    // Asked for, remote images load; scripts, frames, forms and the rest still do not.
+    await page.getByRole('button', { name: 'Load remote images' }).click();
+    await frame.getByRole('heading', { name: 'Hostile mail' }).waitFor();
+    await eventually(() => hits.includes('/img'), 'the remote image is asked for');
+    assert.deepEqual(hits.filter((h) => !['/img', '/css-url'].includes(h)), []);
+    assert.equal(await page.evaluate(() => window.xss), undefined);
+    assert.equal(await page.title(), `${subject} · ActorMail`);
+    await context.close();
+  } finally {
+    remote.closeAllConnections();
+    await new Promise((resolve) => remote.close(resolve));
+  }
+});
