@@ -13,6 +13,7 @@ const WEB = process.env.ACTORMAIL_WEB;
 const SMTP = Number(process.env.ACTORMAIL_SMTP_PORT);
 const POP3 = Number(process.env.ACTORMAIL_POP3_PORT);
 const MAILDIR = process.env.ACTORMAIL_MAILDIR;
+const LOGS = process.env.ACTORMAIL_LOGDIR;
 const SHOTS = process.env.ACTORMAIL_SCREENSHOTS; // a folder: the screenshots for docs/ are written there
 const USERS = { alice: 'alice-demo', bob: 'bob-demo' };
 const WAIT_MS = 15000;
@@ -175,4 +176,36 @@ test('hostile HTML mail runs nothing and loads nothing until remote images are a
     remote.closeAllConnections();
     await new Promise((resolve) => remote.close(resolve));
   }
+});
+
+test('the sessions view shows the transcript of a POP3 session just run, with the password masked', async () => {
+  const replies = await popSignIn(POP3, 'alice', USERS.alice);
+  assert.match(replies[2], /^\+OK/, 'the sign-in worked');
+  const { page, context, problems } = await signIn('alice');
+  await page.getByRole('link', { name: 'Sessions' }).click();
+  const row = page.locator('#sessions tbody tr', { hasText: 'POP3' }).first();
+  await row.waitFor();
+  assert.match(await row.innerText(), /alice/);
+  assert.match(await row.innerText(), /quit/);
+  const id = await row.getAttribute('data-id');
+  await row.getByRole('link').click();
+  await page.locator('#session-id', { hasText: id }).waitFor();
+
+  const transcript = page.locator('#transcript tbody');
+  await transcript.getByText('PASS ****').waitFor();
+  const text = await transcript.innerText();
+  assert.ok(!text.includes(USERS.alice), 'the password is not in the transcript');
+  assert.match(text, /USER alice/);
+  assert.match(text, /STAT/);
+  assert.match(await page.locator('#transcript tbody tr', { hasText: 'STAT' }).innerText(), /Transaction.*\+OK.*Transaction/s);
+  assert.equal(await page.locator('#states li.visited', { hasText: 'Transaction' }).count(), 1);
+  assert.equal(await page.locator('#states li.visited', { hasText: 'Update' }).count(), 1);
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'web-session.png'), fullPage: true });
+
+  // The id is the one in the node's log, so the page and the log meet.
+  const logs = fs.readdirSync(LOGS).map((f) => fs.readFileSync(path.join(LOGS, f), 'utf8')).join('\n');
+  assert.ok(logs.includes(id), `session ${id} is in the node's log`);
+  assert.ok(!logs.includes(USERS.alice), 'nor is the password in the log');
+  assert.deepEqual(problems, []);
+  await context.close();
 });

@@ -45,7 +45,8 @@ def test_the_web_page_in_headless_chromium(node):
                ACTORMAIL_WEB=f"http://127.0.0.1:{node.http_port}",
                ACTORMAIL_SMTP_PORT=str(node.smtp_port),
                ACTORMAIL_POP3_PORT=str(node.pop3_port),
-               ACTORMAIL_MAILDIR=str(node.mail_root))
+               ACTORMAIL_MAILDIR=str(node.mail_root),
+               ACTORMAIL_LOGDIR=str(node.log_dir))
     result = subprocess.run(["node", "--test", "--test-reporter=spec", "web.test.mjs"], cwd=BROWSER_TESTS, env=env,
                             capture_output=True, text=True, timeout=SUITE_TIMEOUT_S)
     print(result.stdout[-20000:])

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using ActorMail.Configuration;
+using ActorMail.Http;
 using Akka.Actor;
 using Akka.Event;
 using Akka.IO;
@@ -72,6 +73,9 @@ public abstract class SessionShell<TState, TData> : FSM<TState, TData>
         SetTimer(LifetimeTimer, LifetimeOver.Instance, _limits.SessionLifetime, repeat: false);
         base.PreStart();
     }
+
+    /// <summary>Tells the sessions journal (the web page's sessions view) about this session; it keeps what it is told, bounded.</summary>
+    protected void Journal(JournalEntry entry) => Context.System.EventStream.Publish(new Journaled(Start.SessionId, DateTimeOffset.UtcNow, entry));
 
     /// <summary>Writes <paramref name="bytes"/>; <paramref name="then"/>, if given, is handed to <see cref="OnWritten"/> once they are acknowledged.</summary>
     protected void Write(ByteString bytes, object? then = null)

@@ -43,7 +43,7 @@ public static class HttpServer
         });
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(sp => new MailboxApi(options, node, sp.GetRequiredService<IHostApplicationLifetime>()));
-        builder.Services.AddSingleton(sp => new WebPage(sp.GetRequiredService<MailboxApi>()));
+        builder.Services.AddSingleton(sp => new WebPage(sp.GetRequiredService<MailboxApi>(), options, node));
     }
 
     /// <summary>Adds the response headers every answer carries and the endpoints; returns <paramref name="app"/>.</summary>

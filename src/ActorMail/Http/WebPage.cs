@@ -1,4 +1,7 @@
 using System.Collections.Frozen;
+using ActorMail.Configuration;
+using ActorMail.Hosting;
+using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -29,11 +32,15 @@ public sealed class WebPage
     }.ToFrozenDictionary();
 
     private readonly MailboxApi _api;
+    private readonly Task<RunningNode> _node;
+    private readonly NodeOptions _options;
     private readonly FrozenDictionary<string, byte[]> _files;
 
-    public WebPage(MailboxApi api)
+    public WebPage(MailboxApi api, NodeOptions options, Task<RunningNode> node)
     {
         _api = api;
+        _options = options;
+        _node = node;
         _files = Embedded();
     }
 
@@ -45,6 +52,32 @@ public sealed class WebPage
         app.MapGet("/static/{file}", c => Serve(c, c.Request.RouteValues["file"] as string ?? string.Empty));
         app.MapGet($"{MailboxApi.Prefix}/me", c => _api.Authorized(c, Me));
         app.MapGet($"{MailboxApi.Prefix}/mailboxes/{{name}}/messages/{{id}}/html", c => _api.Authorized(c, Html));
+        app.MapGet($"{MailboxApi.Prefix}/sessions", c => _api.Authorized(c, Sessions));
+        app.MapGet($"{MailboxApi.Prefix}/sessions/{{id}}", c => _api.Authorized(c, Session));
+    }
+
+    // An admin sees every session; anyone else only those they signed in with.
+    private string? SessionsOf(string user) => _api.Access.IsAdmin(user) ? null : user;
+
+    private async Task Sessions(HttpContext c, string user)
+    {
+        var journal = (await _node.ConfigureAwait(false)).Http!.Journal;
+        var listed = await journal.Ask<SessionJournalCommands.SessionsListed>(new SessionJournalCommands.ListSessions(SessionsOf(user)), _options.Http.StoreTimeout).ConfigureAwait(false);
+        await c.Response.WriteAsJsonAsync(listed.Sessions.Select(s => new { s.Id, s.Protocol, s.Remote, s.User, s.Start, s.DurationMs, s.End }), c.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task Session(HttpContext c, string user)
+    {
+        var journal = (await _node.ConfigureAwait(false)).Http!.Journal;
+        var id = c.Request.RouteValues["id"] as string ?? string.Empty;
+        var read = await journal.Ask<SessionJournalCommands.SessionRead>(new SessionJournalCommands.ReadSession(id, SessionsOf(user)), _options.Http.StoreTimeout).ConfigureAwait(false);
+        if (read.Session is null)
+        {
+            c.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        await c.Response.WriteAsJsonAsync(read.Session, c.RequestAborted).ConfigureAwait(false);
     }
 
     private Task Me(HttpContext c, string user)

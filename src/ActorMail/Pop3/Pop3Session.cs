@@ -2,6 +2,7 @@ using System.Text;
 using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
+using ActorMail.Http;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
@@ -114,6 +115,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
     protected override void PreStart()
     {
         base.PreStart();
+        Journal(new SessionOpened("POP3", Start.Remote, Enum.GetNames<Pop3State>()));
         if (Start.Admission == Admission.Accepted)
         {
             Log.Debug("POP3 session opened");
@@ -206,6 +208,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
     // Applies a decision that ends a wait, then goes on with any input that arrived meanwhile.
     private State<Pop3State, Pop3Conversation> Continue(Pop3Decision decision)
     {
+        Journal(CommandJournaled.Of(StateName, [], decision.Replies, decision.State, decision.State == Pop3State.Transaction ? decision.Data.User : null));
         var replies = new StringBuilder();
         var next = Carry(decision, replies);
         return Pump(next.State, next.Data, replies);
@@ -225,6 +228,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
                     _commands++;
                     var command = Pop3Parser.Parse(line);
                     decision = Pop3Decider.Decide(_policy, state, data, command);
+                    Journal(CommandJournaled.Of(state, line, decision.Replies, decision.State, decision.State == Pop3State.Transaction ? decision.Data.User : null));
                     if (Log.IsDebugEnabled)
                     {
                         // The PASS argument is never logged: only the verb.
@@ -389,6 +393,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation>
 
     private void Finish()
     {
+        Journal(new SessionEnded(EndReason));
         DropStream();
         Log.Info("POP3 session ended ({EndReason}): {Commands} commands, {Retrieved} messages sent, {BytesIn} octets in, {DurationMs} ms",
             EndReason, _commands, _retrieved, Input.TotalReceived, Clock.ElapsedMilliseconds);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
+using ActorMail.Http;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Session;
@@ -98,6 +99,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
     protected override void PreStart()
     {
         base.PreStart();
+        Journal(new SessionOpened("SMTP", Start.Remote, Enum.GetNames<SmtpState>()));
         if (Start.Admission == Admission.Accepted)
         {
             Log.Debug("SMTP session opened");
@@ -193,6 +195,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
             _accepted.Increment();
         }
 
+        Journal(CommandJournaled.Body(StateName, _spool?.Length ?? 0, decision.Replies, decision.State));
         DropSpool();
         var replies = new StringBuilder();
         foreach (var reply in decision.Replies)
@@ -229,6 +232,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
                         _commands++;
                         var command = SmtpParser.Parse(line);
                         decision = SmtpDecider.Decide(_policy, state, data, command);
+                        Journal(CommandJournaled.Of(state, line, decision.Replies, decision.State));
                         if (Log.IsDebugEnabled)
                         {
                             Log.Debug("{Command} in {State}: {Reply}", command.Name, state, decision.Replies.Count > 0 ? decision.Replies[^1].Code : 0);
@@ -400,6 +404,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation>
 
     private void Finish()
     {
+        Journal(new SessionEnded(EndReason));
         DropSpool();
         Log.Info("SMTP session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
             EndReason, _commands, StateData.MessagesAccepted, Input.TotalReceived, Clock.ElapsedMilliseconds);
