@@ -1,16 +1,22 @@
 // Small mail clients for the browser tests: the node's SMTP and POP3 over plain sockets.
 import net from 'node:net';
 
+// A server that stops answering fails the test instead of holding it.
+const SOCKET_TIMEOUT_MS = 15000;
+
 // One conversation: each step writes a line (or nothing, for the greeting) and waits for the
 // server's complete reply; returns the replies.
 async function converse(port, steps, last) {
   const socket = net.connect(port, '127.0.0.1');
   socket.setEncoding('latin1');
+  socket.setTimeout(SOCKET_TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS} ms; so far: ${buffer}`)));
   let buffer = '';
   let waiting = null;
   socket.on('data', (chunk) => { buffer += chunk; waiting?.(); });
   const closed = new Promise((resolve, reject) => { socket.on('close', resolve); socket.on('error', reject); });
-  const reply = () => new Promise((resolve) => {
+  closed.catch(() => {}); // the error also rejects the reply being waited for
+  const reply = () => new Promise((resolve, reject) => {
+    socket.on('error', reject);
     const check = () => {
       const end = last(buffer);
       if (end < 0) { waiting = check; return; }
@@ -62,8 +68,15 @@ export function mimeMessage({ from, to, subject, text, html, attachment }) {
   const boundary = 'b-' + Math.random().toString(16).slice(2);
   const lines = [`From: ${from}`, `To: ${to}`, `Subject: ${subject}`, `Date: ${new Date().toUTCString()}`,
     'MIME-Version: 1.0', `Content-Type: multipart/mixed; boundary="${boundary}"`, '',
-    `--${boundary}`, 'Content-Type: text/plain; charset=utf-8', '', text];
-  if (html) lines.push(`--${boundary}`, 'Content-Type: text/html; charset=utf-8', '', html);
+    `--${boundary}`];
+  if (html) {
+    // Text and HTML as alternatives of one body, as mail clients send them.
+    lines.push(`Content-Type: multipart/alternative; boundary="${boundary}-alt"`, '', `--${boundary}-alt`,
+      'Content-Type: text/plain; charset=utf-8', '', text, `--${boundary}-alt`, 'Content-Type: text/html; charset=utf-8', '', html,
+      `--${boundary}-alt--`);
+  } else {
+    lines.push('Content-Type: text/plain; charset=utf-8', '', text);
+  }
   if (attachment) {
     lines.push(`--${boundary}`, `Content-Type: application/octet-stream; name="${attachment.name}"`,
       `Content-Disposition: attachment; filename="${attachment.name}"`, 'Content-Transfer-Encoding: base64', '',

@@ -17,6 +17,8 @@ const LOGS = process.env.ACTORMAIL_LOGDIR;
 const SHOTS = process.env.ACTORMAIL_SCREENSHOTS; // a folder: the screenshots for docs/ are written there
 const USERS = { alice: 'alice-demo', bob: 'bob-demo' };
 const WAIT_MS = 15000;
+// Each test's bound: a hung step fails its test, and the suite goes on.
+const TEST = { timeout: 60000 };
 
 let browser;
 
@@ -37,6 +39,11 @@ async function signIn(user, viewport = { width: 1200, height: 800 }) {
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
+  // What the page asked for and how each request ended, for the message of a failed wait.
+  page.trace = [];
+  page.on('request', (r) => page.trace.push(`> ${r.method()} ${r.url()}`));
+  page.on('requestfinished', (r) => page.trace.push(`< ${r.method()} ${r.url()}`));
+  page.on('requestfailed', (r) => page.trace.push(`! ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
   await page.goto(WEB + '/');
   await page.locator('body[data-ready="true"]').waitFor();
@@ -47,6 +54,15 @@ const files = (user) => ['new', 'cur'].flatMap((f) => {
   const d = path.join(MAILDIR, user, f);
   return fs.existsSync(d) ? fs.readdirSync(d) : [];
 });
+
+// Waits for selector; a timeout says what the page's status line and errors said.
+async function shown(page, selector) {
+  try {
+    await page.locator(selector).waitFor();
+  } catch (e) {
+    throw new Error(`${e.message}\nstatus: ${await page.locator('#status').innerText()}\nhash: ${await page.evaluate(() => location.hash)}\n${page.trace.join('\n')}`);
+  }
+}
 
 const child = (page) => page.frames().find((f) => f.parentFrame() === page.mainFrame());
 
@@ -61,7 +77,7 @@ async function eventually(check, what) {
 
 const unique = (what) => `${what} ${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
 
-test('a mail sent over SMTP appears live, opens, downloads its attachment and is deleted', async () => {
+test('a mail sent over SMTP appears live, opens, downloads its attachment and is deleted', TEST, async () => {
   const { page, context, problems } = await signIn('alice');
   await assert.doesNotReject(page.locator('#user', { hasText: 'alice' }).waitFor());
   const before = await page.locator('#messages tbody tr').count();
@@ -71,6 +87,7 @@ test('a mail sent over SMTP appears live, opens, downloads its attachment and is
   await sendMail(SMTP, 'carol@example.org', ['alice@localhost'], mimeMessage({
     from: 'Carol <carol@example.org>', to: 'alice@localhost', subject,
     text: 'The figures are attached.\r\nRegards, Carol', attachment: { name: 'figures.bin', bytes },
+    html: '<p>The figures are <b>attached</b>.</p><p style="color: #1d5fa8">Regards, Carol</p>',
   }));
 
   // No reload: the row comes from the event stream, and the count follows.
@@ -84,6 +101,7 @@ test('a mail sent over SMTP appears live, opens, downloads its attachment and is
   await row.getByRole('link', { name: subject }).click();
   await page.locator('#message-subject', { hasText: subject }).waitFor();
   assert.match(await page.locator('#message-text').innerText(), /The figures are attached\./);
+  await page.frameLocator('#message-html').getByText('Regards, Carol').waitFor();
   const link = page.getByRole('link', { name: 'figures.bin' });
   await link.waitFor();
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'web-message.png'), fullPage: true });
@@ -93,8 +111,9 @@ test('a mail sent over SMTP appears live, opens, downloads its attachment and is
 
   const id = await page.evaluate(() => decodeURIComponent(location.hash.split('/').at(-1)));
   assert.ok(files('alice').includes(id), `${id} is in alice's Maildir before the delete`);
-  await page.getByRole('button', { name: 'Delete this message' }).click();
-  await page.locator('#mail-view:not([hidden])').waitFor();
+  // From the keyboard, as a user without a mouse would.
+  await page.getByRole('button', { name: 'Delete this message' }).press('Enter');
+  await shown(page, '#mail-view:not([hidden])');
   await page.locator('#count', { hasText: `${before} message` }).waitFor();
   assert.equal(await page.locator('#messages tbody tr', { hasText: subject }).count(), 0);
   assert.ok(!files('alice').includes(id), `${id} is gone from new/ and cur/`);
@@ -102,7 +121,7 @@ test('a mail sent over SMTP appears live, opens, downloads its attachment and is
   await context.close();
 });
 
-test("bob's page never shows alice's mail", async () => {
+test("bob's page never shows alice's mail", TEST, async () => {
   const { page, context, problems } = await signIn('bob');
   const forAlice = unique('For alice only');
   const forBob = unique('For bob');
@@ -124,7 +143,7 @@ test("bob's page never shows alice's mail", async () => {
   await context.close();
 });
 
-test('hostile HTML mail runs nothing and loads nothing until remote images are asked for', async () => {
+test('hostile HTML mail runs nothing and loads nothing until remote images are asked for', TEST, async () => {
   // The "remote" server the mail points at: every request that reaches it is recorded.
   const hits = [];
   const remote = http.createServer((req, res) => { hits.push(req.url); res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('x'); });
@@ -178,7 +197,7 @@ test('hostile HTML mail runs nothing and loads nothing until remote images are a
   }
 });
 
-test('the sessions view shows the transcript of a POP3 session just run, with the password masked', async () => {
+test('the sessions view shows the transcript of a POP3 session just run, with the password masked', TEST, async () => {
   const replies = await popSignIn(POP3, 'alice', USERS.alice);
   assert.match(replies[2], /^\+OK/, 'the sign-in worked');
   const { page, context, problems } = await signIn('alice');

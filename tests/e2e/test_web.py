@@ -47,7 +47,10 @@ def test_the_web_page_in_headless_chromium(node):
                ACTORMAIL_POP3_PORT=str(node.pop3_port),
                ACTORMAIL_MAILDIR=str(node.mail_root),
                ACTORMAIL_LOGDIR=str(node.log_dir))
-    result = subprocess.run(["node", "--test", "--test-reporter=spec", "web.test.mjs"], cwd=BROWSER_TESTS, env=env,
-                            capture_output=True, text=True, timeout=SUITE_TIMEOUT_S)
+    try:
+        result = subprocess.run(["node", "--test", "--test-reporter=spec", "web.test.mjs"], cwd=BROWSER_TESTS, env=env,
+                                capture_output=True, text=True, timeout=SUITE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the browser suite did not end within {SUITE_TIMEOUT_S} s: {e.stdout}{e.stderr}")
     print(result.stdout[-20000:])
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:] + node.output()[-3000:]

@@ -88,7 +88,7 @@ async function loadList() {
       el('td', { 'data-label': 'Date' }, when(m.date || m.received)),
       el('td', { 'data-label': 'Size', class: 'size', text: size(m.size) }),
       el('td', { 'data-label': 'Attachments' }, m.hasAttachments
-        ? el('span', { role: 'img', 'aria-label': 'has attachments', text: '📎' }) : ''));
+        ? el('img', { src: '/static/clip.svg', alt: 'has attachments', width: 16, height: 16 }) : ''));
   });
   $('messages').tBodies[0].replaceChildren(...rows);
   $('empty').hidden = rows.length > 0;
