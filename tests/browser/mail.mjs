@@ -4,36 +4,40 @@ import net from 'node:net';
 // A server that stops answering fails the test instead of holding it.
 const SOCKET_TIMEOUT_MS = 15000;
 
-// One conversation: each step writes a line (or nothing, for the greeting) and waits for the
-// server's complete reply; returns the replies.
-async function converse(port, steps, last) {
+// A connection that writes a line (or nothing, for the greeting) and waits for the server's
+// complete reply, as last() finds its end, for each say(); end() closes it.
+function connect(port, last) {
   const socket = net.connect(port, '127.0.0.1');
   socket.setEncoding('latin1');
-  socket.setTimeout(SOCKET_TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS} ms; so far: ${buffer}`)));
   let buffer = '';
   let waiting = null;
+  socket.setTimeout(SOCKET_TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS} ms; so far: ${buffer}`)));
   socket.on('data', (chunk) => { buffer += chunk; waiting?.(); });
   const closed = new Promise((resolve, reject) => { socket.on('close', resolve); socket.on('error', reject); });
   closed.catch(() => {}); // the error also rejects the reply being waited for
-  const reply = () => new Promise((resolve, reject) => {
-    socket.on('error', reject);
+  const say = (line) => new Promise((resolve, reject) => {
+    socket.once('error', reject);
     const check = () => {
-      const end = last(buffer);
-      if (end < 0) { waiting = check; return; }
+      const at = last(buffer);
+      if (at < 0) { waiting = check; return; }
       waiting = null;
-      const text = buffer.slice(0, end);
-      buffer = buffer.slice(end);
+      const text = buffer.slice(0, at);
+      buffer = buffer.slice(at);
       resolve(text);
     };
+    if (line !== null) socket.write(line);
     check();
   });
+  const end = async () => { socket.end(); await closed; };
+  return { say, end };
+}
+
+// One conversation: each step is said in turn; returns the replies.
+async function converse(port, steps, last) {
+  const connection = connect(port, last);
   const replies = [];
-  for (const step of steps) {
-    if (step !== null) socket.write(step);
-    replies.push(await reply());
-  }
-  socket.end();
-  await closed;
+  for (const step of steps) replies.push(await connection.say(step));
+  await connection.end();
   return replies;
 }
 
@@ -61,6 +65,16 @@ export async function sendMail(port, from, to, message) {
 /** A POP3 session that signs in and quits; returns its replies. */
 export function popSignIn(port, user, password) {
   return converse(port, [null, `USER ${user}\r\n`, `PASS ${password}\r\n`, 'STAT\r\n', 'QUIT\r\n'], popEnd);
+}
+
+/** A POP3 connection signed in as user and left open: say('NOOP\\r\\n') answers one line; end() closes. */
+export async function popOpen(port, user, password) {
+  const connection = connect(port, popEnd);
+  for (const line of [null, `USER ${user}\r\n`, `PASS ${password}\r\n`]) {
+    const reply = await connection.say(line);
+    if (!reply.startsWith('+OK')) throw new Error(`POP3 refused: ${reply}`);
+  }
+  return connection;
 }
 
 /** A MIME message with a text part and one attachment. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { htmlMessage, mimeMessage, popSignIn, sendMail } from './mail.mjs';
+import { htmlMessage, mimeMessage, popOpen, popSignIn, sendMail } from './mail.mjs';
 
 const WEB = process.env.ACTORMAIL_WEB;
 const SMTP = Number(process.env.ACTORMAIL_SMTP_PORT);
@@ -227,4 +227,29 @@ test('the sessions view shows the transcript of a POP3 session just run, with th
   assert.ok(!logs.includes(USERS.alice), 'nor is the password in the log');
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test('a session still open updates live in the sessions view', TEST, async () => {
+  const pop = await popOpen(POP3, 'alice', USERS.alice);
+  try {
+    const { page, context, problems } = await signIn('alice');
+    await page.goto(WEB + '/#/sessions');
+    const row = page.locator('#sessions tbody tr', { hasText: 'open' }).first();
+    await row.waitFor();
+    await row.getByRole('link').click();
+    const transcript = page.locator('#transcript tbody');
+    await transcript.getByText('PASS ****').waitFor();
+    assert.equal(await transcript.getByText('NOOP').count(), 0);
+    assert.match(await page.locator('#session-summary').innerText(), /still open/);
+
+    // A command sent now shows up on the page without a reload.
+    assert.match(await pop.say('NOOP\r\n'), /^\+OK/);
+    await transcript.getByText('NOOP').waitFor();
+    assert.match(await pop.say('QUIT\r\n'), /^\+OK/);
+    await page.locator('#session-summary', { hasText: 'quit' }).waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await pop.end();
+  }
 });
