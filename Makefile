@@ -13,7 +13,7 @@ CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/car
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: help deps build run test test-dotnet test-tools test-flex flex e2 e3 compose-e2 compose-e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
+.PHONY: screenshots help deps build run test test-dotnet test-tools test-flex flex e2 e3 compose-e2 compose-e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
 
 help:
 	@echo "make run     build and start SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:2110, HTTP on 127.0.0.1:8025 (demo users alice, bob)"
@@ -95,6 +95,10 @@ hostile: build
 	mkdir -p artifacts/hostile && rm -f artifacts/hostile/figures.json
 	ACTORMAIL_HOSTILE=full ACTORMAIL_HOSTILE_FIGURES=$(CURDIR)/artifacts/hostile/figures.json \
 		$(PY) -m pytest -m tools -q -s tests/e2e/test_load.py
+
+# The pictures of the web page in docs/ (README, docs/WEB.md), taken by its browser test.
+screenshots: deps build
+	ACTORMAIL_SCREENSHOTS=$(CURDIR)/docs $(PY) -m pytest -q tests/e2e/test_web.py
 
 phase0: build
 	bash tools/phase0_capture.sh

@@ -24,10 +24,23 @@ command -v ping >/dev/null || need+=(iputils-ping)
 /usr/bin/python3 -c 'import mininet' 2>/dev/null || need+=(mininet)
 command -v brctl >/dev/null || need+=(bridge-utils)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+# The web page's browser tests (tests/e2e/test_web.py): Debian's Chromium, driven by playwright-core.
+command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)
 # netcat with -C (CRLF line ends) for tools/phase0_capture.sh
 [[ "$(nc -h 2>&1 || true)" == *"-C"* ]] || need+=(netcat-openbsd)
 
+# playwright-core as pinned by tests/browser/package-lock.json; it downloads no browser.
+browser_tests() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+  if [ ! -d "$dir/node_modules/playwright-core" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [ ${#need[@]} -eq 0 ]; then
+  browser_tests
   exit 0
 fi
 
@@ -49,3 +62,4 @@ fi
 echo "install-deps: installing ${need[*]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+browser_tests

@@ -545,7 +545,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         return (status, answer);
     }
 
-    private static HttpClient Client(TestNode node, string user, string password)
+    internal static HttpClient Client(TestNode node, string user, string password)
     {
         var http = new HttpClient { BaseAddress = node.HttpBase, Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
@@ -658,7 +658,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         throw new InvalidOperationException("the events stream ended");
     }
 
-    private static async Task SendAsync(TestNode node, string to, string subject, string from, bool html = false, bool attach = false)
+    internal static async Task SendAsync(TestNode node, string to, string subject, string from, bool html = false, bool attach = false)
     {
         var body = new BodyBuilder { TextBody = "Open https://app.test/reset?t=abc123 to choose a new password.\r\n" };
         if (html)

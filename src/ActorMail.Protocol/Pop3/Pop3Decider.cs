@@ -99,6 +99,9 @@ public sealed record Pop3Decision(Pop3State State, Pop3Conversation Data, IReadO
 
     /// <inheritdoc/>
     public IReadOnlyList<SessionNote> Notes { get; init; } = [];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ISessionReply> Said => Replies;
 }
 
 /// <summary>

@@ -18,6 +18,9 @@ public interface ISessionDecision<out TState, out TData>
 
     /// <summary>Facts of this step for the session's log, one line each.</summary>
     IReadOnlyList<SessionNote> Notes { get; }
+
+    /// <summary>The replies of this step, in order.</summary>
+    IReadOnlyList<ISessionReply> Said { get; }
 }
 
 /// <summary>A reply of any protocol, as it goes on the wire.</summary>

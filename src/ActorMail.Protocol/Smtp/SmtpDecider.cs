@@ -122,6 +122,9 @@ public sealed record SmtpDecision(SmtpState State, SmtpConversation Data, IReadO
 
     /// <inheritdoc/>
     public IReadOnlyList<SessionNote> Notes { get; init; } = [];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<ISessionReply> Said => Replies;
 }
 
 /// <summary>

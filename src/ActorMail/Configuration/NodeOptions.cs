@@ -172,6 +172,13 @@ public sealed record HttpOptions(
     int MaxWaiters,
     int MaxRequestLine);
 
+/// <summary>The web page's sessions view, from <c>actormail.journal</c>: how much of the recent SMTP and POP3 sessions is kept in memory.</summary>
+/// <param name="Sessions">Sessions kept; the oldest is dropped for a new one.</param>
+/// <param name="Commands">Commands kept per session; later ones are counted, not kept.</param>
+/// <param name="ReplyLines">Lines kept of one reply (a LIST or CAPA answer).</param>
+/// <param name="LineChars">Characters kept of one command line or reply line.</param>
+public sealed record JournalOptions(int Sessions, int Commands, int ReplyLines, int LineChars);
+
 /// <summary>SMTP settings from <c>actormail.smtp</c>.</summary>
 public sealed record SmtpOptions(
     int Port,
@@ -224,7 +231,8 @@ public sealed record NodeOptions(
     AuthOptions Auth,
     SmtpOptions Smtp,
     Pop3Options Pop3,
-    HttpOptions Http)
+    HttpOptions Http,
+    JournalOptions Journal)
 {
     /// <summary>True if this process serves SMTP.</summary>
     public bool RunsSmtp => Role is NodeRole.All or NodeRole.Smtp;
@@ -246,6 +254,7 @@ public sealed record NodeOptions(
         var p = new Section(config, "actormail.pop3");
         var a = new Section(config, "actormail.auth");
         var h = new Section(config, "actormail.http");
+        var j = new Section(config, "actormail.journal");
         var users = (config.GetConfig("actormail.users") ?? throw new ConfigurationException("missing section actormail.users")).AsEnumerable()
             .Select(kv => new UserEntry(kv.Key, kv.Value.GetString()))
             .OrderBy(u => u.Name, StringComparer.Ordinal)
@@ -319,7 +328,12 @@ public sealed record NodeOptions(
                 DefaultWait: h.GetTimeSpan("default-wait"),
                 MaxWait: h.GetTimeSpan("max-wait"),
                 MaxWaiters: h.GetInt("max-waiters"),
-                MaxRequestLine: h.GetInt("max-request-line")));
+                MaxRequestLine: h.GetInt("max-request-line")),
+            Journal: new JournalOptions(
+                Sessions: j.GetInt("sessions"),
+                Commands: j.GetInt("commands"),
+                ReplyLines: j.GetInt("reply-lines"),
+                LineChars: j.GetInt("line-chars")));
         options.Validate();
         return options;
     }
@@ -402,6 +416,10 @@ public sealed record NodeOptions(
         Positive(Pop3.MaxAuthFailures, "actormail.pop3.max-auth-failures");
         Positive(Pop3.RetrChunkSize, "actormail.pop3.retr-chunk-size");
         ValidateHttp();
+        Positive(Journal.Sessions, "actormail.journal.sessions");
+        Positive(Journal.Commands, "actormail.journal.commands");
+        Positive(Journal.ReplyLines, "actormail.journal.reply-lines");
+        Positive(Journal.LineChars, "actormail.journal.line-chars");
         if (Smtp.MaxCommandLine < 64 || Smtp.MaxTextLine < 64 || Pop3.MaxCommandLine < 64)
         {
             throw new ConfigurationException("actormail: line limits must be at least 64 octets");

@@ -50,7 +50,8 @@ public sealed record RunningNode(
 /// <summary>The actors the HTTP side talks to besides the mailboxes and the password checker.</summary>
 /// <param name="Gate">Admits HTTP connections (<see cref="Http.ConnectionGate"/>).</param>
 /// <param name="Events">Fans mailbox events out to events clients (<see cref="Http.EventHub"/>).</param>
-public sealed record HttpActors(IActorRef Gate, IActorRef Events);
+/// <param name="Journal">Keeps the recent sessions for the web page (<see cref="Http.SessionJournal"/>).</param>
+public sealed record HttpActors(IActorRef Gate, IActorRef Events, IActorRef Journal);
 
 /// <summary>Starts the node's actors in an actor system: the one place the actor tree is built.</summary>
 public static class ActorMailNode
@@ -89,6 +90,13 @@ public static class ActorMailNode
         var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy() : null;
         var pop3Policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, options.Pop3.MaxJunkCommands);
         var passwords = options.RunsPop3 ? system.ActorOf(PasswordChecker.Props(options), PasswordChecker.Name) : ActorRefs.Nobody;
+        // Subscribed before the listeners start, so the journal misses no session.
+        var journal = options.RunsHttp ? system.ActorOf(Http.SessionJournal.Props(options.Journal), Http.SessionJournal.Name) : null;
+        if (journal is not null)
+        {
+            system.EventStream.Subscribe(journal, typeof(Journaled));
+        }
+
         var (smtp, smtpBound) = Listen(options.RunsSmtp, "SMTP", options.Smtp.Port, options.Smtp.Limits,
             start => SmtpSession.Props(start, options, smtpPolicy!, mailboxes));
         var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.Limits,
@@ -97,7 +105,8 @@ public static class ActorMailNode
         var http = options.RunsHttp
             ? new HttpActors(
                 system.ActorOf(Http.ConnectionGate.Props(options.Http), Http.ConnectionGate.Name),
-                system.ActorOf(Http.EventHub.Props(), Http.EventHub.Name))
+                system.ActorOf(Http.EventHub.Props(), Http.EventHub.Name),
+                journal!)
             : null;
 
         var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http);

@@ -35,6 +35,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private readonly IActorRef _connection;
     private readonly SessionLimits _limits;
     private readonly TDecision _connect;
+    private readonly string _protocol;
     private long _unacked;
     private bool _suspended;
     private bool _closing;
@@ -50,6 +51,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         _connection = start.Connection;
         _limits = limits;
         _connect = connect;
+        _protocol = protocol;
         Log = start.Tag(Context.GetLogger(), protocol);
 
         StartWith(connect.State, connect.Data);
@@ -61,6 +63,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         OnTermination(_ =>
         {
             Release();
+            Journal(new SessionEnded(EndReason));
             Log.Info("{Protocol} session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
                 protocol, EndReason, _inputs, Messages, Input.TotalReceived, Clock.ElapsedMilliseconds);
         });
@@ -96,8 +99,9 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         _connection.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true, useResumeWriting: false));
         SetTimer(LifetimeTimer, LifetimeOverEvent.Instance, _limits.SessionLifetime, repeat: false);
         base.PreStart();
+        Journal(new SessionOpened(_protocol, Start.Remote, StateNames));
         var replies = new StringBuilder();
-        var closed = Decided(_connect, replies).State.Equals(ClosedState);
+        var closed = Decided(_connect, replies, StateName).State.Equals(ClosedState);
         Flush(replies);
         if (closed)
         {
@@ -108,8 +112,12 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     /// <summary>True while input is taken: a state that reads commands, with nothing else in progress.</summary>
     protected virtual bool TakesInput(TState state) => TDecider.ReadsCommands(state);
 
-    /// <summary>Frames one input from the front of <paramref name="input"/> (advancing it past what was used) and decides it; null when more bytes are needed.</summary>
-    protected abstract TDecision? Next(TState state, TData data, ref ReadOnlySpan<byte> input);
+    /// <summary>
+    /// Frames one input from the front of <paramref name="input"/> (advancing it past what was
+    /// used) and decides it; null when more bytes are needed. <paramref name="heard"/> is the
+    /// input as the sessions journal shows it: passwords masked, a body as its size.
+    /// </summary>
+    protected abstract TDecision? Next(TState state, TData data, ref ReadOnlySpan<byte> input, out string heard);
 
     /// <summary>Carries out the decision's effect and gathers its replies; returns the decision that stands (an effect can fail into another one).</summary>
     protected abstract TDecision Run(TDecision decision, StringBuilder replies);
@@ -122,6 +130,9 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
 
     /// <summary>Frees what the runner holds (a spool, a file being sent) when the session ends.</summary>
     protected abstract void Release();
+
+    /// <summary>The user a decision signs the session in as, for the sessions journal; null if none.</summary>
+    protected virtual string? SignedIn(TDecision decision) => null;
 
     /// <summary>A write the runner asked to hear about (<paramref name="then"/>) was acknowledged.</summary>
     protected virtual State<TState, TData> OnWritten(object? then, bool drained) =>
@@ -194,7 +205,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     protected State<TState, TData> Apply(TDecision decision)
     {
         var replies = new StringBuilder();
-        var next = Decided(decision, replies);
+        var next = Decided(decision, replies, StateName);
         return Pump(next.State, next.Data, replies);
     }
 
@@ -206,18 +217,18 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         {
             var span = Input.Current;
             var before = span.Length;
-            var decision = Next(state, data, ref span);
+            var decision = Next(state, data, ref span, out var heard);
             Input.Advance(before - span.Length);
             if (decision is not null)
             {
                 _inputs++;
-                (state, data) = Decided(decision, replies) is var next ? (next.State, next.Data) : default;
+                (state, data) = Decided(decision, replies, state, heard) is var next ? (next.State, next.Data) : default;
             }
         }
 
         if (_peerClosed && Input.IsEmpty && TakesInput(state))
         {
-            (state, data) = Decided(TDecider.PeerClosed(state, data), replies) is var next ? (next.State, next.Data) : default;
+            (state, data) = Decided(TDecider.PeerClosed(state, data), replies, state) is var next ? (next.State, next.Data) : default;
         }
 
         Flush(replies);
@@ -234,12 +245,19 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         return GoTo(state).Using(data);
     }
 
-    private TDecision Decided(TDecision decision, StringBuilder replies)
+    // Runs a decision taken in `before` for `heard` (empty: the session's own step, such as an
+    // answer from a mailbox), logs its notes and tells the journal.
+    private TDecision Decided(TDecision decision, StringBuilder replies, TState before, string heard = "")
     {
         var next = Run(decision, replies);
         foreach (var note in next.Notes)
         {
             Write(note);
+        }
+
+        if (heard.Length > 0 || next.Said.Count > 0 || !next.State.Equals(before))
+        {
+            Journal(new CommandJournaled(before.ToString(), heard, [.. next.Said.Select(r => r.ToString()!)], next.State.ToString(), SignedIn(next)));
         }
 
         if (next.State.Equals(ClosedState) && next.Ends is { } why)
@@ -299,6 +317,11 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
                 break;
         }
     }
+
+    private static IReadOnlyList<string> StateNames { get; } = Enum.GetNames<TState>();
+
+    // The sessions journal (the web page's sessions view) keeps what it is told, bounded.
+    private void Journal(JournalEntry entry) => Context.System.EventStream.Publish(new Journaled(Start.SessionId, DateTimeOffset.UtcNow, entry));
 
     // Keeps input that arrived while the session cannot use it, and stops reading until ReadAgain.
     private State<TState, TData> Hold(Tcp.Received received)

@@ -56,6 +56,7 @@ public static class HttpServer
             };
         });
         builder.Services.AddSingleton(sp => new MailboxApi(options, node, sp.GetRequiredService<IHostApplicationLifetime>()));
+        builder.Services.AddSingleton(sp => new WebPage(sp.GetRequiredService<MailboxApi>(), options, node));
     }
 
     /// <summary>Adds the response headers every answer carries and the endpoints; returns <paramref name="app"/>.</summary>
@@ -89,6 +90,7 @@ public static class HttpServer
             await next(context).ConfigureAwait(false);
         });
         api.Map(app);
+        app.Services.GetRequiredService<WebPage>().Map(app);
         return app;
     }
 

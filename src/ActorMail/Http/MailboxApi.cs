@@ -48,6 +48,9 @@ public sealed class MailboxApi
         _access = new HttpAccess(options, async () => (await node.ConfigureAwait(false)).Passwords);
     }
 
+    /// <summary>Who may see which mailbox.</summary>
+    internal HttpAccess Access => _access;
+
     /// <summary>Maps every endpoint onto <paramref name="app"/>.</summary>
     public void Map(IEndpointRouteBuilder app)
     {
@@ -129,7 +132,7 @@ public sealed class MailboxApi
     }
 
     // Signs the request in, then runs the endpoint as that user. A failure is answered here.
-    private async Task Authorized(HttpContext c, Func<HttpContext, string, Task> endpoint)
+    internal async Task Authorized(HttpContext c, Func<HttpContext, string, Task> endpoint)
     {
         var address = c.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var signIn = await _access.SignInAsync(c.Request.Headers.Authorization, address, c.RequestAborted).ConfigureAwait(false);
@@ -458,7 +461,7 @@ public sealed class MailboxApi
     }
 
     // Reads the message named by the route for a user who may see its mailbox, then runs `then`.
-    private async Task WithMessage(HttpContext c, string user, Func<string, MessageRead, Task> then)
+    internal async Task WithMessage(HttpContext c, string user, Func<string, MessageRead, Task> then)
     {
         var id = c.Request.RouteValues["id"] as string;
         if (Mailbox(c, user) is not { } mailbox || !MessageId.IsValid(id))

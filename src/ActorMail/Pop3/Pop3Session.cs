@@ -62,11 +62,13 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     protected override TransferLimit? Transfer(Pop3State state) => Pop3Decider.ReadsCommands(state) && _framer.HasPartialLine ? _commandLimit : null;
 
-    protected override Pop3Decision? Next(Pop3State state, Pop3Conversation data, ref ReadOnlySpan<byte> input)
+    protected override Pop3Decision? Next(Pop3State state, Pop3Conversation data, ref ReadOnlySpan<byte> input, out string heard)
     {
+        heard = "";
         switch (_framer.Next(ref input, out var line))
         {
             case LineStatus.Line:
+                heard = TranscriptMask.Command(line, line.Length);
                 var command = Pop3Parser.Parse(line);
                 if (Log.IsDebugEnabled)
                 {
@@ -76,6 +78,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
                 return Pop3Decider.Decide(_policy, state, data, command);
             case LineStatus.TooLong:
+                heard = "(a line over the limit)";
                 return Pop3Decider.LineTooLong(_policy, state, data);
             default:
                 return null;
@@ -146,6 +149,8 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     }
 
     protected override void Release() => DropStream();
+
+    protected override string? SignedIn(Pop3Decision decision) => decision.State == Pop3State.Transaction ? decision.Data.User : null;
 
     private Pop3Decision Opened(Pop3Conversation data, MaildropOpened opened)
     {

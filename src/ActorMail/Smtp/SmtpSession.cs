@@ -62,16 +62,20 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
         : SmtpDecider.ReadsCommands(state) && _framer.HasPartialLine ? _commandLimit
         : null;
 
-    protected override SmtpDecision? Next(SmtpState state, SmtpConversation data, ref ReadOnlySpan<byte> input)
+    protected override SmtpDecision? Next(SmtpState state, SmtpConversation data, ref ReadOnlySpan<byte> input, out string heard)
     {
+        heard = "";
         if (state == SmtpState.ReceivingData)
         {
-            return DecodeData(ref input, data);
+            var ended = DecodeData(ref input, data);
+            heard = ended is null ? "" : $"(message body, {_spool?.Length ?? 0} octets)";
+            return ended;
         }
 
         switch (_framer.Next(ref input, out var line))
         {
             case LineStatus.Line:
+                heard = TranscriptMask.Command(line, line.Length);
                 var command = SmtpParser.Parse(line);
                 if (Log.IsDebugEnabled)
                 {
@@ -80,6 +84,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
 
                 return SmtpDecider.Decide(_policy, state, data, command);
             case LineStatus.TooLong:
+                heard = "(a line over the limit)";
                 return SmtpDecider.LineTooLong(_policy, state, data);
             default:
                 return null;
