@@ -2,6 +2,7 @@
 knows it is ready, how it is stopped (by PID, never by name), and what /proc says about its memory
 and CPU. ActorMail is started by tools/harness, on a port the system chooses; the peers, which
 cannot say which port they bound, get a free one picked just before they start."""
+import json
 import os
 import pathlib
 import pwd
@@ -161,6 +162,22 @@ def _children(pid):
         except OSError:
             pass
     return out
+
+
+def tree_pss_kb(pid):
+    """Proportional set size of `pid` and its live descendants, in kB: the memory a server of
+    several processes (Postfix, Dovecot) holds, each shared page counted once in all."""
+    total = 0
+    for p in [pid] + _children(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
 
 
 def system_busy_seconds():
@@ -333,3 +350,174 @@ def chown_tree(root, user=MAIL_USER):
         os.chown(dirpath, pw.pw_uid, pw.pw_gid)
         for n in filenames:
             os.chown(os.path.join(dirpath, n), pw.pw_uid, pw.pw_gid)
+
+
+# --- the peers a developer would pick instead (issue 21) ---------------------------------------
+
+# Installed by tools/bench/install-peers.sh outside the repository; the same default here and there.
+PEERS_CACHE = pathlib.Path(os.environ.get("ACTORMAIL_BENCH_CACHE")
+                           or pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "actormail-bench")
+SMTP4DEV = PEERS_CACHE / "smtp4dev-3.15.0/smtp4dev"
+MAILDEV = PEERS_CACHE / "maildev-3.0.0/node_modules/maildev/dist/bin/maildev.js"
+
+
+def peer_versions():
+    """The installed versions of smtp4dev and MailDev, read from what their installers left."""
+    out = {}
+    store = sorted((SMTP4DEV.parent / ".store/rnwood.smtp4dev").glob("*"))
+    out["smtp4dev"] = store[-1].name if store else "unknown"
+    try:
+        out["maildev"] = json.loads((MAILDEV.parents[2] / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        out["maildev"] = "unknown"
+    return out
+
+
+def smtp4dev(workdir, keep=1_000_000, name="smtp4dev"):
+    """smtp4dev 3.15 with SMTP and POP3 on loopback ports of their own, IMAP off, its database and
+    settings in workdir; `keep` messages kept per mailbox (its default, 100, would drop the load)."""
+    workdir = pathlib.Path(workdir)
+    port, pop3, web = free_port(), free_port(), free_port()
+    argv = [str(SMTP4DEV), f"--smtpport={port}", f"--pop3port={pop3}", "--imapport=", f"--urls=http://127.0.0.1:{web}",
+            f"--db={workdir / 'smtp4dev.db'}", "--nousersettings", "--bindaddress=127.0.0.1", "--disableipv6",
+            f"--messagestokeep={keep}", "--hostname=localhost"]
+    env = {**os.environ, "XDG_CONFIG_HOME": str(workdir / "xdg-config"), "DOTNET_CLI_TELEMETRY_OPTOUT": "1"}
+    srv = Server(name, argv, port, workdir, env=env)
+    srv.pop3_port = pop3
+    return srv
+
+
+def maildev(workdir, mail_dir, name="maildev"):
+    """MailDev 3.0, SMTP and web on loopback ports of their own, each message kept in mail_dir."""
+    port, web = free_port(), free_port()
+    argv = ["node", str(MAILDEV), "--smtp", str(port), "--ip", "127.0.0.1", "--web", str(web), "--web-ip", "127.0.0.1",
+            "--mail-directory", str(mail_dir)]
+    return Server(name, argv, port, workdir)
+
+
+DEFAULT_POSTFIX_MAIN_CF = pathlib.Path("/etc/postfix/main.cf")
+
+
+def postfix_config(root, port, uid, gid):
+    """(main.cf, master.cf) of a private Postfix whose queue, data, log and mail all live under
+    `root`: smtpd on 127.0.0.1:port, every recipient at localhost delivered by virtual(8) into
+    the Maildir <root>/mail/alice/ as uid/gid."""
+    root = pathlib.Path(root)
+    main = f"""compatibility_level = 3.6
+queue_directory = {root}/queue
+data_directory = {root}/data
+maillog_file = {root}/log/postfix.log
+maillog_file_prefixes = {root}
+myhostname = bench.localdomain
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtputf8_enable = no
+biff = no
+virtual_mailbox_domains = localhost
+virtual_mailbox_base = {root}/mail
+virtual_mailbox_maps = static:alice/
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+virtual_minimum_uid = {uid}
+"""
+    services = [
+        (f"127.0.0.1:{port}", "inet", "n", "-", "n", "-", "-", "smtpd"),
+        ("pickup", "unix", "n", "-", "n", "60", "1", "pickup"),
+        ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"),
+        ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"),
+        ("rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite"),
+        ("bounce", "unix", "-", "-", "n", "-", "0", "bounce"),
+        ("defer", "unix", "-", "-", "n", "-", "0", "bounce"),
+        ("trace", "unix", "-", "-", "n", "-", "0", "bounce"),
+        ("verify", "unix", "-", "-", "n", "-", "1", "verify"),
+        ("flush", "unix", "n", "-", "n", "1000?", "0", "flush"),
+        ("proxymap", "unix", "-", "-", "n", "-", "-", "proxymap"),
+        ("showq", "unix", "n", "-", "n", "-", "-", "showq"),
+        ("error", "unix", "-", "-", "n", "-", "-", "error"),
+        ("retry", "unix", "-", "-", "n", "-", "-", "error"),
+        ("discard", "unix", "-", "-", "n", "-", "-", "discard"),
+        ("smtp", "unix", "-", "-", "n", "-", "-", "smtp"),
+        ("virtual", "unix", "-", "n", "n", "-", "-", "virtual"),
+        ("anvil", "unix", "-", "-", "n", "-", "1", "anvil"),
+        ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
+        ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
+    ]
+    master = "".join(" ".join(s) + "\n" for s in services)
+    return main, master
+
+
+def claim_alternate_config(confdir, main_cf=DEFAULT_POSTFIX_MAIN_CF):
+    """Lets Postfix accept the private configuration directory `confdir`: the default instance's
+    main.cf must list it in alternate_config_directories. Writes that main.cf only when none
+    exists and returns a function that removes it again; refuses to touch one that is there."""
+    main_cf = pathlib.Path(main_cf)
+    line = f"alternate_config_directories = {confdir}\n"
+    if main_cf.exists():
+        if main_cf.read_text(errors="replace") == line:
+            raise BenchError(f"{main_cf} is left over from an earlier run of the benchmark: remove it")
+        raise BenchError(f"{main_cf} exists: the benchmark writes a default main.cf only where there is none "
+                         f"(a private Postfix needs alternate_config_directories = {confdir} in it)")
+    main_cf.write_text(line)
+
+    def release():
+        if main_cf.exists() and main_cf.read_text(errors="replace") == line:
+            main_cf.unlink()
+    return release
+
+
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+
+
+class Postfix(Server):
+    """A private Postfix instance: `postfix -c CONFDIR check` makes its queue, then its master
+    daemon runs in the foreground (`master -c CONFDIR -d`), so that it is stopped by its own PID
+    like every other peer (`postfix start` would leave a detached master behind)."""
+
+    def __init__(self, root, port):
+        self.root = pathlib.Path(root)
+        self.confdir = self.root / "conf"
+        self.maildir = self.root / "mail/alice"
+        super().__init__("postfix", [POSTFIX_MASTER, "-c", str(self.confdir), "-d"], port, self.root)
+
+    def start(self, timeout=60.0):
+        pw = pwd.getpwnam(MAIL_USER)
+        for d in ("conf", "queue", "data", "log", "mail"):
+            (self.root / d).mkdir(parents=True, exist_ok=True)
+        os.chown(self.root / "mail", pw.pw_uid, pw.pw_gid)
+        os.chown(self.root / "data", pwd.getpwnam("postfix").pw_uid, -1)
+        main, master = postfix_config(self.root, self.port, pw.pw_uid, pw.pw_gid)
+        (self.confdir / "main.cf").write_text(main)
+        (self.confdir / "master.cf").write_text(master)
+        release = claim_alternate_config(self.confdir)
+        try:
+            check = subprocess.run(["postfix", "-c", str(self.confdir), "check"], capture_output=True, text=True, timeout=60)
+            if check.returncode != 0:
+                raise BenchError(f"postfix check exited {check.returncode}: {(check.stdout + check.stderr).strip()[-300:]}")
+            return super().start(timeout)
+        except BenchError as e:
+            raise BenchError(f"{e}; postfix log: {self.log_tail()}") from None
+        finally:
+            release()  # only the start checks it; the running master never reads it again
+
+    def stop(self, timeout=30.0):
+        """The master by its PID; then wait for the daemons it started, which leave on their own."""
+        children = _children(self.pid) if self.proc is not None and self.proc.poll() is None else []
+        super().stop(timeout)
+        deadline = time.monotonic() + timeout
+        while any(os.path.exists(f"/proc/{c}") for c in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def log_tail(self, lines=5):
+        try:
+            return " | ".join((self.root / "log/postfix.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def delivered(self):
+        return sum(1 for _ in os.scandir(self.maildir / "new")) if (self.maildir / "new").is_dir() else 0
