@@ -274,12 +274,12 @@ ONE_ADDRESS = "".join(
     for protocol in ("smtp", "pop3"))
 
 
-def actormail(workdir, role, data, config_text=None, name="actormail", env=None, cwd=None):
-    """The node (tools/harness's NODE_DLL) serving `role` over the mail root `data`, with the
+def actormail(workdir, role, data, config_text=None, name="actormail", env=None, cwd=None, dll=None):
+    """The node (tools/harness's NODE_DLL, or dll) serving `role` over the mail root `data`, with the
     shipped settings plus config_text and the environment plus env; its logs go to
     <workdir>/<name>-logs. It runs in workdir, or in cwd if given."""
     workdir = pathlib.Path(workdir)
-    node = Node(cwd or workdir, role=role, mail_root=data, log_dir=workdir / f"{name}-logs",
+    node = Node(cwd or workdir, role=role, mail_root=data, log_dir=workdir / f"{name}-logs", dll=dll,
                 extra_config=ONE_ADDRESS + (config_text or ""),
                 extra_env={"DOTNET_CLI_TELEMETRY_OPTOUT": "1", "DOTNET_NOLOGO": "1", **(env or {})})
     return ActorMail(node, role, name)
