@@ -124,9 +124,10 @@ def smtp_latency(port, count, size, warmup=0, timeout=30.0):
 
 # --- POP3 --------------------------------------------------------------------------------------
 
-def make_maildir(root, user, count, size):
+def make_maildir(root, user, count, size, seen=False):
     """Writes `count` messages of `size` octets into <root>/<user>/new with Maildir names
-    `<sec>.M<usec>P<pid>Q<n>.bench,S=<size>`; returns the user's directory."""
+    `<sec>.M<usec>P<pid>Q<n>.bench,S=<size>`, or with `seen` into cur/ with the info ':2,' that a
+    server adds once it has moved them there; returns the user's directory."""
     box = pathlib.Path(root) / user
     for sub in ("new", "cur", "tmp"):
         (box / sub).mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,7 @@ def make_maildir(root, user, count, size):
     for n in range(1, count + 1):
         data = message_bytes(size, f"pop{n}")
         name = f"{sec}.M{n % 1000000:06d}P{pid}Q{n}.bench,S={len(data)}"
-        with open(box / "new" / name, "wb") as f:
+        with open(box / "cur" / (name + ":2,") if seen else box / "new" / name, "wb") as f:
             f.write(data)
     return box
 

@@ -366,7 +366,9 @@ class Bench:
     def big_mailbox(self):
         """One maildrop of --big-messages messages: sign-in, STAT, LIST and UIDL, ActorMail against
         Dovecot on Maildirs made alike. Each round starts both servers afresh: the first session is
-        cold (a new node; Dovecot with its index files removed), the second warm (Dovecot's index built)."""
+        cold (a new node; Dovecot with its index files removed), the second warm (Dovecot's index built).
+        Each server's copy is in the state it keeps a maildrop in: ActorMail reads new/ and renames
+        nothing; Dovecot's is already in cur/, where its first session would move every message."""
         a = self.args
         n = a.big_messages
         out = {"messages": n, "ActorMail": [], "Dovecot": []}
@@ -374,7 +376,7 @@ class Bench:
         roots = {}
         for target in ("ActorMail", "Dovecot"):
             roots[target] = self.tmp / f"big-{target}"
-            clients.make_maildir(roots[target] / "mail", USER, n, a.big_size)
+            clients.make_maildir(roots[target] / "mail", USER, n, a.big_size, seen=target == "Dovecot")
         os.chmod(roots["Dovecot"], 0o755)
         targets.chown_tree(roots["Dovecot"] / "mail")
         self.say(f"big maildrop: 2 x {n} messages of {a.big_size} octets generated in {time.perf_counter() - t0:.1f} s")

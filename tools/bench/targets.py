@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import pwd
+import signal
 import subprocess
 import threading
 import time
@@ -77,13 +78,24 @@ class Server(Process):
         return self
 
     def stop(self, timeout=30.0):
-        """SIGTERM to our own PID, SIGKILL if it outlives `timeout`; then, for a daemon with a
-        pid file (Dovecot), wait until the file is gone."""
+        """SIGTERM to our own PID, SIGKILL if it outlives `timeout`; then wait for the processes
+        it had started (Postfix's and Dovecot's daemons leave on their own, a busy one is sent
+        SIGKILL at the timeout); and, for a daemon with a pid file (Dovecot), until the file is gone."""
         if self.proc is None:
             return
+        children = _children(self.pid) if self.proc.poll() is None else []
         stop_process(self.proc, timeout=timeout)
         if self in _running:
             _running.remove(self)
+        deadline = time.monotonic() + timeout
+        while children and time.monotonic() < deadline:
+            children = [c for c in children if _alive(c)]
+            time.sleep(0.1)
+        for c in children:
+            try:
+                os.kill(c, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.pidfile is not None:
             deadline = time.monotonic() + timeout
             while pathlib.Path(self.pidfile).exists() and time.monotonic() < deadline:
@@ -146,6 +158,15 @@ def process_tree_cpu(pid):
         except OSError:
             pass
     return total / CLK_TCK
+
+
+def _alive(pid):
+    """True while `pid` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _children(pid):
@@ -504,14 +525,6 @@ class Postfix(Server):
             raise BenchError(f"{e}; postfix log: {self.log_tail()}") from None
         finally:
             release()  # only the start checks it; the running master never reads it again
-
-    def stop(self, timeout=30.0):
-        """The master by its PID; then wait for the daemons it started, which leave on their own."""
-        children = _children(self.pid) if self.proc is not None and self.proc.poll() is None else []
-        super().stop(timeout)
-        deadline = time.monotonic() + timeout
-        while any(os.path.exists(f"/proc/{c}") for c in children) and time.monotonic() < deadline:
-            time.sleep(0.1)
 
     def log_tail(self, lines=5):
         try:

@@ -265,6 +265,16 @@ def test_pop3_listing_refuses_a_failed_sign_in():
         clients.pop3_listing(0, "alice", "pw", sock=peer)
 
 
+def test_a_maildrop_already_seen_by_a_server_is_made_in_cur_with_its_info(tmp_path):
+    new = clients.make_maildir(tmp_path / "a", "alice", 3, 200)
+    cur = clients.make_maildir(tmp_path / "b", "alice", 3, 200, seen=True)
+    assert not os.listdir(new / "cur") and not os.listdir(cur / "new")
+    def tail(name):  # without the second it was made in
+        return name.split(".", 1)[1]
+    assert sorted(tail(n) + ":2," for n in os.listdir(new / "new")) == sorted(tail(n) for n in os.listdir(cur / "cur"))
+    assert all(os.path.getsize(cur / "cur" / n) == 200 for n in os.listdir(cur / "cur"))
+
+
 def test_tree_pss_counts_this_process():
     assert targets.tree_pss_kb(os.getpid()) > 0
     assert targets.tree_pss_kb(2 ** 22 + 7) == 0                      # a PID that is gone counts nothing
