@@ -561,17 +561,18 @@ def main(argv=None):
         code = 1
     finally:
         targets.stop_all()
+        bench.results["run_seconds"] = round(time.perf_counter() - started, 1)
+        # The report first: removing a few hundred thousand files takes minutes on this disk.
+        if "machine" in bench.results:
+            try:
+                report.write(bench.results, args.out)
+            except (OSError, subprocess.SubprocessError, BenchError) as e:
+                print(f"bench: could not write the report: {e}", file=sys.stderr)
+                code = code or 1
         if args.keep_temp:
             print(f"bench: temporary files kept in {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    bench.results["run_seconds"] = round(time.perf_counter() - started, 1)
-    if "machine" in bench.results:
-        try:
-            report.write(bench.results, args.out)
-        except (OSError, subprocess.SubprocessError, BenchError) as e:
-            print(f"bench: could not write the report: {e}", file=sys.stderr)
-            code = code or 1
     return code
 
 
