@@ -473,18 +473,24 @@ virtual_minimum_uid = {uid}
     return main, master
 
 
-def claim_alternate_config(confdir, main_cf=DEFAULT_POSTFIX_MAIN_CF):
+def claim_alternate_config(confdir, main_cf=DEFAULT_POSTFIX_MAIN_CF, wait_s=300.0, sleep=time.sleep, poll=0.5):
     """Lets Postfix accept the private configuration directory `confdir`: the default instance's
-    main.cf must list it in alternate_config_directories. Writes that main.cf only when none
-    exists and returns a function that removes it again; refuses to touch one that is there."""
+    main.cf must list it in alternate_config_directories. Writes that main.cf only where none
+    exists (created exclusively) and returns a function that removes it again. One that is there
+    is never touched: another private instance on the machine may be starting, so it is waited
+    out for up to wait_s seconds."""
     main_cf = pathlib.Path(main_cf)
     line = f"alternate_config_directories = {confdir}\n"
-    if main_cf.exists():
-        if main_cf.read_text(errors="replace") == line:
-            raise BenchError(f"{main_cf} is left over from an earlier run of the benchmark: remove it")
-        raise BenchError(f"{main_cf} exists: the benchmark writes a default main.cf only where there is none "
-                         f"(a private Postfix needs alternate_config_directories = {confdir} in it)")
-    main_cf.write_text(line)
+    for _ in range(max(1, int(wait_s / poll))):
+        try:
+            with open(main_cf, "x") as f:
+                f.write(line)
+            break
+        except FileExistsError:
+            sleep(poll)
+    else:
+        raise BenchError(f"{main_cf} exists and stayed for {wait_s:.0f} s: the benchmark writes a default main.cf only where "
+                         f"there is none (a private Postfix needs alternate_config_directories = {confdir} in it)")
 
     def release():
         if main_cf.exists() and main_cf.read_text(errors="replace") == line:

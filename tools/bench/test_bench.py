@@ -226,7 +226,7 @@ def test_a_main_cf_that_is_there_is_never_touched(tmp_path):
     main_cf = tmp_path / "main.cf"
     main_cf.write_text("myhostname = mine\n")
     with pytest.raises(clients.BenchError):
-        targets.claim_alternate_config(tmp_path / "conf", main_cf)
+        targets.claim_alternate_config(tmp_path / "conf", main_cf, wait_s=1, sleep=lambda s: None)
     assert main_cf.read_text() == "myhostname = mine\n"
     release = targets.claim_alternate_config(tmp_path / "conf", tmp_path / "other.cf")
     (tmp_path / "other.cf").write_text("changed meanwhile\n")
@@ -247,6 +247,24 @@ def answering_peer(chunks):
 
     threading.Thread(target=serve, daemon=True).start()
     return ours
+
+
+def test_a_main_cf_of_someone_else_s_private_instance_is_waited_out(tmp_path):
+    main_cf = tmp_path / "main.cf"
+    main_cf.write_text("alternate_config_directories = /elsewhere\n")
+    naps = []
+
+    def sleep(seconds):  # the other instance starts meanwhile and removes its file
+        naps.append(seconds)
+        if len(naps) == 3:
+            main_cf.unlink()
+    release = targets.claim_alternate_config(tmp_path / "conf", main_cf, wait_s=10, sleep=sleep)
+    assert len(naps) == 3 and "conf" in main_cf.read_text()
+    release()
+    main_cf.write_text("alternate_config_directories = /elsewhere\n")
+    with pytest.raises(clients.BenchError):
+        targets.claim_alternate_config(tmp_path / "conf", main_cf, wait_s=1, sleep=lambda s: None)
+    assert main_cf.read_text() == "alternate_config_directories = /elsewhere\n"
 
 
 def test_pop3_listing_times_each_command_and_counts_lines():
