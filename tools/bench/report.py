@@ -335,7 +335,8 @@ def markdown(results, secs):
         f"1-minute load average {m.get('load_1min_at_start', '?')} when the run started.",
         f"Software: .NET {m['dotnet']}, Postfix {m['postfix']} (smtp-source, smtp-sink, and the full MTA delivering to Maildir), "
         f"aiosmtpd {m['aiosmtpd']}, Dovecot {m['dovecot']}, smtp4dev {m.get('smtp4dev', '?')}, MailDev {m.get('maildev', '?')}.",
-        f"Node: `{st['node_dll']}`, default (durable) settings, a fresh mail root under /tmp for every run.",
+        f"Node: `{st['node_dll']}` built from commit {m.get('commit', 'unknown')}, default (durable) settings, "
+        f"a fresh mail root under /tmp for every run.",
         f"Settings: {st['rounds']} rounds (targets alternate within each round), {st['messages']} messages of 2048 octets "
         f"per SMTP load ({st.get('smtp4dev_messages', st['messages'])} for smtp4dev), {st.get('pop3_messages', st['messages'])} "
         f"in the POP3 maildrop ({st.get('smtp4dev_pop3_messages', '-')} for smtp4dev), "

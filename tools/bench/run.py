@@ -135,7 +135,21 @@ def machine():
         "aiosmtpd": version_of(["/usr/bin/python3", "-c", "import aiosmtpd; print(aiosmtpd.__version__)"]),
         "dovecot": version_of(["dovecot", "--version"]),
         **targets.peer_versions(),
+        "commit": commit_of(ROOT),
     }
+
+
+def commit_of(root):
+    """The commit the run measures, with "+changes" when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=20)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
 # --- measurements ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 /usr/bin/python3 -m pytest tools/bench -q (pytest puts this folder on the import path, pytest.ini tools/)"""
 import os
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 import clients
 import levers
 import report
+import run
 import targets
 from harness import scripted_peer
 
@@ -309,3 +311,18 @@ def test_disk_counters_read_writes_sectors_and_flushes_of_the_device_under_a_pat
     stat.write_text("10 1 80 5 20 3 160 7 0 9 12\n")  # a kernel that counts no flushes
     assert levers.disk_counters(tmp_path, sys_root=tmp_path / "sys") == (20, 160, 0)
     assert levers.disk_counters(tmp_path, sys_root=tmp_path / "elsewhere") is None
+
+
+def test_the_commit_measured_is_named_and_so_are_changes_beside_it(tmp_path):
+    def git(*argv):
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=b", "-c", "user.email=b@example.org", *argv],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    git("init", "-q")
+    (tmp_path / "f").write_text("1\n")
+    git("add", "f")
+    git("commit", "-qm", "one")
+    head = git("rev-parse", "--short", "HEAD")
+    assert run.commit_of(tmp_path) == head
+    (tmp_path / "f").write_text("2\n")
+    assert run.commit_of(tmp_path) == head + "+changes"
+    assert run.commit_of(tmp_path / "nowhere") == "unknown"
