@@ -175,6 +175,14 @@ def test_big_maildrop_times_are_compared_per_operation_and_state():
     assert not any("sign-in + STAT" in name for name in status)
 
 
+def test_a_dovecot_that_did_not_answer_in_time_bounds_the_ratio():
+    b = big(2.0, 1.0)
+    b["Dovecot"] = [{"round": 1, "state": "cold", "timed_out_s": 300}]   # no warm session after that
+    status = statuses(synthetic([300], [100], [1000], [10], [10], big_mailbox=b))
+    assert status["100,000-message maildrop, STAT cold: ActorMail / Dovecot time"] == "MET"      # 2 s <= 300 s
+    assert status["100,000-message maildrop, STAT warm: ActorMail / Dovecot time"] == "n/a"
+
+
 def test_report_renders_every_peer_and_the_big_maildrop_table():
     r = synthetic([300], [100], [1000], [10], [10], big_mailbox=big(0.5, 1.0))
     del r["scale"], r["large"]
