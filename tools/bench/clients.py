@@ -208,11 +208,12 @@ def pop3_stat(port, user, password, timeout=30.0):
         c.close()
 
 
-def pop3_listing(port, user, password, after_stat=None, timeout=300.0, sock=None):
+def pop3_listing(port, user, password, after_stat=None, timeout=300.0, sock=None, times=None):
     """One session over a large maildrop: the time of sign-in (PASS to its +OK, which is when a
     server takes its snapshot), STAT, LIST and UIDL each, then QUIT without deleting anything.
     after_stat() runs while the session still holds the maildrop (to read the server's memory);
-    `sock`, a connected socket to use instead of connecting to port."""
+    `sock`, a connected socket to use instead of connecting to port; `times`, a dict that gets each
+    time as soon as it is measured (what a caller still has when a later command times out)."""
     c = LineSocket(port, timeout, sock=sock)
     try:
         if not c.line().startswith(b"+OK"):
@@ -220,7 +221,7 @@ def pop3_listing(port, user, password, after_stat=None, timeout=300.0, sock=None
         c.send(f"USER {user}\r\n".encode())
         if not c.line().startswith(b"+OK"):
             raise BenchError("USER refused")
-        times = {}
+        times = {} if times is None else times
         t0 = time.perf_counter()
         c.send(f"PASS {password}\r\n".encode())
         reply = c.line()

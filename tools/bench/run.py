@@ -415,13 +415,17 @@ class Bench:
                         def held():
                             rss["held"] = srv.memory_kb()["VmRSS"]
 
+                        done = {}
                         try:
                             r = clients.pop3_listing(srv.port, USER, PASSWORD, after_stat=held if target == "ActorMail" else None,
-                                                     timeout=a.big_timeout)
+                                                     timeout=a.big_timeout, times=done)
                         except TimeoutError:
-                            # A server that does not answer in time is recorded as such, and its warm session is not run.
-                            out[target].append({"round": rnd, "state": state, "timed_out_s": a.big_timeout})
-                            self.say(f"round {rnd} big maildrop {target:9} {state}: no answer within {a.big_timeout} s")
+                            # The command that got no answer in time is recorded as such; the warm session is not run.
+                            waiting = next(op for op in report.BIG_OPS if op not in done)
+                            out[target].append({"round": rnd, "state": state, **{k: round(v, 4) for k, v in done.items()},
+                                                "timed_out": waiting, "timed_out_s": a.big_timeout})
+                            self.say(f"round {rnd} big maildrop {target:9} {state}: {report.BIG_OPS[waiting]} not answered "
+                                     f"within {a.big_timeout} s")
                             break
                         if r["messages"] != n or r["list_lines"] != n or r["uidl_lines"] != n:
                             raise BenchError(f"big maildrop, {target}: STAT/LIST/UIDL show {r['messages']}/{r['list_lines']}/"
