@@ -22,7 +22,7 @@ help:
 	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"
 	@echo "make compose-e2 / compose-e3   the same scenarios through docker-compose (own engine if none runs)"
 	@echo "make demo    Mininet demo (root): h2 sends via h1, h4 reads via h3, capture artifacts/pcap/demo_mininet.pcap"
-	@echo "make bench   ActorMail beside aiosmtpd, smtp-sink and Dovecot in one run; ratios in artifacts/bench/results.md"
+	@echo "make bench   ActorMail beside Postfix, aiosmtpd, smtp4dev, MailDev, smtp-sink and Dovecot in one run; ratios in artifacts/bench/results.md"
 	@echo "make crashtest / make fuzz / make hostile   the long reliability runs (short versions are in make test)"
 	@echo "make mailboxes   list mailboxes and message counts (reads file names only)"
 
@@ -77,10 +77,13 @@ demo: build
 	$(TOOL) tools/mininet/demo.py
 
 # Long runs of their own; short versions run inside make test (pytest -m tools).
+# tools/bench/install-peers.sh brings smtp4dev and MailDev into a cache folder outside the repository.
 bench: deps build
+	bash tools/bench/install-peers.sh
 	$(TOOL) tools/bench/run.py
 
 bench-quick: deps build
+	bash tools/bench/install-peers.sh
 	$(TOOL) tools/bench/run.py --quick
 
 crashtest: build

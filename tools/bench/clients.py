@@ -124,9 +124,10 @@ def smtp_latency(port, count, size, warmup=0, timeout=30.0):
 
 # --- POP3 --------------------------------------------------------------------------------------
 
-def make_maildir(root, user, count, size):
+def make_maildir(root, user, count, size, seen=False):
     """Writes `count` messages of `size` octets into <root>/<user>/new with Maildir names
-    `<sec>.M<usec>P<pid>Q<n>.bench,S=<size>`; returns the user's directory."""
+    `<sec>.M<usec>P<pid>Q<n>.bench,S=<size>`, or with `seen` into cur/ with the info ':2,' that a
+    server adds once it has moved them there; returns the user's directory."""
     box = pathlib.Path(root) / user
     for sub in ("new", "cur", "tmp"):
         (box / sub).mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,7 @@ def make_maildir(root, user, count, size):
     for n in range(1, count + 1):
         data = message_bytes(size, f"pop{n}")
         name = f"{sec}.M{n % 1000000:06d}P{pid}Q{n}.bench,S={len(data)}"
-        with open(box / "new" / name, "wb") as f:
+        with open(box / "cur" / (name + ":2,") if seen else box / "new" / name, "wb") as f:
             f.write(data)
     return box
 
@@ -186,6 +187,69 @@ def pop3_retrieve_all(port, user, password, batch=50, timeout=60.0):
         "session_s": t_end - t0,
         "client_cpu_s": time.process_time() - cpu0,
     }
+
+
+def pop3_stat(port, user, password, timeout=30.0):
+    """The message count STAT gives in a session of its own (QUIT without deleting)."""
+    c = LineSocket(port, timeout)
+    try:
+        for command in (None, f"USER {user}", f"PASS {password}"):
+            if command:
+                c.send(command.encode() + b"\r\n")
+            if not c.line().startswith(b"+OK"):
+                raise BenchError(f"POP3 {command or 'greeting'} refused")
+        c.send(b"STAT\r\nQUIT\r\n")
+        stat = c.line().split()
+        c.line()
+        if stat[:1] != [b"+OK"] or len(stat) < 3:
+            raise BenchError(f"STAT: {stat!r}")
+        return int(stat[1])
+    finally:
+        c.close()
+
+
+def pop3_listing(port, user, password, after_stat=None, timeout=300.0, sock=None, times=None):
+    """One session over a large maildrop: the time of sign-in (PASS to its +OK, which is when a
+    server takes its snapshot), STAT, LIST and UIDL each, then QUIT without deleting anything.
+    after_stat() runs while the session still holds the maildrop (to read the server's memory);
+    `sock`, a connected socket to use instead of connecting to port; `times`, a dict that gets each
+    time as soon as it is measured (what a caller still has when a later command times out)."""
+    c = LineSocket(port, timeout, sock=sock)
+    try:
+        if not c.line().startswith(b"+OK"):
+            raise BenchError("POP3 greeting refused")
+        c.send(f"USER {user}\r\n".encode())
+        if not c.line().startswith(b"+OK"):
+            raise BenchError("USER refused")
+        times = {} if times is None else times
+        t0 = time.perf_counter()
+        c.send(f"PASS {password}\r\n".encode())
+        reply = c.line()
+        times["signin_s"] = time.perf_counter() - t0
+        if not reply.startswith(b"+OK"):
+            raise BenchError(f"PASS refused: {reply[:120]!r}")
+        t0 = time.perf_counter()
+        c.send(b"STAT\r\n")
+        stat = c.line().split()
+        times["stat_s"] = time.perf_counter() - t0
+        if stat[:1] != [b"+OK"] or len(stat) < 3:
+            raise BenchError(f"STAT: {stat!r}")
+        if after_stat is not None:
+            after_stat()
+        counts = {"messages": int(stat[1])}
+        for verb in ("LIST", "UIDL"):
+            t0 = time.perf_counter()
+            c.send(verb.encode() + b"\r\n")
+            if not c.line().startswith(b"+OK"):
+                raise BenchError(f"{verb} refused")
+            counts[verb.lower() + "_lines"] = c.block().count(b"\r\n")
+            times[verb.lower() + "_s"] = time.perf_counter() - t0
+        c.send(b"QUIT\r\n")
+        if not c.line().startswith(b"+OK"):
+            raise BenchError("QUIT refused")
+    finally:
+        c.close()
+    return {**counts, **times}
 
 
 # --- many connections --------------------------------------------------------------------------

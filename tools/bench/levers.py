@@ -43,7 +43,25 @@ VARIANTS = {
     "cwd-elsewhere": ("working directory outside the mail root", None, {}, True),
     "mail-tmpfs": ("mail root on tmpfs (/dev/shm): every flush returns at once, so this is the node without the cost "
                    "of durability; not a setting to ship", None, {}, False, True),
+    # Akka's and .NET's own levers for the per-connection cost; none needs a change of the source.
+    "io-buffers-64k": ("akka.io.tcp receive-buffer-size and send-buffer-size 64k instead of 8k",
+                       "akka.io.tcp { receive-buffer-size = 64k, send-buffer-size = 64k }\n", {}, False),
+    "io-batch-accept-64": ("akka.io.tcp.batch-accept-limit = 64 instead of scale-to-cpus (accepts taken per turn)",
+                           "akka.io.tcp.batch-accept-limit = 64\n", {}, False),
+    "throughput-100": ("dispatcher throughput 100 (messages an actor handles per turn) for the default, internal and SMTP "
+                       "session dispatchers instead of 30 and 5",
+                       "akka.actor.default-dispatcher.throughput = 100\nakka.actor.internal-dispatcher.throughput = 100\n"
+                       "akka.actor.smtp-session-dispatcher.throughput = 100\n", {}, False),
+    "channel-executor": ("Akka 1.5's channel-executor for the default, internal and SMTP session dispatchers",
+                         "akka.actor.default-dispatcher.executor = channel-executor\n"
+                         "akka.actor.internal-dispatcher.executor = channel-executor\n"
+                         "akka.actor.smtp-session-dispatcher.executor = channel-executor\n", {}, False),
+    "server-gc": ("DOTNET_gcServer=1: server GC (a heap and a GC thread per core) instead of workstation GC",
+                  None, {"DOTNET_gcServer": "1"}, False),
+    "ready-to-run": ("the node published with PublishReadyToRun (precompiled code; build it with --r2r-dll)", None, {}, False),
 }
+# Variants that run another build of the node: name -> the option that gives its actormail.dll.
+VARIANT_BUILDS = {"ready-to-run": "r2r_dll"}
 MEMORY_ROOT = pathlib.Path("/dev/shm")
 
 
@@ -84,21 +102,22 @@ def run_load(server, messages, reuse, rcpt="alice@localhost", store=None):
     return elapsed, cpu1 - cpu0, others, disk
 
 
-def start_node(tmp, name, variant, memory=None):
+def start_node(tmp, name, variant, memory=None, builds=None):
     desc, conf, env_extra, elsewhere, *rest = VARIANTS[variant]
     in_memory = bool(rest and rest[0])
     work = tmp / name
     mail = (memory / name if in_memory else work) / "mail"
-    srv = targets.actormail(work, "smtp", mail, conf, env=env_extra, cwd=tmp / f"{name}-cwd" if elsewhere else None)
+    srv = targets.actormail(work, "smtp", mail, conf, env=env_extra, cwd=tmp / f"{name}-cwd" if elsewhere else None,
+                            dll=(builds or {}).get(variant))
     return srv, work, mail
 
 
-def variants_run(tmp, names, rounds, messages, warmup, memory):
+def variants_run(tmp, names, rounds, messages, warmup, memory, builds=None):
     out = {v: {"new": [], "reuse": []} for v in names}
     for rnd in range(1, rounds + 1):
         for mode in ("new", "reuse"):
             for v in names:
-                srv, work, mail = start_node(tmp, f"r{rnd}-{mode}-{v}", v, memory)
+                srv, work, mail = start_node(tmp, f"r{rnd}-{mode}-{v}", v, memory, builds)
                 srv.start()
                 try:
                     if warmup:
@@ -199,14 +218,20 @@ def main():
     ap.add_argument("--messages", type=int, default=5000)
     ap.add_argument("--syscall-messages", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=500, help="untimed messages to bob@localhost before each timed load")
-    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of: " + ", ".join(VARIANTS))
+    ap.add_argument("--variants", default=",".join(v for v in VARIANTS if v not in VARIANT_BUILDS), help="comma-separated subset of: " + ", ".join(VARIANTS))
     ap.add_argument("--syscalls-only", action="store_true")
+    ap.add_argument("--r2r-dll", help="actormail.dll of a ReadyToRun publish, for the ready-to-run variant "
+                    "(dotnet publish src/ActorMail -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true)")
     ap.add_argument("--out", default=str(ROOT / "artifacts/bench"))
     args = ap.parse_args()
     names = [v for v in args.variants.split(",") if v]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants: {unknown}")
+    builds = {v: pathlib.Path(getattr(args, option) or "") for v, option in VARIANT_BUILDS.items() if v in names}
+    missing = [v for v, path in builds.items() if not path.is_file()]
+    if missing:
+        ap.error(f"variants {missing} need the build they run: {', '.join('--' + VARIANT_BUILDS[v].replace('_', '-') for v in missing)}")
     dll = NODE_DLL.resolve()
     if not dll.is_file():
         print(f"levers: no node at {dll}", file=sys.stderr)
@@ -230,7 +255,7 @@ def main():
     code = 0
     try:
         if not args.syscalls_only:
-            results["variants"] = variants_run(tmp, names, args.rounds, args.messages, args.warmup, memory)
+            results["variants"] = variants_run(tmp, names, args.rounds, args.messages, args.warmup, memory, builds)
         results["syscalls"] = syscalls_run(tmp, args.syscall_messages)
     except BenchError as e:
         print(f"levers: FAILED: {e}", file=sys.stderr)

@@ -8,7 +8,15 @@ import subprocess
 
 from clients import BenchError
 
-SMTP_TARGETS = ["ActorMail", "aiosmtpd", "smtp-sink"]
+SMTP_TARGETS = ["ActorMail", "Postfix", "aiosmtpd", "smtp4dev", "MailDev", "smtp-sink"]
+# The servers a developer would pick instead: the "best peer" of a round is the fastest of these.
+PEERS = ["Postfix", "aiosmtpd", "smtp4dev", "MailDev"]
+POP3_TARGETS = ["ActorMail", "Dovecot", "smtp4dev"]
+BIG_OPS = {"signin_s": "sign-in", "stat_s": "STAT", "list_s": "LIST", "uidl_s": "UIDL"}
+# Shown beside them, not a target: Dovecot answers PASS before it reads the maildrop, STAT waits for it.
+BIG_SHOWN = {**BIG_OPS, "signin_stat_s": "sign-in + STAT"}
+STATES = ("cold", "warm")
+MEMORY_PER_MESSAGE = 200  # bytes of node memory per message of an open maildrop
 MODES = {"new": "new connection per message", "reuse": "connections reused (-d)"}
 GIB = 1 << 30
 LARGE_GROWTH_LIMIT = 50_000_000  # "50 MB", taken in decimal megabytes: the stricter reading
@@ -21,40 +29,78 @@ def spread(values):
     return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3)}
 
 
+def per_round(runs, key="msg_per_s"):
+    return {r["round"]: r[key] for r in runs}
+
+
+def round_ratios(mine, theirs):
+    """mine[k] / theirs[k] for every round k that both have (and theirs is not zero)."""
+    return [mine[k] / theirs[k] for k in mine if k in theirs and theirs[k] > 0]
+
+
+def best_per_round(series):
+    """The largest value in each round over several {round: value} series."""
+    best = {}
+    for values in series:
+        for k, v in values.items():
+            best[k] = max(best.get(k, v), v)
+    return best
+
+
 def summarize(results):
     """Adds a "summary" section: per-target medians and ranges, ratios and the targets."""
-    s = {"smtp": {}, "ratios": {}, "pop3": {}, "targets": []}
+    s = {"smtp": {}, "ratios": {}, "pop3": {}, "big_mailbox": {}, "targets": []}
     messages = results["settings"]["messages"]
+
+    def cpu_per_msg(r):
+        return r["server_cpu_s"] / r.get("messages", messages)
     for mode in MODES:
         s["smtp"][mode] = {}
         for t in SMTP_TARGETS:
-            runs = results["smtp"][mode][t]
+            runs = results["smtp"][mode].get(t) or []
             if runs:
                 s["smtp"][mode][t] = {
                     **spread(r["msg_per_s"] for r in runs),
-                    "cpu_us_per_msg": round(statistics.median(r["server_cpu_s"] for r in runs) / messages * 1e6, 1),
+                    "cpu_us_per_msg": round(statistics.median(cpu_per_msg(r) for r in runs) * 1e6, 1),
+                    "peak_rss_kb": max((r.get("peak_rss_kb", 0) for r in runs)),
+                    "tree_pss_kb": max((r.get("tree_pss_kb", 0) for r in runs)),
                 }
-        am = {r["round"]: r["msg_per_s"] for r in results["smtp"][mode]["ActorMail"]}
-        for peer in ("aiosmtpd", "smtp-sink"):
-            other = {r["round"]: r["msg_per_s"] for r in results["smtp"][mode][peer]}
-            ratios = [am[k] / other[k] for k in am if k in other and other[k] > 0]
+                if all("delivered_msg_per_s" in r for r in runs):
+                    s["smtp"][mode][t]["delivered"] = spread(r["delivered_msg_per_s"] for r in runs)
+        am = per_round(results["smtp"][mode]["ActorMail"])
+        for peer in SMTP_TARGETS[1:]:
+            ratios = round_ratios(am, per_round(results["smtp"][mode].get(peer) or []))
             if ratios:
                 s["ratios"][f"{mode}/{peer}"] = spread(ratios)
-    for t in ("ActorMail", "Dovecot"):
-        runs = results["pop3"][t]
+        peers = [per_round(results["smtp"][mode][p]) for p in PEERS if results["smtp"][mode].get(p)]
+        ratios = round_ratios(am, best_per_round(peers))
+        if ratios:
+            s["ratios"][f"{mode}/best peer"] = spread(ratios)
+    for t in POP3_TARGETS:
+        runs = results["pop3"].get(t) or []
         if runs:
             s["pop3"][t] = {
+                "messages": runs[0]["messages"],
                 "session": spread(r["msg_per_s"] for r in runs),
                 "retr": spread(r["retr_msg_per_s"] for r in runs),
                 "login_s": spread(r["login_s"] for r in runs),
                 "server_cpu_s": spread(r["server_cpu_s"] for r in runs),
                 "client_cpu_s": spread(r["client_cpu_s"] for r in runs),
             }
-    am = {r["round"]: r["msg_per_s"] for r in results["pop3"]["ActorMail"]}
-    dv = {r["round"]: r["msg_per_s"] for r in results["pop3"]["Dovecot"]}
-    ratios = [am[k] / dv[k] for k in am if k in dv and dv[k] > 0]
-    if ratios:
-        s["ratios"]["pop3/Dovecot"] = spread(ratios)
+    am = per_round(results["pop3"]["ActorMail"])
+    for peer in POP3_TARGETS[1:]:
+        ratios = round_ratios(am, per_round(results["pop3"].get(peer) or []))
+        if ratios:
+            s["ratios"][f"pop3/{peer}"] = spread(ratios)
+    big = results.get("big_mailbox")
+    if big:
+        for state in STATES:
+            for op in BIG_SHOWN:
+                am = {r["round"]: r[op] for r in big["ActorMail"] if r["state"] == state and op in r}
+                dv = {r["round"]: r[op] for r in big["Dovecot"] if r["state"] == state and op in r}
+                s["big_mailbox"][f"{state}/{op}"] = {
+                    "ActorMail": spread(am.values()), "Dovecot": spread(dv.values()), "ratio": spread(round_ratios(am, dv))}
+        s["big_mailbox"]["bytes_per_msg"] = spread(r["rss_growth_bytes_per_msg"] for r in big["ActorMail"] if r["state"] == "cold")
 
     def target(name, goal, value, shown, met):
         s["targets"].append({"target": name, "goal": goal, "value": value, "measured": shown,
@@ -67,11 +113,33 @@ def summarize(results):
         else:
             target(label, f">= {goal}x", r["median"], f"{r['median']:.2f}x ({r['min']:.2f}-{r['max']:.2f})", r["median"] >= goal)
 
-    ratio_target("new/aiosmtpd", "SMTP new connection: ActorMail / aiosmtpd", 3)
-    ratio_target("new/smtp-sink", "SMTP new connection: ActorMail / smtp-sink", 0.5)
-    ratio_target("reuse/aiosmtpd", "SMTP reused: ActorMail / aiosmtpd", 3)
+    ratio_target("new/best peer", "SMTP new connection: ActorMail / best peer", 2.5)
+    ratio_target("reuse/best peer", "SMTP reused: ActorMail / best peer", 3)
+    ratio_target("new/smtp-sink", "SMTP new connection: ActorMail / smtp-sink", 0.3)
     ratio_target("reuse/smtp-sink", "SMTP reused: ActorMail / smtp-sink", 0.3)
-    ratio_target("pop3/Dovecot", "POP3 one session: ActorMail / Dovecot", 1.0)
+    ratio_target("pop3/Dovecot", "POP3 one session: ActorMail / Dovecot", 1.5)
+    if big:
+        label = f"{big['messages']:,}-message maildrop"
+        for key, v in s["big_mailbox"].items():
+            if key == "bytes_per_msg" or key.split("/")[1] not in BIG_OPS:
+                continue
+            state, op = key.split("/")
+            r = v["ratio"]
+            name = f"{label}, {BIG_OPS[op]} {state}: ActorMail / Dovecot time"
+            timed_out = [d for d in big["Dovecot"] if d["state"] == state and d.get("timed_out") == op]
+            if r is None and timed_out and v["ActorMail"]:
+                # Dovecot's time for the command it did not answer is at least the timeout.
+                t = timed_out[0]["timed_out_s"]
+                am_s = v["ActorMail"]["median"]
+                target(name, "<= 1x", am_s / t, f"<= {am_s / t:.3f}x ({am_s:.3f} s / Dovecot no answer within {t:.0f} s)", am_s <= t)
+            elif r is None:
+                target(name, "<= 1x", None, "not measured", None)
+            else:
+                target(name, "<= 1x", r["median"], f"{r['median']:.2f}x ({v['ActorMail']['median']:.3f} s / "
+                       f"{v['Dovecot']['median']:.3f} s)", r["median"] <= 1.0)
+        b = s["big_mailbox"]["bytes_per_msg"]
+        target(f"{label}: node memory per message", "< 200 B", b and b["median"],
+               f"{b['median']:.0f} B" if b else "not measured", None if b is None else b["median"] < MEMORY_PER_MESSAGE)
     n = results["settings"]["connections"]
     sc = results.get("scale")
     label = f"{n:,} connections"
@@ -121,6 +189,7 @@ def _fmt(sp, digits=0):
 def sections(results):
     """(title, headers, rows) of every table, in the order printed."""
     s = results["summary"]
+    messages = results["settings"]["messages"]
     out = []
     rows = []
     for mode, label in MODES.items():
@@ -130,12 +199,15 @@ def sections(results):
                 continue
             runs = results["smtp"][mode][t]
             med, rng = _fmt(sp)
-            stored = ",".join(str(r["stored"]) for r in runs) if "stored" in runs[0] else "(stores nothing)"
-            others = " ".join(f"{r['other_cpu_s'] / r['seconds']:.1f}" for r in runs)
-            rows.append([label, t, med, rng, f"{sp['cpu_us_per_msg']:.0f}", " ".join(f"{r['msg_per_s']:.0f}" for r in runs), stored, others])
+            stored = ",".join(str(r["stored"]) for r in runs) if "stored" in runs[0] else (
+                "(stores nothing)" if t == "smtp-sink" else "(in its database)")
+            others = " ".join(f"{r.get('other_cpus', r['other_cpu_s'] / r['seconds']):.1f}" for r in runs)
+            delivered = f"{sp['delivered']['median']:.0f} ({sp['delivered']['min']:.0f}-{sp['delivered']['max']:.0f})" if "delivered" in sp else ""
+            rows.append([label, t, runs[0].get("messages", messages), med, rng, delivered, f"{sp['cpu_us_per_msg']:.0f}", f"{sp['peak_rss_kb'] / 1024:.0f}",
+                         f"{sp['tree_pss_kb'] / 1024:.0f}", " ".join(f"{r['msg_per_s']:.0f}" for r in runs), stored, others])
     out.append(("SMTP throughput (smtp-source -s 10, msg/s)",
-                ["mode", "target", "median msg/s", "min-max", "server CPU us/msg", "per round", "stored in new/",
-                 "other load (CPUs busy)"], rows))
+                ["mode", "target", "messages", "median msg/s", "min-max", "in Maildir msg/s", "server CPU us/msg", "peak RSS MiB",
+                 "PSS at end MiB", "per round", "stored in new/", "other load (CPUs busy)"], rows))
     rows = []
     for key, sp in s["ratios"].items():
         med, rng = _fmt(sp, 2)
@@ -152,10 +224,27 @@ def sections(results):
     for t, v in s["pop3"].items():
         med, rng = _fmt(v["session"])
         rmed, rrng = _fmt(v["retr"])
-        rows.append([t, med, rng, rmed, rrng, f"{v['login_s']['median']:.3f}", f"{v['server_cpu_s']['median']:.2f}",
+        rows.append([t, v["messages"], med, rng, rmed, rrng, f"{v['login_s']['median']:.3f}", f"{v['server_cpu_s']['median']:.2f}",
                      f"{v['client_cpu_s']['median']:.2f}"])
-    out.append((f"POP3: one session retrieves {results['settings']['messages']} messages (RETR pipelined by 50)",
-                ["target", "session msg/s", "min-max", "RETR-phase msg/s", "min-max", "login s", "server CPU s", "client CPU s"], rows))
+    out.append(("POP3: one session retrieves every message (RETR pipelined by 50)",
+                ["target", "messages", "session msg/s", "min-max", "RETR-phase msg/s", "min-max", "login s", "server CPU s",
+                 "client CPU s"], rows))
+    big = results.get("big_mailbox")
+    if big:
+        rows = []
+        for key, v in s["big_mailbox"].items():
+            if key == "bytes_per_msg":
+                continue
+            state, op = key.split("/")
+            am, dv, r = v["ActorMail"], v["Dovecot"], v["ratio"]
+            rows.append([BIG_SHOWN[op], state, f"{am['median']:.4f}" if am else "-", f"{dv['median']:.4f}" if dv else "-",
+                         f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})" if r else "-"])
+        b = s["big_mailbox"]["bytes_per_msg"]
+        if b:
+            rows.append(["node RSS growth per message, sign-in to STAT (cold)", "", f"{b['median']:.0f} B", "", ""])
+        out.append((f"POP3: one maildrop of {big['messages']:,} messages (seconds, median of "
+                    f"{len(big['ActorMail']) // 2} rounds)", ["operation", "session", "ActorMail", "Dovecot",
+                                                             "ActorMail / Dovecot (min-max)"], rows))
     sc = results.get("scale")
     if sc:
         fails = ", ".join(f"{k}: {v}" for k, v in sc["failures"].items()) or "none"
@@ -250,12 +339,16 @@ def markdown(results, secs):
         f"Run: {m['date']}, {status}, {results['run_seconds']} s in all.",
         f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}; "
         f"1-minute load average {m.get('load_1min_at_start', '?')} when the run started.",
-        f"Software: .NET {m['dotnet']}, Postfix {m['postfix']} (smtp-source, smtp-sink), aiosmtpd {m['aiosmtpd']}, Dovecot {m['dovecot']}.",
-        f"Node: `{st['node_dll']}`, default (durable) settings, a fresh mail root under /tmp for every run.",
-        f"Settings: {st['rounds']} rounds (targets alternate within each round), {st['messages']} messages of 2048 octets, "
-        f"10 smtp-source sessions, {st['latency_messages']} latency messages, {st['connections']:,} connections, "
+        f"Software: .NET {m['dotnet']}, Postfix {m['postfix']} (smtp-source, smtp-sink, and the full MTA delivering to Maildir), "
+        f"aiosmtpd {m['aiosmtpd']}, Dovecot {m['dovecot']}, smtp4dev {m.get('smtp4dev', '?')}, MailDev {m.get('maildev', '?')}.",
+        f"Node: `{st['node_dll']}` built from commit {m.get('commit', 'unknown')}, default (durable) settings, "
+        f"a fresh mail root under /tmp for every run.",
+        f"Settings: {st['rounds']} rounds (targets alternate within each round), {st['messages']} messages of 2048 octets "
+        f"per SMTP load ({st.get('smtp4dev_messages', st['messages'])} for smtp4dev), {st.get('pop3_messages', st['messages'])} "
+        f"in the POP3 maildrop ({st.get('smtp4dev_pop3_messages', '-')} for smtp4dev), "
+        f"{st.get('big_messages', 0):,} in the large maildrop, 10 smtp-source sessions, {st['latency_messages']} latency messages, {st['connections']:,} connections, "
         f"{st['large_octets']:,}-octet large message, niceness {st.get('nice', 0)}; before each timed load "
-        f"{st.get('warmup', 0)} untimed messages to bob@localhost (and {st.get('warmup', 0) // 10} before the latency samples, "
+        f"{st.get('warmup', 0)} untimed messages to bob@localhost (a fifth of smtp4dev's count for smtp4dev; and {st.get('warmup', 0) // 10} before the latency samples, "
         f"a POP3 session for bob before alice's).",
         "",
         "Reproduce: `/usr/bin/python3 tools/bench/run.py" + (" --quick" if st["quick"] else "") + "` (see docs/PERFORMANCE.md).",

@@ -2,9 +2,11 @@
 knows it is ready, how it is stopped (by PID, never by name), and what /proc says about its memory
 and CPU. ActorMail is started by tools/harness, on a port the system chooses; the peers, which
 cannot say which port they bound, get a free one picked just before they start."""
+import json
 import os
 import pathlib
 import pwd
+import signal
 import subprocess
 import threading
 import time
@@ -76,13 +78,24 @@ class Server(Process):
         return self
 
     def stop(self, timeout=30.0):
-        """SIGTERM to our own PID, SIGKILL if it outlives `timeout`; then, for a daemon with a
-        pid file (Dovecot), wait until the file is gone."""
+        """SIGTERM to our own PID, SIGKILL if it outlives `timeout`; then wait for the processes
+        it had started (Postfix's and Dovecot's daemons leave on their own, a busy one is sent
+        SIGKILL at the timeout); and, for a daemon with a pid file (Dovecot), until the file is gone."""
         if self.proc is None:
             return
+        children = _children(self.pid) if self.proc.poll() is None else []
         stop_process(self.proc, timeout=timeout)
         if self in _running:
             _running.remove(self)
+        deadline = time.monotonic() + timeout
+        while children and time.monotonic() < deadline:
+            children = [c for c in children if _alive(c)]
+            time.sleep(0.1)
+        for c in children:
+            try:
+                os.kill(c, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.pidfile is not None:
             deadline = time.monotonic() + timeout
             while pathlib.Path(self.pidfile).exists() and time.monotonic() < deadline:
@@ -147,6 +160,15 @@ def process_tree_cpu(pid):
     return total / CLK_TCK
 
 
+def _alive(pid):
+    """True while `pid` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _children(pid):
     out = []
     todo = [pid]
@@ -161,6 +183,22 @@ def _children(pid):
         except OSError:
             pass
     return out
+
+
+def tree_pss_kb(pid):
+    """Proportional set size of `pid` and its live descendants, in kB: the memory a server of
+    several processes (Postfix, Dovecot) holds, each shared page counted once in all."""
+    total = 0
+    for p in [pid] + _children(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
 
 
 def system_busy_seconds():
@@ -257,12 +295,12 @@ ONE_ADDRESS = "".join(
     for protocol in ("smtp", "pop3"))
 
 
-def actormail(workdir, role, data, config_text=None, name="actormail", env=None, cwd=None):
-    """The node (tools/harness's NODE_DLL) serving `role` over the mail root `data`, with the
+def actormail(workdir, role, data, config_text=None, name="actormail", env=None, cwd=None, dll=None):
+    """The node (tools/harness's NODE_DLL, or dll) serving `role` over the mail root `data`, with the
     shipped settings plus config_text and the environment plus env; its logs go to
     <workdir>/<name>-logs. It runs in workdir, or in cwd if given."""
     workdir = pathlib.Path(workdir)
-    node = Node(cwd or workdir, role=role, mail_root=data, log_dir=workdir / f"{name}-logs",
+    node = Node(cwd or workdir, role=role, mail_root=data, log_dir=workdir / f"{name}-logs", dll=dll,
                 extra_config=ONE_ADDRESS + (config_text or ""),
                 extra_env={"DOTNET_CLI_TELEMETRY_OPTOUT": "1", "DOTNET_NOLOGO": "1", **(env or {})})
     return ActorMail(node, role, name)
@@ -333,3 +371,172 @@ def chown_tree(root, user=MAIL_USER):
         os.chown(dirpath, pw.pw_uid, pw.pw_gid)
         for n in filenames:
             os.chown(os.path.join(dirpath, n), pw.pw_uid, pw.pw_gid)
+
+
+# --- the peers a developer would pick instead (issue 21) ---------------------------------------
+
+# Installed by tools/bench/install-peers.sh outside the repository; the same default here and there.
+PEERS_CACHE = pathlib.Path(os.environ.get("ACTORMAIL_BENCH_CACHE")
+                           or pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "actormail-bench")
+SMTP4DEV = PEERS_CACHE / "smtp4dev-3.15.0/smtp4dev"
+MAILDEV = PEERS_CACHE / "maildev-3.0.0/node_modules/maildev/dist/bin/maildev.js"
+
+
+def peer_versions():
+    """The installed versions of smtp4dev and MailDev, read from what their installers left."""
+    out = {}
+    store = sorted((SMTP4DEV.parent / ".store/rnwood.smtp4dev").glob("*"))
+    out["smtp4dev"] = store[-1].name if store else "unknown"
+    try:
+        out["maildev"] = json.loads((MAILDEV.parents[2] / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        out["maildev"] = "unknown"
+    return out
+
+
+def smtp4dev(workdir, keep=1_000_000, name="smtp4dev"):
+    """smtp4dev 3.15 with SMTP and POP3 on loopback ports of their own, IMAP off, its database and
+    settings in workdir; `keep` messages kept per mailbox (its default, 100, would drop the load)."""
+    workdir = pathlib.Path(workdir)
+    port, pop3, web = free_port(), free_port(), free_port()
+    argv = [str(SMTP4DEV), f"--smtpport={port}", f"--pop3port={pop3}", "--imapport=", f"--urls=http://127.0.0.1:{web}",
+            f"--db={workdir / 'smtp4dev.db'}", "--nousersettings", "--bindaddress=127.0.0.1", "--disableipv6",
+            f"--messagestokeep={keep}", "--hostname=localhost"]
+    env = {**os.environ, "XDG_CONFIG_HOME": str(workdir / "xdg-config"), "DOTNET_CLI_TELEMETRY_OPTOUT": "1"}
+    srv = Server(name, argv, port, workdir, env=env)
+    srv.pop3_port = pop3
+    return srv
+
+
+def maildev(workdir, mail_dir, name="maildev"):
+    """MailDev 3.0, SMTP and web on loopback ports of their own, each message kept in mail_dir."""
+    port, web = free_port(), free_port()
+    argv = ["node", str(MAILDEV), "--smtp", str(port), "--ip", "127.0.0.1", "--web", str(web), "--web-ip", "127.0.0.1",
+            "--mail-directory", str(mail_dir)]
+    return Server(name, argv, port, workdir)
+
+
+DEFAULT_POSTFIX_MAIN_CF = pathlib.Path("/etc/postfix/main.cf")
+
+
+def postfix_config(root, port, uid, gid):
+    """(main.cf, master.cf) of a private Postfix whose queue, data, log and mail all live under
+    `root`: smtpd on 127.0.0.1:port, every recipient at localhost delivered by virtual(8) into
+    the Maildir <root>/mail/alice/ as uid/gid."""
+    root = pathlib.Path(root)
+    main = f"""compatibility_level = 3.6
+queue_directory = {root}/queue
+data_directory = {root}/data
+maillog_file = {root}/log/postfix.log
+maillog_file_prefixes = {root}
+myhostname = bench.localdomain
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtputf8_enable = no
+biff = no
+virtual_mailbox_domains = localhost
+virtual_mailbox_base = {root}/mail
+virtual_mailbox_maps = static:alice/
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+virtual_minimum_uid = {uid}
+"""
+    services = [
+        (f"127.0.0.1:{port}", "inet", "n", "-", "n", "-", "-", "smtpd"),
+        ("pickup", "unix", "n", "-", "n", "60", "1", "pickup"),
+        ("cleanup", "unix", "n", "-", "n", "-", "0", "cleanup"),
+        ("qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"),
+        ("rewrite", "unix", "-", "-", "n", "-", "-", "trivial-rewrite"),
+        ("bounce", "unix", "-", "-", "n", "-", "0", "bounce"),
+        ("defer", "unix", "-", "-", "n", "-", "0", "bounce"),
+        ("trace", "unix", "-", "-", "n", "-", "0", "bounce"),
+        ("verify", "unix", "-", "-", "n", "-", "1", "verify"),
+        ("flush", "unix", "n", "-", "n", "1000?", "0", "flush"),
+        ("proxymap", "unix", "-", "-", "n", "-", "-", "proxymap"),
+        ("showq", "unix", "n", "-", "n", "-", "-", "showq"),
+        ("error", "unix", "-", "-", "n", "-", "-", "error"),
+        ("retry", "unix", "-", "-", "n", "-", "-", "error"),
+        ("discard", "unix", "-", "-", "n", "-", "-", "discard"),
+        ("smtp", "unix", "-", "-", "n", "-", "-", "smtp"),
+        ("virtual", "unix", "-", "n", "n", "-", "-", "virtual"),
+        ("anvil", "unix", "-", "-", "n", "-", "1", "anvil"),
+        ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
+        ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
+    ]
+    master = "".join(" ".join(s) + "\n" for s in services)
+    return main, master
+
+
+def claim_alternate_config(confdir, main_cf=DEFAULT_POSTFIX_MAIN_CF, wait_s=300.0, sleep=time.sleep, poll=0.5):
+    """Lets Postfix accept the private configuration directory `confdir`: the default instance's
+    main.cf must list it in alternate_config_directories. Writes that main.cf only where none
+    exists (created exclusively) and returns a function that removes it again. One that is there
+    is never touched: another private instance on the machine may be starting, so it is waited
+    out for up to wait_s seconds."""
+    main_cf = pathlib.Path(main_cf)
+    line = f"alternate_config_directories = {confdir}\n"
+    for _ in range(max(1, int(wait_s / poll))):
+        try:
+            with open(main_cf, "x") as f:
+                f.write(line)
+            break
+        except FileExistsError:
+            sleep(poll)
+    else:
+        raise BenchError(f"{main_cf} exists and stayed for {wait_s:.0f} s: the benchmark writes a default main.cf only where "
+                         f"there is none (a private Postfix needs alternate_config_directories = {confdir} in it)")
+
+    def release():
+        if main_cf.exists() and main_cf.read_text(errors="replace") == line:
+            main_cf.unlink()
+    return release
+
+
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+
+
+class Postfix(Server):
+    """A private Postfix instance: `postfix -c CONFDIR check` makes its queue, then its master
+    daemon runs in the foreground (`master -c CONFDIR -d`), so that it is stopped by its own PID
+    like every other peer (`postfix start` would leave a detached master behind)."""
+
+    def __init__(self, root, port):
+        self.root = pathlib.Path(root)
+        self.confdir = self.root / "conf"
+        self.maildir = self.root / "mail/alice"
+        super().__init__("postfix", [POSTFIX_MASTER, "-c", str(self.confdir), "-d"], port, self.root)
+
+    def start(self, timeout=60.0):
+        pw = pwd.getpwnam(MAIL_USER)
+        for d in ("conf", "queue", "data", "log", "mail"):
+            (self.root / d).mkdir(parents=True, exist_ok=True)
+        os.chown(self.root / "mail", pw.pw_uid, pw.pw_gid)
+        os.chown(self.root / "data", pwd.getpwnam("postfix").pw_uid, -1)
+        main, master = postfix_config(self.root, self.port, pw.pw_uid, pw.pw_gid)
+        (self.confdir / "main.cf").write_text(main)
+        (self.confdir / "master.cf").write_text(master)
+        release = claim_alternate_config(self.confdir)
+        try:
+            check = subprocess.run(["postfix", "-c", str(self.confdir), "check"], capture_output=True, text=True, timeout=60)
+            if check.returncode != 0:
+                raise BenchError(f"postfix check exited {check.returncode}: {(check.stdout + check.stderr).strip()[-300:]}")
+            return super().start(timeout)
+        except BenchError as e:
+            raise BenchError(f"{e}; postfix log: {self.log_tail()}") from None
+        finally:
+            release()  # only the start checks it; the running master never reads it again
+
+    def log_tail(self, lines=5):
+        try:
+            return " | ".join((self.root / "log/postfix.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def delivered(self):
+        return sum(1 for _ in os.scandir(self.maildir / "new")) if (self.maildir / "new").is_dir() else 0

@@ -39,8 +39,10 @@ class Node:
     the ready file's PID is checked against the one it returns. `host` is the address the node binds."""
 
     def __init__(self, workdir, smtp_port=0, pop3_port=0, role="all", extra_env=None, extra_config="",
-                 host="127.0.0.1", mail_root=None, log_dir=None, popen=subprocess.Popen, http_port=0):
+                 host="127.0.0.1", mail_root=None, log_dir=None, popen=subprocess.Popen, http_port=0, dll=None):
         self.workdir = pathlib.Path(workdir)
+        # Another build of the node (the benchmark's ReadyToRun variant); NODE_DLL unless given.
+        self.dll = pathlib.Path(dll) if dll else NODE_DLL
         self.host = host
         # Where POP3 listens: the same host, unless servers started elsewhere say otherwise.
         self.pop3_host = host
@@ -72,8 +74,8 @@ class Node:
 
     def start(self, timeout=90.0):
         """Starts the node; returns it once it has written its ready file."""
-        if not NODE_DLL.exists():
-            raise NodeFailed(f"{NODE_DLL} is missing: run `make build` first")
+        if not self.dll.exists():
+            raise NodeFailed(f"{self.dll} is missing: run `make build` first")
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ready_file.unlink(missing_ok=True)
         smtp_port, pop3_port = self.requested_ports
@@ -88,7 +90,7 @@ class Node:
             "ACTORMAIL_ROLE": self.role,
         })
         env.update(self.extra_env)
-        command = ["dotnet", str(NODE_DLL), "serve", "--ready-file", str(self.ready_file)]
+        command = ["dotnet", str(self.dll), "serve", "--ready-file", str(self.ready_file)]
         if self.extra_config:
             # HOCON that overrides hocon/actormail.conf, e.g. "actormail.smtp.idle-timeout = 2s".
             config = self.workdir / "extra.conf"

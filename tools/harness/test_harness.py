@@ -126,3 +126,10 @@ def test_a_node_that_cannot_start_says_why(tmp_path):
         node = Node(tmp_path, smtp_port=holder.getsockname()[1])
         with pytest.raises(NodeFailed, match="address already in use"):
             node.start()
+
+
+def test_a_node_of_another_build_is_started_from_that_build(tmp_path):
+    other = tmp_path / "elsewhere/actormail.dll"
+    with pytest.raises(NodeFailed, match=str(other)):
+        Node(tmp_path, dll=other).start()
+    assert not (tmp_path / "node.out").exists()  # refused before anything was started
