@@ -401,6 +401,11 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
                 _connection.Tell(Tcp.Abort.Instance);
                 SetTimer(WriteTimer, WriteTimedOut.Instance, _limits.WriteTimeout, repeat: false);
                 return GoTo(ClosedState);
+            case Tcp.PeerClosed when _closing && !_aborting:
+                // Akka.IO drops a Close that waits for a pending write when the peer's FIN comes
+                // first, and leaves the socket open: ask again, or the client never sees our FIN.
+                _connection.Tell(Tcp.Close.Instance);
+                return Stay();
             case Terminated t when t.ActorRef.Equals(_connection):
                 EndReason = _aborting || _closing ? EndReason : "connection gone";
                 return Stop();
