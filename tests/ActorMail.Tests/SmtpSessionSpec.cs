@@ -27,7 +27,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void Registers_with_the_connection_then_greets()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("220 localhost ESMTP", ReadWrite(connection), StringComparison.Ordinal);
@@ -36,7 +36,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void Over_the_limit_answers_421_and_closes()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc", Admission.ServerFull), _options, _options.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
         Assert.StartsWith("421 4.7.0", ReadWrite(connection), StringComparison.Ordinal);
@@ -46,7 +46,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void Pipelined_commands_in_one_read_get_their_replies_in_one_write_in_order()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var session = Start(connection, CreateTestProbe());
         session.Tell(new Tcp.Received(ByteString.FromString("EHLO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<alice@localhost>\r\nNOOP\r\n")), connection.Ref);
         var text = ReadWrite(connection);
@@ -57,7 +57,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void A_command_split_across_reads_is_answered_once_complete()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var session = Start(connection, CreateTestProbe());
         session.Tell(new Tcp.Received(ByteString.FromString("NO")), connection.Ref);
         connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -68,19 +68,21 @@ public sealed class SmtpSessionSpec : TestKit
     }
 
     [Fact]
-    public void Input_after_the_terminator_waits_until_the_store_answers_and_reading_is_suspended()
+    public void Input_after_the_terminator_waits_until_the_store_answers_and_no_more_is_read()
     {
         var connection = CreateTestProbe();
         var mailboxes = CreateTestProbe();
         var session = Start(connection, mailboxes);
+        connection.ExpectMsg<Tcp.ResumeReading>();
         session.Tell(new Tcp.Received(ByteString.FromString("HELO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<bob@localhost>\r\nDATA\r\n")), connection.Ref);
         Assert.EndsWith("354 End data with <CR><LF>.<CR><LF>\r\n", ReadWrite(connection), StringComparison.Ordinal);
+        connection.ExpectMsg<Tcp.ResumeReading>();
         session.Tell(new Tcp.Received(ByteString.FromString("hi\r\n.\r\nNO")), connection.Ref);
         var deliver = mailboxes.ExpectMsg<Store.StoreCommands.DeliverMessage>();
         Assert.Equal("bob", deliver.Mailbox);
+        // While the store works the session asks for no more input; what came unasked waits in order.
         connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         session.Tell(new Tcp.Received(ByteString.FromString("OP\r\n")), connection.Ref);
-        connection.ExpectMsg<Tcp.SuspendReading>();
         connection.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         session.Tell(new Store.StoreCommands.MessageDelivered("bob", deliver.CorrelationId, "name"), mailboxes.Ref);
         var replies = ReadWrite(connection);
@@ -91,7 +93,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void Shutdown_while_storing_answers_the_message_first_then_421_4_3_2()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var mailboxes = CreateTestProbe();
         var session = Start(connection, mailboxes);
         session.Tell(new Tcp.Received(ByteString.FromString("HELO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<bob@localhost>\r\nDATA\r\n")), connection.Ref);
@@ -108,7 +110,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void Shutdown_during_DATA_answers_421_4_3_2_and_keeps_no_spool_file()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var session = Start(connection, CreateTestProbe());
         session.Tell(new Tcp.Received(ByteString.FromString("HELO a\r\nMAIL FROM:<x@y.z>\r\nRCPT TO:<bob@localhost>\r\nDATA\r\npartial body\r\n")), connection.Ref);
         ReadWrite(connection);
@@ -125,7 +127,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void Idle_timeout_answers_421_4_4_2_and_closes()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var quick = Options("actormail.smtp.idle-timeout = 1s");
         Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
         connection.ExpectMsg<Tcp.Register>();
@@ -137,8 +139,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void Replies_over_the_output_bound_wait_for_acknowledgements_and_no_input_is_taken_meanwhile()
     {
-        var connection = CreateTestProbe();
-        connection.IgnoreMessages(m => m is Tcp.SuspendReading or Tcp.ResumeReading);
+        var connection = Connection();
         var session = Start(connection, CreateTestProbe(), Options("actormail.smtp.max-junk-commands = 100000"));
         // 20,000 NOOPs in one read make 280,000 octets of replies, over four times the 65536 bound.
         var noops = string.Concat(Enumerable.Repeat("NOOP\r\n", 20_000));
@@ -165,7 +166,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void A_write_never_acknowledged_aborts_the_connection_after_the_write_timeout()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var quick = Options("actormail.smtp.write-timeout = 1s");
         var session = Sys.ActorOf(SmtpSession.Props(new SessionStart(connection.Ref, "127.0.0.1:5000", "abc"), quick, quick.ToSmtpPolicy(), CreateTestProbe().Ref));
         Watch(session);
@@ -182,7 +183,7 @@ public sealed class SmtpSessionSpec : TestKit
     {
         // Akka.IO forgets a Close that waits for a pending write when the peer's FIN arrives
         // first (keep-open-on-peer-closed): it reports PeerClosed and leaves the socket open.
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var session = Start(connection, CreateTestProbe());
         Watch(session);
         session.Tell(new Tcp.Received(ByteString.FromString("QUIT\r\n")), connection.Ref);
@@ -198,7 +199,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void The_session_ends_when_its_connection_actor_dies()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var session = Start(connection, CreateTestProbe());
         Watch(session);
         Sys.Stop(connection.Ref);
@@ -208,7 +209,7 @@ public sealed class SmtpSessionSpec : TestKit
     [Fact]
     public void A_refused_recipient_is_logged_at_information_with_its_address_and_reply()
     {
-        var connection = CreateTestProbe();
+        var connection = Connection();
         var log = CreateTestProbe();
         Sys.EventStream.Subscribe(log.Ref, typeof(Akka.Event.Info));
         var session = Start(connection, CreateTestProbe());
@@ -242,6 +243,14 @@ public sealed class SmtpSessionSpec : TestKit
         connection.ExpectMsg<Tcp.Register>();
         ReadWrite(connection);
         return session;
+    }
+
+    // A stand-in for the connection that does not show the session's read requests (pull mode).
+    private TestProbe Connection()
+    {
+        var connection = CreateTestProbe();
+        connection.IgnoreMessages(m => m is Tcp.ResumeReading);
+        return connection;
     }
 
     private static string ReadWrite(TestProbe connection, TimeSpan? within = null) =>

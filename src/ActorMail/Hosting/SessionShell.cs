@@ -14,8 +14,9 @@ namespace ActorMail.Hosting;
 /// The one session FSM under every protocol: it owns the connection, the input queue and the
 /// timers, feeds framed input and every other event to the protocol's decider, writes the
 /// replies and hands effects to the protocol's runner (the subclass). It keeps no protocol state.
-/// Every write is acknowledged; while more than <see cref="SessionLimits.MaxUnsentOutput"/>
-/// octets wait for their acknowledgement the session takes no more input, and a write not
+/// The connection reads only when the session asks (pull mode), one read at a time, so input
+/// never piles up in the session's mailbox. Every write is acknowledged; while more than
+/// <see cref="SessionLimits.MaxUnsentOutput"/> octets wait for their acknowledgement the session takes no more input, and a write not
 /// acknowledged within <see cref="SessionLimits.WriteTimeout"/> aborts the connection. The
 /// session watches its connection actor, so every way a connection can end frees its slot; and
 /// no session outlives <see cref="SessionLimits.SessionLifetime"/>.
@@ -40,7 +41,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private readonly LineFramer _framer;
     private readonly TransferLimit _commandLimit;
     private long _unacked;
-    private bool _suspended;
+    private bool _readAsked;
     private bool _closing;
     private bool _aborting;
     private bool _peerClosed;
@@ -111,6 +112,10 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         if (closed)
         {
             Close();
+        }
+        else
+        {
+            ReadAgain();
         }
     }
 
@@ -300,13 +305,16 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         var closed = state.Equals(ClosedState);
         switch (e.FsmEvent)
         {
-            case Tcp.Received when closed:
-                return Stay();
-            case Tcp.Received received when TakesInput(state) && !OutputFull():
-                Input.Enqueue(received.Data);
-                return Pump(state, e.StateData, new StringBuilder());
             case Tcp.Received received:
-                return Hold(received);
+                // Input that arrives while the session cannot use it waits here; no more is read until ReadAgain asks.
+                _readAsked = false;
+                if (closed)
+                {
+                    return Stay();
+                }
+
+                Input.Enqueue(received.Data);
+                return TakesInput(state) && !OutputFull() ? Pump(state, e.StateData, new StringBuilder()) : Stay();
             case StateTimeout:
                 return Apply(TDecider.Idle(e.StateData));
             case TransferTimedOutEvent:
@@ -349,25 +357,14 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     // The sessions journal (the web page's sessions view) keeps what it is told, bounded.
     private void Journal(JournalEntry entry) => Context.System.EventStream.Publish(new Journaled(Start.SessionId, DateTimeOffset.UtcNow, entry));
 
-    // Keeps input that arrived while the session cannot use it, and stops reading until ReadAgain.
-    private State<TState, TData> Hold(Tcp.Received received)
-    {
-        Input.Enqueue(received.Data);
-        if (!_suspended)
-        {
-            _suspended = true;
-            _connection.Tell(Tcp.SuspendReading.Instance);
-        }
-
-        return Stay();
-    }
-
-    // Reading resumes if it was held, every octet held has been used, and output has room.
+    // The listener binds in pull mode: the connection reads once each time it is asked, so at most
+    // one read waits in the session's mailbox, however fast the client sends. The next read is
+    // asked once every octet received has been used and output has room.
     private void ReadAgain()
     {
-        if (_suspended && Input.IsEmpty && !OutputFull())
+        if (!_readAsked && Input.IsEmpty && !OutputFull())
         {
-            _suspended = false;
+            _readAsked = true;
             _connection.Tell(Tcp.ResumeReading.Instance);
         }
     }

@@ -43,6 +43,9 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
         Receive<Tcp.Bound>(b =>
         {
             _socket = Sender;
+            // Pull mode: accepts are armed only now that the socket is bound (Akka.IO drops an accept
+            // that completes while it is still binding), as many at once as Akka.IO's batch limit.
+            _socket.Tell(new Tcp.ResumeAccepting(Context.System.Settings.Config.GetInt("akka.io.tcp.batch-accept-limit")));
             _log.Info("{Protocol} listening on {Endpoint}", _protocol, b.LocalAddress);
             _bound.TrySetResult(b.LocalAddress);
         });
@@ -86,7 +89,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024));
+        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, pullMode: true));
         Timers.StartPeriodicTimer("report", ReportRefusals.Instance, RefusalReportInterval);
     }
 
