@@ -87,7 +87,7 @@ public static class ActorMailNode
         }
 
         // Each policy is built once: the SMTP one holds frozen sets that are costly to make per connection.
-        var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy() : null;
+        var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy() with { AuthOffered = false } : null;
         var pop3Policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, options.Pop3.MaxJunkCommands);
         var passwords = options.RunsPop3 ? system.ActorOf(PasswordChecker.Props(options), PasswordChecker.Name) : ActorRefs.Nobody;
         // Subscribed before the listeners start, so the journal misses no session.
