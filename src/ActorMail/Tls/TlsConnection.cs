@@ -49,6 +49,9 @@ public sealed class TlsConnection : IDisposable
         };
     }
 
+    /// <summary>True once the handshake is over and <see cref="Begin"/> was called.</summary>
+    public bool IsEstablished => _established;
+
     /// <summary>True while a decrypting read is outstanding.</summary>
     public bool Reading { get; private set; }
 
