@@ -6,6 +6,7 @@ allowed. Two nodes on ports the system chooses: one with the shipped settings, o
 clear-text password and gives a handshake one second."""
 import base64
 import hashlib
+import pathlib
 import shutil
 import socket
 import ssl
@@ -321,3 +322,36 @@ def test_the_generated_certificate_is_kept_under_the_mail_root_and_its_fingerpri
     der = ssl.PEM_cert_to_DER_cert(text[text.index("-----BEGIN CERTIFICATE-----"):])
     fingerprint = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
     assert fingerprint in logs(node)
+
+
+def rss_kib(node):
+    for line in pathlib.Path(f"/proc/{node.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def starttls_sessions(node, count, first_source):
+    """count STARTTLS sessions in a row (EHLO, STARTTLS, handshake, QUIT), from 100 sessions per
+    loopback address so that no address meets the connection rate limit."""
+    context = tls_context()
+    for i in range(count):
+        source = f"127.0.{first_source + i // 100}.1"
+        with socket.create_connection((node.host, node.smtp_port), timeout=10, source_address=(source, 0)) as raw:
+            c = wire.Client(raw, text=True)
+            assert c.reply()[0] == 220
+            assert c.cmd("EHLO load.test")[0] == 250
+            assert c.cmd("STARTTLS")[0] == 220
+            c.sock = context.wrap_socket(raw)
+            assert c.cmd("QUIT")[0] == 221
+
+
+def test_a_thousand_handshakes_in_a_row_leave_memory_flat(node):
+    starttls_sessions(node, 500, first_source=10)
+    before = rss_kib(node)
+    started = time.monotonic()
+    starttls_sessions(node, 1000, first_source=20)
+    elapsed = time.monotonic() - started
+    after = rss_kib(node)
+    # A session that kept its SslStream, buffers or certificate context would add tens of KiB each.
+    assert after - before < 32 * 1024, f"RSS {before} KiB -> {after} KiB over 1000 TLS sessions ({elapsed:.1f} s)"
