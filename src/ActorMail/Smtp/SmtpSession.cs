@@ -175,7 +175,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
 
     protected override void Release() => DropSpool();
 
-    protected override string? SignedIn(SmtpDecision decision) => decision.Data.User;
+    protected override string? SignedIn(SmtpDecision decision) => decision.Replies is [{ Code: 235 }] ? decision.Data.User : null;
 
     private SmtpDecision? DecodeData(ref ReadOnlySpan<byte> span, SmtpConversation data)
     {

@@ -136,9 +136,8 @@ public sealed class TlsConnection : IDisposable
         _stop.Dispose();
     }
 
-    private Task After(Task previous, Func<Task> next) => Run(previous, next);
-
-    private async Task Run(Task previous, Func<Task> next)
+    // Runs `next` once `previous` is done; a failure is told to the owner, so the chain never faults.
+    private async Task After(Task previous, Func<Task> next)
     {
         await previous.ConfigureAwait(false);
         try
