@@ -32,11 +32,20 @@ public sealed class TlsConfigTests : IDisposable
         Assert.False(o.Smtp.AuthRequired);
         Assert.False(o.Smtp.AuthAcceptAny);
         Assert.True(o.Pop3.Sasl);
+        Assert.Null(o.Tls.SmtpPort);
+        Assert.Null(o.Tls.Pop3Port);
 
         var smtp = o.ToSmtpPolicy(tls: true);
         Assert.Equal((true, true, false, false, 3), (smtp.TlsOffered, smtp.AuthOffered, smtp.AuthRequired, smtp.AcceptAnyCredentials, smtp.MaxAuthFailures));
         var pop3 = o.ToPop3Policy(tls: true);
         Assert.Equal((true, true, ClearTextAuth.Loopback), (pop3.TlsOffered, pop3.SaslOffered, pop3.ClearText));
+    }
+
+    [Fact]
+    public void Implicit_tls_ports_are_off_or_a_port()
+    {
+        var o = Options("actormail.tls.smtp-port = 4465\nactormail.tls.pop3-port = 0");
+        Assert.Equal((4465, 0), (o.Tls.SmtpPort, o.Tls.Pop3Port));
     }
 
     [Theory]
@@ -52,6 +61,8 @@ public sealed class TlsConfigTests : IDisposable
     [InlineData("actormail.tls.protocols = [\"1.0\", \"1.2\"]", "actormail.tls.protocols")]
     [InlineData("actormail.tls.protocols = []", "actormail.tls.protocols")]
     [InlineData("actormail.tls.handshake-timeout = 0s", "actormail.tls.handshake-timeout")]
+    [InlineData("actormail.tls.smtp-port = 70000", "actormail.tls.smtp-port")]
+    [InlineData("actormail.tls.pop3-port = on", "actormail.tls.pop3-port")]
     [InlineData("actormail.tls.max-buffered-input = 0", "actormail.tls.max-buffered-input")]
     [InlineData("actormail.tls.generated-validity-days = 0", "actormail.tls.generated-validity-days")]
     [InlineData("actormail.tls.certificate = \"/x.pem\"", "actormail.tls.key")]

@@ -101,6 +101,56 @@ public sealed class TlsSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Implicit_tls_ports_greet_over_tls_and_offer_no_upgrade()
+    {
+        var (smtpPort, pop3Port) = (FreePort(), FreePort());
+        await using var node = await TestNode.StartAsync($"actormail.auth.clear-text = never\nactormail.tls.smtp-port = {smtpPort}\nactormail.tls.pop3-port = {pop3Port}");
+
+        using (var smtp = Trusting(new SmtpClient()))
+        {
+            await Eventually(() => smtp.ConnectAsync("127.0.0.1", smtpPort, SecureSocketOptions.SslOnConnect));
+            Assert.True(smtp.IsSecure);
+            Assert.False(smtp.Capabilities.HasFlag(SmtpCapabilities.StartTLS));
+            await smtp.AuthenticateAsync("alice", "alice-demo");
+            await smtp.SendAsync(Message("over implicit TLS"));
+            await smtp.DisconnectAsync(quit: true);
+        }
+
+        using var pop3 = Trusting(new Pop3Client());
+        await Eventually(() => pop3.ConnectAsync("127.0.0.1", pop3Port, SecureSocketOptions.SslOnConnect));
+        Assert.False(pop3.Capabilities.HasFlag(Pop3Capabilities.StartTLS));
+        await pop3.AuthenticateAsync("alice", "alice-demo");
+        Assert.Equal("over implicit TLS", (await pop3.GetMessageAsync(0)).Subject);
+        await pop3.DisconnectAsync(quit: true);
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    // The implicit-TLS listeners bind beside the others; the node waits only for the main two.
+    private static async Task Eventually(Func<Task> connect)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await connect();
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) when (attempt < 50)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Where_clear_text_is_not_allowed_only_tls_signs_in()
     {
         await using var node = await TestNode.StartAsync("actormail.auth.clear-text = never");

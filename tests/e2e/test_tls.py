@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from harness import Node, wire
+from harness import Node, free_port, wire
 
 pytestmark = pytest.mark.tools
 
@@ -65,7 +65,11 @@ def node():
 
 @pytest.fixture(scope="module")
 def strict():
-    n = start("actormail.auth.clear-text = never\nactormail.tls.handshake-timeout = 1s\n")
+    """No password in clear, a one-second handshake, and the implicit-TLS ports (RFC 8314)."""
+    smtps, pop3s = free_port(), free_port()
+    n = start("actormail.auth.clear-text = never\nactormail.tls.handshake-timeout = 1s\n"
+              f"actormail.tls.smtp-port = {smtps}\nactormail.tls.pop3-port = {pop3s}\n")
+    n.smtps_port, n.pop3s_port = smtps, pop3s
     yield n
     n.stop()
     shutil.rmtree(n.workdir, ignore_errors=True)
@@ -158,6 +162,27 @@ def test_openssl_s_client_starts_tls(node, protocol, script, expect):
         assert text in output, output
     # Over TLS the upgrade is not offered again.
     assert "STARTTLS" not in result.stdout and "STLS" not in result.stdout
+
+
+def test_curl_over_implicit_tls_ports(strict, tmp_path):
+    need("curl", "curl")
+    marker = f"curl-smtps-{uuid.uuid4().hex}"
+    message = tmp_path / "msg.eml"
+    message.write_text(f"Subject: {marker}\r\n\r\n{marker}\r\n")
+    deadline = time.monotonic() + 10
+    while True:
+        sent = run(["curl", "-sS", "-k", f"smtps://{strict.host}:{strict.smtps_port}/client.example",
+                    "--user", f"{ALICE[0]}:{ALICE[1]}", "--mail-from", "sender@example.org",
+                    "--mail-rcpt", "alice@localhost", "-T", str(message)])
+        # The implicit-TLS listeners bind beside the ones the ready file waits for.
+        if sent.returncode != 7 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert sent.returncode == 0, sent.stderr
+    wait_stored(strict, "alice", marker)
+    listed = run(["curl", "-sS", "-k", f"pop3s://{strict.host}:{strict.pop3s_port}/", "--user", f"{ALICE[0]}:{ALICE[1]}"])
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == len(strict.all_messages("alice"))
 
 
 def test_fetchmail_with_its_defaults_fetches_over_stls_and_deletes(node, tmp_path):

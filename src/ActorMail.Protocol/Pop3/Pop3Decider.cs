@@ -147,9 +147,10 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
     /// <summary>The greeting, or the refusal of a connection the listener did not admit.</summary>
     /// <param name="admission">What the listener decided.</param>
     /// <param name="loopback">The client connected from a loopback address (the clear-text rule).</param>
-    public static Pop3Decision Connect(Admission admission = Admission.Accepted, bool loopback = false) => admission switch
+    /// <param name="secure">The connection is over TLS from the start (an implicit-TLS port, RFC 8314).</param>
+    public static Pop3Decision Connect(Admission admission = Admission.Accepted, bool loopback = false, bool secure = false) => admission switch
     {
-        Admission.Accepted => new(Pop3State.Authorization, Pop3Conversation.Start with { Loopback = loopback }, [Pop3Replies.Greeting]),
+        Admission.Accepted => new(Pop3State.Authorization, Pop3Conversation.Start with { Loopback = loopback, Secure = secure }, [Pop3Replies.Greeting]),
         Admission.AddressFull => Refuse(Pop3Replies.AddressFull, admission),
         Admission.AddressTooFast => Refuse(Pop3Replies.AddressTooFast, admission),
         Admission.ShuttingDown => Refuse(Pop3Replies.ShuttingDown, admission),

@@ -194,9 +194,10 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
     /// <param name="admission">What the listener decided.</param>
     /// <param name="sessionId">The session's id.</param>
     /// <param name="loopback">The client connected from a loopback address (the clear-text rule of AUTH).</param>
-    public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted, string sessionId = "", bool loopback = false) => admission switch
+    /// <param name="secure">The connection is over TLS from the start (an implicit-TLS port, RFC 8314).</param>
+    public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted, string sessionId = "", bool loopback = false, bool secure = false) => admission switch
     {
-        Admission.Accepted => new(SmtpState.Greeted, SmtpConversation.Start with { SessionId = sessionId, Loopback = loopback }, [SmtpReplies.Greeting(policy.Hostname)]),
+        Admission.Accepted => new(SmtpState.Greeted, SmtpConversation.Start with { SessionId = sessionId, Loopback = loopback, Secure = secure }, [SmtpReplies.Greeting(policy.Hostname)]),
         Admission.AddressFull => Refuse(SmtpReplies.AddressFull, admission),
         Admission.AddressTooFast => Refuse(SmtpReplies.AddressTooFast, admission),
         Admission.ShuttingDown => Refuse(SmtpReplies.ShuttingDown, admission),

@@ -144,6 +144,8 @@ public sealed record AuthOptions(int Concurrency, int MaxQueued, TimeSpan Thrott
 /// <param name="HandshakeTimeout">Longest a handshake may take.</param>
 /// <param name="GeneratedValidityDays">Days a generated certificate is valid.</param>
 /// <param name="MaxBufferedInput">Octets of received TLS records held for decryption at once.</param>
+/// <param name="SmtpPort">The implicit-TLS SMTP port, or null for none.</param>
+/// <param name="Pop3Port">The implicit-TLS POP3 port, or null for none.</param>
 public sealed record TlsOptions(
     bool Enabled,
     string Certificate,
@@ -151,7 +153,9 @@ public sealed record TlsOptions(
     SslProtocols Protocols,
     TimeSpan HandshakeTimeout,
     int GeneratedValidityDays,
-    int MaxBufferedInput)
+    int MaxBufferedInput,
+    int? SmtpPort,
+    int? Pop3Port)
 {
     /// <summary>True when a certificate is to be generated rather than read.</summary>
     public bool Generates => Certificate.Length == 0 && Key.Length == 0;
@@ -372,7 +376,9 @@ public sealed record NodeOptions(
                 Protocols: TlsVersions(t.GetStringList("protocols")),
                 HandshakeTimeout: t.GetTimeSpan("handshake-timeout"),
                 GeneratedValidityDays: t.GetInt("generated-validity-days"),
-                MaxBufferedInput: t.GetInt("max-buffered-input")),
+                MaxBufferedInput: t.GetInt("max-buffered-input"),
+                SmtpPort: OptionalPort(t.GetString("smtp-port"), "actormail.tls.smtp-port"),
+                Pop3Port: OptionalPort(t.GetString("pop3-port"), "actormail.tls.pop3-port")),
             Http: new HttpOptions(
                 Enabled: h.GetBoolean("enabled"),
                 Port: h.GetInt("port"),
@@ -595,6 +601,23 @@ public sealed record NodeOptions(
         {
             throw new ConfigurationException($"{key} must be 0 (any free port) to 65535");
         }
+    }
+
+    // off, or a port number (0: any free port).
+    private static int? OptionalPort(string text, string key)
+    {
+        if (text.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            throw new ConfigurationException($"{key} must be off or a port number");
+        }
+
+        PortNumber(port, key);
+        return port;
     }
 
     // "1.2" and "1.3" only: nothing older is offered.

@@ -73,7 +73,7 @@ public static class ActorMailNode
 
         // A listener for each protocol this process serves; a protocol it does not serve reports
         // an empty address at once, so waiting for both listeners works for every role.
-        (IActorRef? Listener, Task<EndPoint> Bound) Listen(bool runs, string protocol, int port, SessionLimits limits, Func<SessionStart, Props> sessionProps)
+        (IActorRef? Listener, Task<EndPoint> Bound) Listen(bool runs, string protocol, int port, SessionLimits limits, Func<SessionStart, Props> sessionProps, string? name = null)
         {
             var bound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (!runs)
@@ -84,7 +84,7 @@ public static class ActorMailNode
 
             var listener = system.ActorOf(
                 TcpServerListener.Props(protocol, new IPEndPoint(address, port), limits, sessionProps, bound),
-                $"{protocol.ToLowerInvariant()}-listener");
+                name ?? $"{protocol.ToLowerInvariant()}-listener");
             return (listener, bound.Task);
         }
 
@@ -107,6 +107,12 @@ public static class ActorMailNode
         var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.Limits,
             start => Pop3Session.Props(start, options, pop3Policy, mailboxes, passwords, tls));
 
+        // The implicit-TLS ports (RFC 8314), where the handshake comes before the greeting.
+        var (smtps, _) = Listen(options.RunsSmtp && tls is not null && options.Tls.SmtpPort is not null, "SMTP", options.Tls.SmtpPort ?? 0, options.Smtp.Limits,
+            start => SmtpSession.Props(start with { ImplicitTls = true }, options, smtpPolicy!, mailboxes, passwords, tls), "smtps-listener");
+        var (pop3s, _) = Listen(options.RunsPop3 && tls is not null && options.Tls.Pop3Port is not null, "POP3", options.Tls.Pop3Port ?? 0, options.Pop3.Limits,
+            start => Pop3Session.Props(start with { ImplicitTls = true }, options, pop3Policy, mailboxes, passwords, tls), "pop3s-listener");
+
         var http = options.RunsHttp
             ? new HttpActors(
                 system.ActorOf(Http.ConnectionGate.Props(options.Http), Http.ConnectionGate.Name),
@@ -117,7 +123,7 @@ public static class ActorMailNode
         var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
-            var stops = new[] { node.SmtpListener, node.Pop3Listener }
+            var stops = new[] { node.SmtpListener, node.Pop3Listener, smtps, pop3s }
                 .Where(l => l is not null)
                 .Select(l => l!.Ask<Done>(StopAccepting.Instance, options.ShutdownTimeout));
             try

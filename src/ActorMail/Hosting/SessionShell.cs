@@ -48,6 +48,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private readonly SessionTls? _tlsSettings;
     private TlsConnection? _tls;
     private bool _tlsAsked;
+    private bool _greetAfterTls;
     private bool _socketSuspended;
     private long _unacked;
     private bool _suspended;
@@ -117,6 +118,22 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         SetTimer(LifetimeTimer, LifetimeOverEvent.Instance, _limits.SessionLifetime, repeat: false);
         base.PreStart();
         Journal(new SessionOpened(_protocol, Start.Remote, StateNames));
+        if (Start.ImplicitTls && !_connect.State.Equals(ClosedState))
+        {
+            // Implicit TLS (RFC 8314): the greeting is the first thing said over TLS.
+            _greetAfterTls = true;
+            BeginTls();
+            return;
+        }
+
+        if (Start.ImplicitTls)
+        {
+            // A refusal cannot be said before the handshake: the connection just closes.
+            Decided(_connect, new StringBuilder(), StateName);
+            Close();
+            return;
+        }
+
         var replies = new StringBuilder();
         var closed = Decided(_connect, replies, StateName).State.Equals(ClosedState);
         Flush(replies);
@@ -447,6 +464,13 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
             case TlsConnection.Established established when !closed:
                 CancelTimer(HandshakeTimer);
                 tls.Begin();
+                if (_greetAfterTls)
+                {
+                    _greetAfterTls = false;
+                    Write(TlsNote.Established(established.Description));
+                    return Apply(_connect);
+                }
+
                 return Apply(TDecider.TlsEstablished(e.StateData, established.Description));
             case TlsConnection.Failed failed when !closed && !_aborting:
                 return TlsLost(e.StateData, failed.Reason);

@@ -37,7 +37,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private int _retrieved;
 
     public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords, SessionTls? tls = null)
-        : base(start, options.Pop3, "POP3", Pop3Decider.Connect(start.Admission, start.IsLoopback), tls)
+        : base(start, options.Pop3, "POP3", Pop3Decider.Connect(start.Admission, start.IsLoopback, start.ImplicitTls), tls)
     {
         _options = options.Pop3;
         _dataRoot = options.DataRoot;

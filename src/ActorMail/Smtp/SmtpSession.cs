@@ -42,7 +42,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     private string? _user;
 
     public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes, IActorRef? passwords = null, SessionTls? tls = null)
-        : base(start, options.Smtp, "SMTP", SmtpDecider.Connect(policy, start.Admission, start.SessionId, start.IsLoopback), tls)
+        : base(start, options.Smtp, "SMTP", SmtpDecider.Connect(policy, start.Admission, start.SessionId, start.IsLoopback, start.ImplicitTls), tls)
     {
         _node = options;
         _options = options.Smtp;

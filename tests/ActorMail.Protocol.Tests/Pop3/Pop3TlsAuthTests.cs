@@ -159,6 +159,16 @@ public class Pop3TlsAuthTests
     }
 
     [Fact]
+    public void OnAnImplicitTlsPortCapaOffersSignInAndNoStls()
+    {
+        var policy = Policy(ClearTextAuth.Never);
+
+        var lines = Assert.Single(Send(policy, Pop3Decider.Connect(secure: true), "CAPA").Replies).Lines!;
+
+        Assert.Equal(["USER", "SASL PLAIN"], lines.Where(l => l is "USER" or "STLS" or "SASL PLAIN"));
+    }
+
+    [Fact]
     public void NotOfferedStlsAndAuthStayUnknownCommands()
     {
         var policy = Policy(tls: false, sasl: false);

@@ -336,6 +336,17 @@ public class SmtpTlsAuthTests
     }
 
     [Fact]
+    public void OnAnImplicitTlsPortTheSessionIsSecureFromTheGreeting()
+    {
+        var policy = Policy(ClearTextAuth.Never);
+
+        var lines = Assert.Single(Send(policy, SmtpDecider.Connect(policy, secure: true), "EHLO client.test").Replies).Lines;
+
+        Assert.DoesNotContain("STARTTLS", lines);
+        Assert.Contains("AUTH PLAIN LOGIN", lines);
+    }
+
+    [Fact]
     public void NotOfferedStarttlsAndAuthStay502()
     {
         var policy = Policy(tls: false, auth: false);
