@@ -171,9 +171,6 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     /// <summary>A command line as the sessions journal shows it: passwords and AUTH payloads masked.</summary>
     protected virtual string Heard(TState state, ReadOnlySpan<byte> line) => TranscriptMask.Command(line, line.Length);
 
-    /// <summary>True once the session runs over TLS.</summary>
-    protected bool Secure => _tls is not null;
-
     /// <summary>
     /// Carries out a decider's StartTls: once the replies of this step are written, every octet
     /// received so far is discarded, never read as a command (RFC 3207 §4.2; Postfix
