@@ -7,6 +7,8 @@ need=()
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v tshark >/dev/null || need+=(tshark)
 command -v swaks >/dev/null || need+=(swaks)
+# swaks --tls (tests/e2e/test_tls.py) needs Perl's TLS modules.
+perl -MNet::SSLeay -MIO::Socket::SSL -e 1 2>/dev/null || need+=(libnet-ssleay-perl libio-socket-ssl-perl)
 command -v curl >/dev/null || need+=(curl)
 command -v smtp-source >/dev/null || need+=(postfix)
 # real POP3 clients for tests/e2e/test_real_clients.py

@@ -232,8 +232,9 @@ public sealed class SmtpSessionSpec : TestKit
         }
     }
 
+    // The clear-text SMTP of RFC 5321 alone: AUTH is SmtpTlsSessionTests' (it would add a line to EHLO).
     private NodeOptions Options(string hocon) => NodeOptions.FromConfig(NodeConfig.Load(
-        overrideText: $"actormail.data = \"{_root}\"\n{hocon}",
+        overrideText: $"actormail.data = \"{_root}\"\nactormail.smtp.auth = off\n{hocon}",
         environment: new Dictionary<string, string?>()));
 
     private IActorRef Start(TestProbe connection, TestProbe mailboxes, NodeOptions? options = null)

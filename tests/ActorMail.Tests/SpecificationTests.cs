@@ -14,7 +14,7 @@ public sealed class SpecificationTests
     private const string ValueHeader = "value in hocon/actormail.conf";
 
     private static readonly string[] CheckedPrefixes = ["actormail.", "akka."];
-    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store", "actormail.auth", "actormail.http", "actormail.journal"];
+    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store", "actormail.auth", "actormail.http", "actormail.journal", "actormail.tls"];
     private static readonly string[] RequiredKeys = ["actormail.shutdown-timeout", "actormail.log-flush-interval", "actormail.log-file-size-limit", "actormail.log-files-kept"];
 
     [Fact]
@@ -74,11 +74,12 @@ public sealed class SpecificationTests
     }
 
     // A list is written as in the HOCON: [a, b], or [] when empty (Akka's HOCON does not call an
-    // empty list an array, and reads it as an empty string).
+    // empty list an array, and reads it as an empty string); an empty string ("") as nothing.
     private static string Shipped(Config config, string key)
     {
         var value = config.GetString(key);
-        return config.GetValue(key).IsArray() || (string.IsNullOrEmpty(value) && config.GetStringList(key).Count == 0)
+        var hocon = config.GetValue(key);
+        return !hocon.IsString() && (hocon.IsArray() || (string.IsNullOrEmpty(value) && config.GetStringList(key).Count == 0))
             ? $"[{string.Join(", ", config.GetStringList(key))}]"
             : value;
     }

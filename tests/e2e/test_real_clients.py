@@ -309,7 +309,7 @@ def test_curl_upload_with_bare_line_feeds_is_stored_with_crlf(senders, tmp_path)
 
 def fetchmail(node, work, out, *options):
     rc = work / "fetchmailrc"
-    # The README's settings: fetchmail tries STLS unless sslproto is empty, and ActorMail has no TLS.
+    # Clear text on loopback: fetchmail tries STLS unless sslproto is empty (test_tls.py has it upgrade).
     rc.write_text(f"""\
 set no syslog
 poll {node.host} service {node.pop3_port} protocol pop3 uidl
@@ -355,7 +355,7 @@ def test_fetchmail_fetches_keeps_by_uidl_then_deletes(fetch_node, tmp_path):
 
 def mpop(node, work, maildir, *options):
     rc = work / "mpoprc"
-    # The README's settings: without TLS mpop refuses USER/PASS unless told auth user.
+    # Clear text on loopback: without TLS mpop refuses USER/PASS unless told auth user (test_tls.py has TLS).
     rc.write_text(f"""\
 account default
 host {node.host}

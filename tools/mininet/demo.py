@@ -83,6 +83,8 @@ def server(work, hosts, name, role):
                     "HOME": os.environ.get("HOME", "/root"),
                     "DOTNET_CLI_HOME": os.environ.get("DOTNET_CLI_HOME", str(work / "dotnet-home")),
                     "ACTORMAIL_LOG_FORMAT": "json",
+                    # The demo signs in to POP3 in clear from another host (not loopback).
+                    "ACTORMAIL_AUTH_CLEAR_TEXT": "always",
                     "DOTNET_CLI_TELEMETRY_OPTOUT": "1",
                 })
 

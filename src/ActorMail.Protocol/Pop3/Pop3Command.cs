@@ -19,6 +19,8 @@ public enum Pop3Verb
     Top,
     Uidl,
     Capa,
+    Stls,
+    Auth,
 }
 
 /// <summary>One POP3 command line: the verb and its arguments as sent.</summary>

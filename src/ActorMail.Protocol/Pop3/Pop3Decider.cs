@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorMail.Protocol.Auth;
 using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Store;
 
@@ -25,6 +26,12 @@ public enum Pop3State
     /// <summary>QUIT in TRANSACTION: the marked messages are being removed. Input waits.</summary>
     Update,
 
+    /// <summary>AUTH answered with a continuation: the next line is the client's SASL response, not a command.</summary>
+    AuthResponse,
+
+    /// <summary>STLS answered +OK: the TLS handshake runs. Nothing is read as a command, and what arrived before the handshake is discarded.</summary>
+    StartingTls,
+
     /// <summary>The last reply was sent; the connection closes.</summary>
     Closed,
 }
@@ -50,13 +57,26 @@ public abstract record Pop3Effect
 
     /// <summary>Remove exactly these files and release the maildrop.</summary>
     public sealed record CommitDeletions(ImmutableArray<string> FileNames) : Pop3Effect;
+
+    /// <summary>After the +OK: discard every octet received so far, run the TLS handshake, then call <see cref="Pop3Decider.TlsEstablished"/> or <see cref="Pop3Decider.TlsFailed"/>.</summary>
+    public sealed record StartTls : Pop3Effect;
 }
 
 /// <summary>What the POP3 decider needs to know about this server.</summary>
 /// <param name="MaxBadCommands">Refused commands that close the session.</param>
 /// <param name="MaxAuthFailures">Failed sign-ins that close the session.</param>
 /// <param name="MaxJunkCommands">Commands that do no work (NOOP, a USER replacing a USER) that close the session.</param>
-public sealed record Pop3Policy(int MaxBadCommands, int MaxAuthFailures, int MaxJunkCommands);
+public sealed record Pop3Policy(int MaxBadCommands, int MaxAuthFailures, int MaxJunkCommands)
+{
+    /// <summary>STLS is offered (RFC 2595): a certificate is configured or was generated.</summary>
+    public bool TlsOffered { get; init; }
+
+    /// <summary>AUTH PLAIN is offered (RFC 5034), where <see cref="ClearText"/> allows it.</summary>
+    public bool SaslOffered { get; init; }
+
+    /// <summary>Where USER/PASS and AUTH may be used before TLS.</summary>
+    public ClearTextAuth ClearText { get; init; } = ClearTextAuth.Always;
+}
 
 /// <summary>How a password check ended.</summary>
 public enum PasswordOutcome
@@ -85,6 +105,12 @@ public sealed record Pop3Conversation(
 
     /// <summary>Messages not marked deleted.</summary>
     public int LiveCount => Messages.Length - Deleted.Count;
+
+    /// <summary>The session runs over TLS (after STLS).</summary>
+    public bool Secure { get; init; }
+
+    /// <summary>The client connected from a loopback address.</summary>
+    public bool Loopback { get; init; }
 
     /// <summary>Octets of the messages not marked deleted.</summary>
     public long LiveOctets => Messages.Where((_, i) => !Deleted.Contains(i + 1)).Sum(m => m.Size);
@@ -115,13 +141,16 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
     {
     }
 
-    /// <summary>Command lines are read in AUTHORIZATION and TRANSACTION; every other state waits for an answer or is closed.</summary>
-    public static bool ReadsCommands(Pop3State state) => state is Pop3State.Authorization or Pop3State.Transaction;
+    /// <summary>Lines are read in AUTHORIZATION (and in the middle of AUTH) and TRANSACTION; every other state waits for an answer or is closed.</summary>
+    public static bool ReadsCommands(Pop3State state) => state is Pop3State.Authorization or Pop3State.Transaction or Pop3State.AuthResponse;
 
     /// <summary>The greeting, or the refusal of a connection the listener did not admit.</summary>
-    public static Pop3Decision Connect(Admission admission = Admission.Accepted) => admission switch
+    /// <param name="admission">What the listener decided.</param>
+    /// <param name="loopback">The client connected from a loopback address (the clear-text rule).</param>
+    /// <param name="secure">The connection is over TLS from the start (an implicit-TLS port, RFC 8314).</param>
+    public static Pop3Decision Connect(Admission admission = Admission.Accepted, bool loopback = false, bool secure = false) => admission switch
     {
-        Admission.Accepted => new(Pop3State.Authorization, Pop3Conversation.Start, [Pop3Replies.Greeting]),
+        Admission.Accepted => new(Pop3State.Authorization, Pop3Conversation.Start with { Loopback = loopback, Secure = secure }, [Pop3Replies.Greeting]),
         Admission.AddressFull => Refuse(Pop3Replies.AddressFull, admission),
         Admission.AddressTooFast => Refuse(Pop3Replies.AddressTooFast, admission),
         Admission.ShuttingDown => Refuse(Pop3Replies.ShuttingDown, admission),
@@ -136,15 +165,18 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
             return Error(policy, state, data, Pop3Replies.BadCharacters(command.Malformed));
         }
 
-        if (command.Verb == Pop3Verb.Unknown)
+        // STLS and AUTH are unknown commands where they are not offered, as before they were.
+        if (command.Verb == Pop3Verb.Unknown || (command.Verb == Pop3Verb.Stls && !policy.TlsOffered) || (command.Verb == Pop3Verb.Auth && !policy.SaslOffered))
         {
             return Error(policy, state, data, Pop3Replies.UnknownCommand);
         }
 
         if (command.Verb == Pop3Verb.Capa)
         {
+            var clear = policy.ClearText.Allows(data.Secure, data.Loopback);
+            var authorization = state == Pop3State.Authorization;
             return command.Arguments.Count == 0
-                ? Step(state, data, Pop3Replies.Capa)
+                ? Step(state, data, Pop3Replies.CapaFor(user: clear, stls: authorization && policy.TlsOffered && !data.Secure, sasl: authorization && policy.SaslOffered && clear))
                 : Error(policy, state, data, Pop3Replies.Syntax("CAPA takes no argument"));
         }
 
@@ -156,9 +188,34 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
         };
     }
 
-    /// <summary>A command line over the limit was read and discarded.</summary>
+    /// <summary>A line over the limit was read and discarded; in the middle of AUTH it ends the exchange.</summary>
     public static Pop3Decision LineTooLong(Pop3Policy policy, Pop3State state, Pop3Conversation data) =>
-        Error(policy, state, data, Pop3Replies.LineTooLong);
+        Error(policy, state == Pop3State.AuthResponse ? Pop3State.Authorization : state, data, Pop3Replies.LineTooLong);
+
+    /// <summary>
+    /// The TLS handshake after STLS succeeded: back to AUTHORIZATION with nothing remembered
+    /// from before (RFC 2595 §4); only the budgets carry over, so that STLS cannot reset them.
+    /// </summary>
+    public static Pop3Decision TlsEstablished(Pop3Conversation data, string description) =>
+        new(Pop3State.Authorization, Pop3Conversation.Start with
+        {
+            Loopback = data.Loopback,
+            Secure = true,
+            BadCommands = data.BadCommands,
+            AuthFailures = data.AuthFailures,
+            JunkCommands = data.JunkCommands,
+        }, [])
+        { Notes = [TlsNote.Established(description)] };
+
+    /// <summary>The TLS handshake failed or did not finish in time: close without a word, since no reply could be read.</summary>
+    public static Pop3Decision TlsFailed(Pop3Conversation data, string reason) =>
+        new(Pop3State.Closed, data, []) { Ends = "TLS handshake failed", Notes = [TlsNote.Failed(reason)] };
+
+    /// <summary>The line after AUTH PLAIN's continuation: the base64 PLAIN message, or <c>*</c> to cancel.</summary>
+    public static Pop3Decision SaslResponse(Pop3Policy policy, Pop3Conversation data, string line) =>
+        line == Sasl.Cancel
+            ? Error(policy, Pop3State.Authorization, data, Pop3Replies.AuthCancelled)
+            : PlainResponse(policy, data, line);
 
     /// <summary>The password check of PASS is done: open the maildrop, wait out the failure delay, or ask the client to come back.</summary>
     public static Pop3Decision PasswordChecked(Pop3Conversation data, PasswordOutcome outcome) => outcome switch
@@ -172,12 +229,18 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
     };
 
     /// <summary>The session has lasted as long as a session may: close without UPDATE. A QUIT being committed is let finish: the session closes right after it anyway.</summary>
-    public static Pop3Decision LifetimeOver(Pop3State state, Pop3Conversation data) =>
-        state is Pop3State.Update or Pop3State.Closed ? new(state, data, []) : End(data, Pop3Replies.LifetimeOver, "session lifetime");
+    public static Pop3Decision LifetimeOver(Pop3State state, Pop3Conversation data) => state switch
+    {
+        Pop3State.Update or Pop3State.Closed => new(state, data, []),
+
+        // In the middle of the handshake a reply in clear would be read as TLS: close without one.
+        Pop3State.StartingTls => new(Pop3State.Closed, data, []) { Ends = "session lifetime" },
+        _ => End(data, Pop3Replies.LifetimeOver, "session lifetime"),
+    };
 
     /// <summary>The client half-closed and everything it sent before has been answered: close without QUIT, so nothing is deleted.</summary>
     public static Pop3Decision PeerClosed(Pop3State state, Pop3Conversation data) =>
-        state is Pop3State.Authorization or Pop3State.Transaction ? new(Pop3State.Closed, data, []) { Ends = "peer closed" } : new(state, data, []);
+        state is Pop3State.Authorization or Pop3State.Transaction or Pop3State.AuthResponse ? new(Pop3State.Closed, data, []) { Ends = "peer closed" } : new(state, data, []);
 
     /// <summary>The file of a message in the snapshot could not be opened for RETR or TOP: the message is not sent, the session goes on.</summary>
     public static Pop3Decision MessageUnavailable(Pop3Conversation data, DropMessage message) =>
@@ -226,12 +289,23 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
 
     /// <summary>The node is stopping: close without UPDATE, whatever the state.</summary>
     public static Pop3Decision Shutdown(Pop3State state, Pop3Conversation data) =>
-        End(data, Pop3Replies.ShuttingDown, "shutdown");
+        state == Pop3State.StartingTls ? new(Pop3State.Closed, data, []) { Ends = "shutdown" } : End(data, Pop3Replies.ShuttingDown, "shutdown");
 
     private static Pop3Decision Authorization(Pop3Policy policy, Pop3Conversation data, Pop3Command command)
     {
+        if ((command.Verb is Pop3Verb.User or Pop3Verb.Pass or Pop3Verb.Auth) && !policy.ClearText.Allows(data.Secure, data.Loopback))
+        {
+            return Error(policy, Pop3State.Authorization, data, Pop3Replies.ClearTextRefused);
+        }
+
         switch (command.Verb)
         {
+            case Pop3Verb.Stls:
+                return command.Arguments.Count > 0 ? Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("STLS takes no argument"))
+                    : data.Secure ? Error(policy, Pop3State.Authorization, data, Pop3Replies.TlsActive)
+                    : new Pop3Decision(Pop3State.StartingTls, data, [Pop3Replies.BeginTls], new Pop3Effect.StartTls());
+            case Pop3Verb.Auth:
+                return Auth(policy, data, command.Arguments);
             case Pop3Verb.User:
                 // Any name is accepted here: whether it exists is only told, with the password, after PASS.
                 if (command.Arguments.Count != 1 || command.Arguments[0].Length == 0)
@@ -264,6 +338,36 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
         }
     }
 
+    // AUTH PLAIN [initial-response] (RFC 5034 §4); PLAIN is the one mechanism offered.
+    private static Pop3Decision Auth(Pop3Policy policy, Pop3Conversation data, IReadOnlyList<string> args)
+    {
+        if (args.Count is 0 or > 2 || args[0].Length == 0)
+        {
+            return Error(policy, Pop3State.Authorization, data, Pop3Replies.Syntax("Syntax: AUTH mechanism [initial-response]"));
+        }
+
+        if (Sasl.Mechanism(args[0]) != SaslMechanism.Plain)
+        {
+            return Error(policy, Pop3State.Authorization, data, Pop3Replies.UnknownMechanism);
+        }
+
+        return args.Count == 1
+            ? Step(Pop3State.AuthResponse, data with { User = null }, Pop3Replies.EmptyChallenge)
+            : PlainResponse(policy, data, args[1]);
+    }
+
+    private static Pop3Decision PlainResponse(Pop3Policy policy, Pop3Conversation data, string base64)
+    {
+        if (!Sasl.TryDecodeBase64(base64, out var message))
+        {
+            return Error(policy, Pop3State.Authorization, data with { User = null }, Pop3Replies.CannotDecode);
+        }
+
+        return Sasl.DecodePlain(message) is { } credentials
+            ? new Pop3Decision(Pop3State.Verifying, data with { User = credentials.User }, [], new Pop3Effect.CheckPassword(credentials.User, credentials.Password))
+            : Error(policy, Pop3State.Authorization, data with { User = null }, Pop3Replies.AuthFailed);
+    }
+
     private static Pop3Decision Transaction(Pop3Policy policy, Pop3Conversation data, Pop3Command command)
     {
         var args = command.Arguments;
@@ -286,7 +390,7 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
             case Pop3Verb.Quit when args.Count == 0:
                 var files = data.Deleted.Order().Select(n => data.Messages[n - 1].FileName).ToImmutableArray();
                 return new Pop3Decision(Pop3State.Update, data, [], new Pop3Effect.CommitDeletions(files));
-            case Pop3Verb.User or Pop3Verb.Pass:
+            case Pop3Verb.User or Pop3Verb.Pass or Pop3Verb.Stls or Pop3Verb.Auth:
                 return Error(policy, Pop3State.Transaction, data, Pop3Replies.WrongState(command.Name, "TRANSACTION"));
             default:
                 return Error(policy, Pop3State.Transaction, data, Pop3Replies.Syntax($"Wrong arguments for {command.Name}"));

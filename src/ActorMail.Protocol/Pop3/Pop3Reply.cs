@@ -8,11 +8,17 @@ namespace ActorMail.Protocol.Pop3;
 /// <param name="Text">The text on the status line.</param>
 /// <param name="Code">A response code such as <c>AUTH</c> or <c>IN-USE</c>, shown in brackets, or null.</param>
 /// <param name="Lines">The lines of a multi-line response (dot-stuffed when rendered), or null for a one-line response.</param>
-public sealed record Pop3Reply(bool Ok, string Text, string? Code = null, IReadOnlyList<string>? Lines = null) : ISessionReply
+/// <param name="Continuation">A SASL continuation (<c>+ </c> and a base64 challenge, RFC 5034 §4) rather than a status line.</param>
+public sealed record Pop3Reply(bool Ok, string Text, string? Code = null, IReadOnlyList<string>? Lines = null, bool Continuation = false) : ISessionReply
 {
     /// <summary>The response on the wire, CRLF after each line.</summary>
     public string Render()
     {
+        if (Continuation)
+        {
+            return $"+ {Text}\r\n";
+        }
+
         var sb = new StringBuilder(Ok ? "+OK" : "-ERR");
         if (Code is not null)
         {
@@ -57,6 +63,37 @@ public static class Pop3Replies
     public static Pop3Reply Greeting { get; } = new(true, "ActorMail POP3 server ready");
 
     public static Pop3Reply Capa { get; } = new(true, "Capability list follows", Lines: Capabilities);
+
+    /// <summary>
+    /// CAPA for one session: USER only where a clear-text password is allowed (Dovecot's rule),
+    /// STLS where TLS can still be started, SASL PLAIN where AUTH may be used.
+    /// </summary>
+    public static Pop3Reply CapaFor(bool user, bool stls, bool sasl) =>
+        user && !stls && !sasl
+            ? Capa
+            : new(true, "Capability list follows", Lines:
+            [
+                .. Capabilities.Where(c => user || c != "USER"),
+                .. stls ? ["STLS"] : Array.Empty<string>(),
+                .. sasl ? ["SASL PLAIN"] : Array.Empty<string>(),
+            ]);
+
+    /// <summary>STLS accepted: the next octets are the TLS handshake (RFC 2595 §4).</summary>
+    public static Pop3Reply BeginTls { get; } = new(true, "Begin TLS negotiation");
+
+    public static Pop3Reply TlsActive { get; } = new(false, "TLS already active");
+
+    /// <summary>USER, PASS or AUTH where a clear-text password is not allowed: STLS first.</summary>
+    public static Pop3Reply ClearTextRefused { get; } = new(false, "Clear-text sign-in is not allowed here: use STLS first", "AUTH");
+
+    /// <summary>The empty challenge of AUTH PLAIN without an initial response (RFC 5034 §4).</summary>
+    public static Pop3Reply EmptyChallenge { get; } = new(true, string.Empty, Continuation: true);
+
+    public static Pop3Reply UnknownMechanism { get; } = new(false, "Unsupported authentication mechanism");
+
+    public static Pop3Reply AuthCancelled { get; } = new(false, "Authentication cancelled");
+
+    public static Pop3Reply CannotDecode { get; } = new(false, "Cannot decode response");
 
     public static Pop3Reply UserAccepted { get; } = new(true, "Send PASS");
 

@@ -70,4 +70,10 @@ public interface ISessionDecider<TState, TData, TDecision>
 
     /// <summary>The client half-closed and all it sent before has been decided.</summary>
     static abstract TDecision PeerClosed(TState state, TData data);
+
+    /// <summary>The TLS handshake the decider asked for finished; <paramref name="description"/> names the version and cipher suite.</summary>
+    static abstract TDecision TlsEstablished(TData data, string description);
+
+    /// <summary>The TLS handshake the decider asked for failed or did not finish in time.</summary>
+    static abstract TDecision TlsFailed(TData data, string reason);
 }

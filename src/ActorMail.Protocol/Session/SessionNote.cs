@@ -51,3 +51,13 @@ public sealed partial record SessionNote(string Template, IReadOnlyList<object> 
     [GeneratedRegex(@"\{[^{}]+\}")]
     private static partial Regex Hole();
 }
+
+/// <summary>The facts of a TLS upgrade that a session's log records, for either protocol.</summary>
+public static class TlsNote
+{
+    /// <summary>The handshake finished; <paramref name="description"/> names the version and cipher.</summary>
+    public static SessionNote Established(string description) => new("TLS established: {Tls}", [description]);
+
+    /// <summary>The handshake failed or did not finish in time.</summary>
+    public static SessionNote Failed(string reason) => new("TLS handshake failed: {Reason}", [reason], NoteLevel.Warning);
+}

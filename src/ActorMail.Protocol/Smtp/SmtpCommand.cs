@@ -15,10 +15,12 @@ public enum SmtpVerb
     Help,
     Quit,
 
-    // Recognised but not implemented: 502 (RFC 5321 §4.2.4), never advertised in EHLO.
-    Expn,
+    // Offered where the policy says so (RFC 3207, RFC 4954); 502 otherwise.
     Starttls,
     Auth,
+
+    // Recognised but not implemented: 502 (RFC 5321 §4.2.4), never advertised in EHLO.
+    Expn,
     Bdat,
     Turn,
     Etrn,

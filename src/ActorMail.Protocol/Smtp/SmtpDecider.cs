@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using ActorMail.Protocol.Auth;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Store;
 
@@ -27,6 +29,18 @@ public enum SmtpState
     /// <summary>Body complete; waiting for every mailbox to store it. Input waits, in order.</summary>
     Storing,
 
+    /// <summary>AUTH answered 334: the next line is the client's SASL response, not a command.</summary>
+    AuthResponse,
+
+    /// <summary>AUTH credentials are being checked off the session. Input waits.</summary>
+    Verifying,
+
+    /// <summary>An AUTH failed; the 535 waits out the failure delay. Input waits.</summary>
+    AuthDelay,
+
+    /// <summary>STARTTLS answered 220: the TLS handshake runs. Nothing is read as a command, and what arrived before the handshake is discarded.</summary>
+    StartingTls,
+
     /// <summary>The last reply was sent; the connection closes.</summary>
     Closed,
 }
@@ -46,6 +60,19 @@ public abstract record SmtpEffect
     /// <summary>Take back one copy that a mailbox stored after its message was answered 451.</summary>
     public sealed record Retract(StoredCopy Copy) : SmtpEffect;
 
+    /// <summary>After the 220: discard every octet received so far, run the TLS handshake, then call <see cref="SmtpDecider.TlsEstablished"/> or <see cref="SmtpDecider.TlsFailed"/>.</summary>
+    public sealed record StartTls : SmtpEffect;
+
+    /// <summary>Check <paramref name="Password"/> for <paramref name="User"/>, then call <see cref="SmtpDecider.PasswordChecked"/>.</summary>
+    public sealed record CheckPassword(string User, string Password) : SmtpEffect
+    {
+        /// <summary>Never shows the password, wherever the record is printed.</summary>
+        public override string ToString() => $"CheckPassword {{ User = {User}, Password = **** }}";
+    }
+
+    /// <summary>Wait the failure delay, then call <see cref="SmtpDecider.AuthDelayOver"/>.</summary>
+    public sealed record DelayAuthFailure : SmtpEffect;
+
 }
 
 /// <summary>A message handed to its recipients' mailboxes, while their answers come in.</summary>
@@ -59,6 +86,11 @@ public sealed record PendingDelivery(ImmutableHashSet<string> Awaiting, Immutabl
 /// <param name="Reply">The closing reply.</param>
 /// <param name="Reason">Why the session ends.</param>
 public sealed record PendingEnd(SmtpReply Reply, string Reason);
+
+/// <summary>An AUTH exchange under way.</summary>
+/// <param name="Mechanism">The mechanism the client chose.</param>
+/// <param name="User">The user name given so far (LOGIN's first response, or the one being checked), or null.</param>
+public sealed record SaslExchange(SaslMechanism Mechanism, string? User);
 
 /// <summary>An accepted recipient and the mailbox it delivers to.</summary>
 public sealed record Recipient(MailPath Address, string Mailbox);
@@ -109,6 +141,21 @@ public sealed record SmtpConversation(
     /// <summary>A close asked for while storing (shutdown, the session lifetime): done once the message is answered.</summary>
     public PendingEnd? AfterStore { get; init; }
 
+    /// <summary>The session runs over TLS (after STARTTLS).</summary>
+    public bool Secure { get; init; }
+
+    /// <summary>The client connected from a loopback address.</summary>
+    public bool Loopback { get; init; }
+
+    /// <summary>The user the client signed in as with AUTH, or null.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Failed AUTH attempts in this session.</summary>
+    public int AuthFailures { get; init; }
+
+    /// <summary>The AUTH exchange under way, or null.</summary>
+    public SaslExchange? Sasl { get; init; }
+
     /// <summary>The same session with the mail transaction cleared (RSET, HELO, after a message).</summary>
     public SmtpConversation ClearTransaction() => this with { Mail = null, Recipients = [] };
 }
@@ -138,13 +185,19 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
     {
     }
 
-    /// <summary>Command lines are read in every state but while storing and once closed.</summary>
-    public static bool ReadsCommands(SmtpState state) => state is not (SmtpState.Storing or SmtpState.Closed);
+    /// <summary>Lines are read in every state but while storing, checking credentials, waiting out an AUTH failure, during the TLS handshake and once closed.</summary>
+    public static bool ReadsCommands(SmtpState state) =>
+        state is not (SmtpState.Storing or SmtpState.Closed or SmtpState.Verifying or SmtpState.AuthDelay or SmtpState.StartingTls);
 
     /// <summary>The first step: the greeting, or the refusal of a connection the listener did not admit.</summary>
-    public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted, string sessionId = "") => admission switch
+    /// <param name="policy">The server's rules.</param>
+    /// <param name="admission">What the listener decided.</param>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="loopback">The client connected from a loopback address (the clear-text rule of AUTH).</param>
+    /// <param name="secure">The connection is over TLS from the start (an implicit-TLS port, RFC 8314).</param>
+    public static SmtpDecision Connect(SmtpPolicy policy, Admission admission = Admission.Accepted, string sessionId = "", bool loopback = false, bool secure = false) => admission switch
     {
-        Admission.Accepted => new(SmtpState.Greeted, SmtpConversation.Start with { SessionId = sessionId }, [SmtpReplies.Greeting(policy.Hostname)]),
+        Admission.Accepted => new(SmtpState.Greeted, SmtpConversation.Start with { SessionId = sessionId, Loopback = loopback, Secure = secure }, [SmtpReplies.Greeting(policy.Hostname)]),
         Admission.AddressFull => Refuse(SmtpReplies.AddressFull, admission),
         Admission.AddressTooFast => Refuse(SmtpReplies.AddressTooFast, admission),
         Admission.ShuttingDown => Refuse(SmtpReplies.ShuttingDown, admission),
@@ -157,6 +210,11 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
         if (command.Malformed is not null)
         {
             return Error(policy, state, data, SmtpReplies.BadCharacters(command.Malformed));
+        }
+
+        if ((command.Verb == SmtpVerb.Starttls && !policy.TlsOffered) || (command.Verb == SmtpVerb.Auth && !policy.AuthOffered))
+        {
+            return Error(policy, state, data, SmtpReplies.NotImplemented(command.Name));
         }
 
         var step = SmtpStateTable.Step(state, command.Verb);
@@ -180,15 +238,91 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
             SmtpVerb.Help => Junk(policy, state, data, SmtpReplies.Help),
             SmtpVerb.Quit => NoArgument(policy, state, data, command,
                 () => End(data, SmtpReplies.Bye, "quit")),
-            SmtpVerb.Expn or SmtpVerb.Starttls or SmtpVerb.Auth or SmtpVerb.Bdat or SmtpVerb.Turn or SmtpVerb.Etrn =>
+            SmtpVerb.Starttls => StartTls(policy, state, data, command),
+            SmtpVerb.Auth => Auth(policy, state, data, command.Argument),
+            SmtpVerb.Expn or SmtpVerb.Bdat or SmtpVerb.Turn or SmtpVerb.Etrn =>
                 Error(policy, state, data, SmtpReplies.NotImplemented(command.Name)),
             _ => Error(policy, state, data, SmtpReplies.UnknownCommand),
         };
     }
 
-    /// <summary>A command line over the limit was read and discarded.</summary>
+    /// <summary>A line over the limit was read and discarded; in the middle of AUTH it ends the exchange.</summary>
     public static SmtpDecision LineTooLong(SmtpPolicy policy, SmtpState state, SmtpConversation data) =>
-        Error(policy, state, data, SmtpReplies.LineTooLong);
+        state == SmtpState.AuthResponse
+            ? Error(policy, SmtpState.Ready, data with { Sasl = null }, SmtpReplies.LineTooLong)
+            : Error(policy, state, data, SmtpReplies.LineTooLong);
+
+    /// <summary>
+    /// The TLS handshake after STARTTLS succeeded: the session starts again from the greeted state
+    /// and forgets what it was told before (RFC 3207 §4.2); only the budgets carry over, so that
+    /// STARTTLS cannot reset them. <paramref name="description"/> (version and cipher) is logged.
+    /// </summary>
+    public static SmtpDecision TlsEstablished(SmtpConversation data, string description) =>
+        new(SmtpState.Greeted, SmtpConversation.Start with
+        {
+            SessionId = data.SessionId,
+            Loopback = data.Loopback,
+            Secure = true,
+            BadCommands = data.BadCommands,
+            JunkCommands = data.JunkCommands,
+            RefusedRecipients = data.RefusedRecipients,
+            MessagesAccepted = data.MessagesAccepted,
+            AuthFailures = data.AuthFailures,
+        }, [])
+        { Notes = [TlsNote.Established(description)] };
+
+    /// <summary>The TLS handshake failed or did not finish in time: close without a word, since no reply could be read.</summary>
+    public static SmtpDecision TlsFailed(SmtpConversation data, string reason) =>
+        new(SmtpState.Closed, data, []) { Ends = "TLS handshake failed", Notes = [TlsNote.Failed(reason)] };
+
+    /// <summary>One line in answer to a 334 challenge of AUTH: a base64 SASL response, or <c>*</c> to cancel.</summary>
+    public static SmtpDecision SaslResponse(SmtpPolicy policy, SmtpConversation data, string line)
+    {
+        var exchange = data.Sasl!;
+        if (line == Sasl.Cancel)
+        {
+            return Error(policy, SmtpState.Ready, data with { Sasl = null }, SmtpReplies.AuthCancelled);
+        }
+
+        if (exchange.Mechanism == SaslMechanism.Plain)
+        {
+            return PlainResponse(policy, data, line);
+        }
+
+        var field = Sasl.DecodeLoginField(line);
+        if (field is null)
+        {
+            return Error(policy, SmtpState.Ready, data with { Sasl = null }, SmtpReplies.CannotDecode);
+        }
+
+        return exchange.User is null
+            ? Step(SmtpState.AuthResponse, data with { Sasl = exchange with { User = field } }, SmtpReplies.PasswordChallenge)
+            : Credentials(policy, data, new SaslCredentials(exchange.User, field));
+    }
+
+    /// <summary>The password check of AUTH is done: signed in, the failure delay, or come back later.</summary>
+    public static SmtpDecision PasswordChecked(SmtpConversation data, PasswordOutcome outcome)
+    {
+        var user = data.Sasl!.User!;
+        return outcome switch
+        {
+            PasswordOutcome.Accepted => SignedIn(data, user),
+            PasswordOutcome.Rejected => new(SmtpState.AuthDelay, data with { AuthFailures = data.AuthFailures + 1 }, [], new SmtpEffect.DelayAuthFailure())
+            {
+                Notes = [SmtpNote.AuthFailed(user, data.AuthFailures + 1)],
+            },
+            _ => Step(SmtpState.Ready, data with { Sasl = null }, SmtpReplies.AuthTemporaryFailure) with { Notes = [SmtpNote.CheckerBusy(user)] },
+        };
+    }
+
+    /// <summary>The failure delay after a failed AUTH is over: 535, and close after the last allowed failure.</summary>
+    public static SmtpDecision AuthDelayOver(SmtpPolicy policy, SmtpConversation data)
+    {
+        var cleared = data with { Sasl = null };
+        return data.AuthFailures >= policy.MaxAuthFailures
+            ? new(SmtpState.Closed, cleared, [SmtpReplies.AuthFailed, SmtpReplies.TooManyAuthFailures]) { Ends = "too many failed sign-ins" }
+            : Step(SmtpState.Ready, cleared, SmtpReplies.AuthFailed);
+    }
 
     /// <summary>The body ended with CRLF.CRLF: refuse it, or hand it to every recipient's mailbox and wait for their answers.</summary>
     public static SmtpDecision DataEnded(SmtpPolicy policy, SmtpConversation data, DataOutcome outcome)
@@ -263,7 +397,7 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
     /// </summary>
     public static SmtpDecision PeerClosed(SmtpState state, SmtpConversation data) => state switch
     {
-        SmtpState.Storing or SmtpState.Closed => new(state, data, []),
+        SmtpState.Storing or SmtpState.Closed or SmtpState.Verifying or SmtpState.AuthDelay or SmtpState.StartingTls => new(state, data, []),
         _ => new(SmtpState.Closed, data, []) { Ends = "peer closed" },
     };
 
@@ -299,6 +433,9 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
     private static SmtpDecision EndOrWait(SmtpState state, SmtpConversation data, PendingEnd end) => state switch
     {
         SmtpState.Storing => new(state, data with { AfterStore = data.AfterStore ?? end }, []),
+
+        // In the middle of the handshake a reply in clear would be read as TLS: close without one.
+        SmtpState.StartingTls => new(SmtpState.Closed, data, []) { Ends = end.Reason },
         _ => End(data, end.Reply, end.Reason),
     };
 
@@ -315,13 +452,19 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
 
         var extended = command.Verb == SmtpVerb.Ehlo;
         var reply = extended
-            ? SmtpReplies.Ehlo(policy.Hostname, client, policy.MaxMessageSize)
+            ? SmtpReplies.Ehlo(policy.Hostname, client, policy.MaxMessageSize,
+                startTls: policy.TlsOffered && !data.Secure, auth: policy.AuthAllowed(data.Secure, data.Loopback))
             : SmtpReplies.Helo(policy.Hostname, client);
         return Step(next, data.ClearTransaction() with { ClientName = client, Extended = extended }, reply);
     }
 
     private static SmtpDecision Mail(SmtpPolicy policy, SmtpState state, SmtpState next, SmtpConversation data, string argument)
     {
+        if (policy.AuthRequired && data.User is null)
+        {
+            return Error(policy, state, data, SmtpReplies.AuthRequired);
+        }
+
         if (!SmtpParser.TrySplitPath(argument, "FROM:", out var pathText, out var parameters))
         {
             return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME]"));
@@ -435,6 +578,75 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
 
         return new SmtpDecision(next, data, [SmtpReplies.StartMailInput], new SmtpEffect.BeginData());
     }
+
+    private static SmtpDecision StartTls(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command)
+    {
+        if (command.Argument.Length > 0)
+        {
+            return Error(policy, state, data, SmtpReplies.SyntaxInParameters("STARTTLS takes no argument"));
+        }
+
+        return data.Secure
+            ? Error(policy, state, data, SmtpReplies.BadSequence("TLS already active"))
+            : new SmtpDecision(SmtpState.StartingTls, data, [SmtpReplies.ReadyToStartTls], new SmtpEffect.StartTls());
+    }
+
+    // AUTH mechanism [initial-response] (RFC 4954 §4), in the Ready state only (the table says so).
+    private static SmtpDecision Auth(SmtpPolicy policy, SmtpState state, SmtpConversation data, string argument)
+    {
+        if (data.User is not null)
+        {
+            return Error(policy, state, data, SmtpReplies.BadSequence("already authenticated"));
+        }
+
+        if (!policy.AuthAllowed(data.Secure, data.Loopback))
+        {
+            return Error(policy, state, data, SmtpReplies.EncryptionRequired);
+        }
+
+        var parts = argument.Split(' ');
+        if (argument.Length == 0 || parts.Length > 2)
+        {
+            return Error(policy, state, data, SmtpReplies.SyntaxInParameters("Syntax: AUTH mechanism [initial-response]"));
+        }
+
+        if (Sasl.Mechanism(parts[0]) is not { } mechanism)
+        {
+            return Error(policy, state, data, SmtpReplies.UnknownMechanism);
+        }
+
+        var started = data with { Sasl = new SaslExchange(mechanism, null) };
+        return (mechanism, parts.Length == 2) switch
+        {
+            (SaslMechanism.Plain, false) => Step(SmtpState.AuthResponse, started, SmtpReplies.EmptyChallenge),
+            (SaslMechanism.Plain, true) => PlainResponse(policy, started, parts[1]),
+            (_, false) => Step(SmtpState.AuthResponse, started, SmtpReplies.UserChallenge),
+            _ => SaslResponse(policy, started, parts[1]),
+        };
+    }
+
+    private static SmtpDecision PlainResponse(SmtpPolicy policy, SmtpConversation data, string base64)
+    {
+        if (!Sasl.TryDecodeBase64(base64, out var message))
+        {
+            return Error(policy, SmtpState.Ready, data with { Sasl = null }, SmtpReplies.CannotDecode);
+        }
+
+        return Sasl.DecodePlain(message) is { } credentials
+            ? Credentials(policy, data, credentials)
+            : Error(policy, SmtpState.Ready, data with { Sasl = null }, SmtpReplies.AuthFailed);
+    }
+
+    private static SmtpDecision Credentials(SmtpPolicy policy, SmtpConversation data, SaslCredentials credentials)
+    {
+        var checking = data with { Sasl = data.Sasl! with { User = credentials.User } };
+        return policy.AcceptAnyCredentials
+            ? SignedIn(checking, credentials.User)
+            : new SmtpDecision(SmtpState.Verifying, checking, [], new SmtpEffect.CheckPassword(credentials.User, credentials.Password));
+    }
+
+    private static SmtpDecision SignedIn(SmtpConversation data, string user) =>
+        Step(SmtpState.Ready, data with { Sasl = null, User = user }, SmtpReplies.AuthSucceeded) with { Notes = [SmtpNote.SignedIn(user)] };
 
     private static SmtpDecision NoArgument(SmtpPolicy policy, SmtpState state, SmtpConversation data, SmtpCommand command, Func<SmtpDecision> then) =>
         command.Argument.Length > 0

@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Session;
 
 namespace ActorMail.Protocol.Smtp;
@@ -24,4 +25,15 @@ public static class SmtpNote
 
     /// <summary>A mailbox stored its copy after the message was answered 451: the copy is taken back.</summary>
     public static SessionNote LateCopyTakenBack(string mailbox) => new("Late delivery to {Mailbox} taken back", [mailbox], NoteLevel.Warning);
+
+    /// <summary>AUTH succeeded: the session is signed in as <paramref name="user"/>.</summary>
+    public static SessionNote SignedIn(string user) => new("{User} authenticated", [MailboxName.ForLog(user)]);
+
+    /// <summary>An AUTH failed (the password checker logs the failure it checked; this is a detail).</summary>
+    public static SessionNote AuthFailed(string user, int failures) =>
+        new("Authentication failed for {User} ({Failures} so far)", [MailboxName.ForLog(user), failures], NoteLevel.Debug);
+
+    /// <summary>Too many password checks wait in the checker: the client is asked to come back.</summary>
+    public static SessionNote CheckerBusy(string user) =>
+        new("Authentication of {User} refused: too many password checks waiting", [MailboxName.ForLog(user)], NoteLevel.Warning);
 }

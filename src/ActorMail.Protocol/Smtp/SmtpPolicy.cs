@@ -1,4 +1,5 @@
 using System.Net;
+using ActorMail.Protocol.Auth;
 
 namespace ActorMail.Protocol.Smtp;
 
@@ -23,4 +24,26 @@ public sealed record SmtpPolicy(
     IReadOnlySet<string> LocalDomains,
     IReadOnlySet<IPAddress> LocalAddresses,
     IReadOnlySet<string> Users,
-    string PostmasterMailbox);
+    string PostmasterMailbox)
+{
+    /// <summary>STARTTLS is offered (RFC 3207): a certificate is configured or was generated.</summary>
+    public bool TlsOffered { get; init; }
+
+    /// <summary>AUTH PLAIN and LOGIN are offered (RFC 4954), where <see cref="ClearText"/> allows them.</summary>
+    public bool AuthOffered { get; init; }
+
+    /// <summary>Where AUTH may be used before TLS.</summary>
+    public ClearTextAuth ClearText { get; init; } = ClearTextAuth.Always;
+
+    /// <summary>MAIL needs a signed-in client (530 5.7.0 otherwise).</summary>
+    public bool AuthRequired { get; init; }
+
+    /// <summary>Development only: any user name and password are accepted without a check.</summary>
+    public bool AcceptAnyCredentials { get; init; }
+
+    /// <summary>Failed AUTH attempts that close the session.</summary>
+    public int MaxAuthFailures { get; init; } = 3;
+
+    /// <summary>True if AUTH may be used in a session in this state of security.</summary>
+    public bool AuthAllowed(bool secure, bool loopback) => AuthOffered && ClearText.Allows(secure, loopback);
+}

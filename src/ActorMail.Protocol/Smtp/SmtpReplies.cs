@@ -12,16 +12,60 @@ public static class SmtpReplies
     /// <summary>250: reply to HELO.</summary>
     public static SmtpReply Helo(string host, string client) => new(250, string.Empty, $"{host} greets {Echo(client)}");
 
-    /// <summary>250: reply to EHLO, listing the extensions offered.</summary>
-    public static SmtpReply Ehlo(string host, string client, long maxMessage) => new(250, string.Empty,
+    /// <summary>250: reply to EHLO, listing the extensions every session is offered.</summary>
+    public static SmtpReply Ehlo(string host, string client, long maxMessage) => Ehlo(host, client, maxMessage, startTls: false, auth: false);
+
+    /// <summary>250: reply to EHLO, with STARTTLS and AUTH where the session may use them.</summary>
+    internal static SmtpReply Ehlo(string host, string client, long maxMessage, bool startTls, bool auth) => new(250, string.Empty,
     [
         $"{host} greets {Echo(client)}",
         "PIPELINING",
         $"SIZE {maxMessage}",
         "8BITMIME",
         "ENHANCEDSTATUSCODES",
+        .. startTls ? ["STARTTLS"] : Array.Empty<string>(),
+        .. auth ? ["AUTH PLAIN LOGIN"] : Array.Empty<string>(),
         "HELP",
     ]);
+
+    /// <summary>220 2.0.0: STARTTLS accepted; the next octets are the TLS handshake (RFC 3207 §4).</summary>
+    public static SmtpReply ReadyToStartTls { get; } = new(220, "2.0.0", "Ready to start TLS");
+
+    /// <summary>334: the empty challenge of PLAIN without an initial response (RFC 4954 §4).</summary>
+    public static SmtpReply EmptyChallenge { get; } = new(334, string.Empty, string.Empty);
+
+    /// <summary>334: LOGIN asks for the user name (base64 of "Username:").</summary>
+    public static SmtpReply UserChallenge { get; } = new(334, string.Empty, Auth.Sasl.Encode("Username:"));
+
+    /// <summary>334: LOGIN asks for the password (base64 of "Password:").</summary>
+    public static SmtpReply PasswordChallenge { get; } = new(334, string.Empty, Auth.Sasl.Encode("Password:"));
+
+    /// <summary>235 2.7.0: AUTH succeeded (RFC 4954 §6).</summary>
+    public static SmtpReply AuthSucceeded { get; } = new(235, "2.7.0", "Authentication successful");
+
+    /// <summary>535 5.7.8: wrong user name or password, told alike (RFC 4954 §6).</summary>
+    public static SmtpReply AuthFailed { get; } = new(535, "5.7.8", "Authentication credentials invalid");
+
+    /// <summary>530 5.7.0: the policy requires AUTH before MAIL (RFC 4954 §6).</summary>
+    public static SmtpReply AuthRequired { get; } = new(530, "5.7.0", "Authentication required");
+
+    /// <summary>538 5.7.11: AUTH would send a password in clear where the policy does not allow it (RFC 4954 §6).</summary>
+    public static SmtpReply EncryptionRequired { get; } = new(538, "5.7.11", "Encryption required for requested authentication mechanism");
+
+    /// <summary>501 5.0.0: the client cancelled AUTH with <c>*</c> (RFC 4954 §4).</summary>
+    public static SmtpReply AuthCancelled { get; } = new(501, "5.0.0", "Authentication cancelled");
+
+    /// <summary>501 5.5.2: a SASL response that is not valid base64 (RFC 4954 §4).</summary>
+    public static SmtpReply CannotDecode { get; } = new(501, "5.5.2", "Cannot decode response");
+
+    /// <summary>504 5.5.4: a mechanism that is not offered (RFC 4954 §4).</summary>
+    public static SmtpReply UnknownMechanism { get; } = new(504, "5.5.4", "Unrecognized authentication type");
+
+    /// <summary>454 4.7.0: too many password checks wait; try again later (RFC 4954 §6).</summary>
+    public static SmtpReply AuthTemporaryFailure { get; } = new(454, "4.7.0", "Temporary authentication failure");
+
+    /// <summary>421 4.7.0: too many failed AUTH attempts.</summary>
+    public static SmtpReply TooManyAuthFailures { get; } = new(421, "4.7.0", "Too many failed authentications, closing connection");
 
     /// <summary>250 2.0.0: NOOP and RSET.</summary>
     public static SmtpReply Ok { get; } = new(250, "2.0.0", "OK");

@@ -19,6 +19,7 @@ public static class SmtpStateTable
     public static IReadOnlyList<SmtpState> CommandStates { get; } = [SmtpState.Greeted, SmtpState.Ready, SmtpState.MailGiven, SmtpState.RcptGiven];
 
     private static readonly SmtpStep Hello = No("send HELO or EHLO first");
+    private static readonly SmtpStep InTransaction = No("not allowed in a mail transaction");
 
     /// <summary>Each restricted verb with its step in each of <see cref="CommandStates"/>, in that order.</summary>
     public static IReadOnlyList<(SmtpVerb Verb, SmtpStep[] Steps)> Rows { get; } =
@@ -31,6 +32,8 @@ public static class SmtpStateTable
         (SmtpVerb.Data, [Hello, No("need MAIL before DATA"), No("need RCPT before DATA"), Go(SmtpState.ReceivingData)]),
         (SmtpVerb.Rset, [Go(SmtpState.Greeted), Go(SmtpState.Ready), Go(SmtpState.Ready), Go(SmtpState.Ready)]),
         (SmtpVerb.Quit, [Go(SmtpState.Closed), Go(SmtpState.Closed), Go(SmtpState.Closed), Go(SmtpState.Closed)]),
+        (SmtpVerb.Starttls, [Hello, Go(SmtpState.StartingTls), InTransaction, InTransaction]),
+        (SmtpVerb.Auth, [Hello, Go(SmtpState.Ready), InTransaction, InTransaction]),
     ];
 
     // Every verb in every command state, the unlisted ones staying where they are.

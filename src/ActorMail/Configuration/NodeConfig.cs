@@ -26,6 +26,7 @@ public static class NodeConfig
         ["ACTORMAIL_SMTP_PORT"] = "actormail.smtp.port",
         ["ACTORMAIL_POP3_PORT"] = "actormail.pop3.port",
         ["ACTORMAIL_HTTP_PORT"] = "actormail.http.port",
+        ["ACTORMAIL_AUTH_CLEAR_TEXT"] = "actormail.auth.clear-text",
     };
 
     /// <summary>The shipped defaults.</summary>

@@ -2,9 +2,11 @@ using System.Collections.Frozen;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using ActorMail.Protocol.Auth;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Mail;
+using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Smtp;
 using Akka.Configuration;
@@ -131,7 +133,33 @@ public sealed record SessionLimits(
 /// <param name="ThrottleWindow">Length of the window in which failures are counted.</param>
 /// <param name="MaxFailuresPerAddress">Failed sign-ins per client address in a window before further attempts are refused unchecked.</param>
 /// <param name="MaxFailuresPerUser">Failed sign-ins per user name in a window before attempts from addresses that failed too are refused unchecked.</param>
-public sealed record AuthOptions(int Concurrency, int MaxQueued, TimeSpan ThrottleWindow, int MaxFailuresPerAddress, int MaxFailuresPerUser);
+/// <param name="ClearText">Where a password may be sent before TLS.</param>
+public sealed record AuthOptions(int Concurrency, int MaxQueued, TimeSpan ThrottleWindow, int MaxFailuresPerAddress, int MaxFailuresPerUser, ClearTextAuth ClearText);
+
+/// <summary>STARTTLS and STLS, from <c>actormail.tls</c>.</summary>
+/// <param name="Enabled">Whether STARTTLS and STLS are offered.</param>
+/// <param name="Certificate">PEM certificate path, or empty to use a generated one.</param>
+/// <param name="Key">PEM private key path, or empty to use a generated one.</param>
+/// <param name="Protocols">TLS versions offered (1.2 and 1.3 only).</param>
+/// <param name="HandshakeTimeout">Longest a handshake may take.</param>
+/// <param name="GeneratedValidityDays">Days a generated certificate is valid.</param>
+/// <param name="MaxBufferedInput">Octets of received TLS records held for decryption at once.</param>
+/// <param name="SmtpPort">The implicit-TLS SMTP port, or null for none.</param>
+/// <param name="Pop3Port">The implicit-TLS POP3 port, or null for none.</param>
+public sealed record TlsOptions(
+    bool Enabled,
+    string Certificate,
+    string Key,
+    SslProtocols Protocols,
+    TimeSpan HandshakeTimeout,
+    int GeneratedValidityDays,
+    int MaxBufferedInput,
+    int? SmtpPort,
+    int? Pop3Port)
+{
+    /// <summary>True when a certificate is to be generated rather than read.</summary>
+    public bool Generates => Certificate.Length == 0 && Key.Length == 0;
+}
 
 /// <summary>The HTTP API's settings, from <c>actormail.http</c>.</summary>
 /// <param name="Enabled">Whether a process that serves POP3 also serves HTTP.</param>
@@ -195,7 +223,12 @@ public sealed record SmtpOptions(
     BareNewlinePolicy BareNewline,
     NulPolicy NulInBody,
     TimeSpan StoreTimeout,
-    SessionLimits Limits) : ISessionSettings;
+    SessionLimits Limits,
+    bool Auth,
+    bool AuthRequired,
+    bool AuthAcceptAny,
+    TimeSpan AuthFailureDelay,
+    int MaxAuthFailures) : ISessionSettings;
 
 /// <summary>POP3 settings from <c>actormail.pop3</c>.</summary>
 public sealed record Pop3Options(
@@ -208,7 +241,8 @@ public sealed record Pop3Options(
     TimeSpan AuthFailureDelay,
     int MaxAuthFailures,
     int RetrChunkSize,
-    SessionLimits Limits) : ISessionSettings;
+    SessionLimits Limits,
+    bool Sasl) : ISessionSettings;
 
 /// <summary>What every session takes from its protocol's settings: the command line, its time limits and the guards.</summary>
 public interface ISessionSettings
@@ -247,6 +281,7 @@ public sealed record NodeOptions(
     AuthOptions Auth,
     SmtpOptions Smtp,
     Pop3Options Pop3,
+    TlsOptions Tls,
     HttpOptions Http,
     JournalOptions Journal)
 {
@@ -271,6 +306,7 @@ public sealed record NodeOptions(
         var a = new Section(config, "actormail.auth");
         var h = new Section(config, "actormail.http");
         var j = new Section(config, "actormail.journal");
+        var t = new Section(config, "actormail.tls");
         var users = (config.GetConfig("actormail.users") ?? throw new ConfigurationException("missing section actormail.users")).AsEnumerable()
             .Select(kv => new UserEntry(kv.Key, kv.Value.GetString()))
             .OrderBy(u => u.Name, StringComparer.Ordinal)
@@ -298,7 +334,8 @@ public sealed record NodeOptions(
                 MaxQueued: a.GetInt("max-queued"),
                 ThrottleWindow: a.GetTimeSpan("throttle-window"),
                 MaxFailuresPerAddress: a.GetInt("max-failures-per-address"),
-                MaxFailuresPerUser: a.GetInt("max-failures-per-user")),
+                MaxFailuresPerUser: a.GetInt("max-failures-per-user"),
+                ClearText: ParseEnum<ClearTextAuth>(a.GetString("clear-text"), "actormail.auth.clear-text")),
             Smtp: new SmtpOptions(
                 Port: s.GetInt("port"),
                 MaxMessageSize: s.GetLong("max-message-size"),
@@ -314,7 +351,12 @@ public sealed record NodeOptions(
                 BareNewline: ParseEnum<BareNewlinePolicy>(s.GetString("bare-newline"), "actormail.smtp.bare-newline"),
                 NulInBody: ParseEnum<NulPolicy>(s.GetString("nul-in-body"), "actormail.smtp.nul-in-body"),
                 StoreTimeout: s.GetTimeSpan("store-timeout"),
-                Limits: SessionLimits.From(config, "actormail.smtp")),
+                Limits: SessionLimits.From(config, "actormail.smtp"),
+                Auth: s.GetBoolean("auth"),
+                AuthRequired: s.GetBoolean("auth-required"),
+                AuthAcceptAny: s.GetBoolean("auth-accept-any"),
+                AuthFailureDelay: s.GetTimeSpan("auth-failure-delay"),
+                MaxAuthFailures: s.GetInt("max-auth-failures")),
             Pop3: new Pop3Options(
                 Port: p.GetInt("port"),
                 IdleTimeout: p.GetTimeSpan("idle-timeout"),
@@ -325,7 +367,18 @@ public sealed record NodeOptions(
                 AuthFailureDelay: p.GetTimeSpan("auth-failure-delay"),
                 MaxAuthFailures: p.GetInt("max-auth-failures"),
                 RetrChunkSize: p.GetInt("retr-chunk-size"),
-                Limits: SessionLimits.From(config, "actormail.pop3")),
+                Limits: SessionLimits.From(config, "actormail.pop3"),
+                Sasl: p.GetBoolean("sasl")),
+            Tls: new TlsOptions(
+                Enabled: t.GetBoolean("enabled"),
+                Certificate: t.GetString("certificate"),
+                Key: t.GetString("key"),
+                Protocols: TlsVersions(t.GetStringList("protocols")),
+                HandshakeTimeout: t.GetTimeSpan("handshake-timeout"),
+                GeneratedValidityDays: t.GetInt("generated-validity-days"),
+                MaxBufferedInput: t.GetInt("max-buffered-input"),
+                SmtpPort: OptionalPort(t.GetString("smtp-port"), "actormail.tls.smtp-port"),
+                Pop3Port: OptionalPort(t.GetString("pop3-port"), "actormail.tls.pop3-port")),
             Http: new HttpOptions(
                 Enabled: h.GetBoolean("enabled"),
                 Port: h.GetInt("port"),
@@ -354,8 +407,8 @@ public sealed record NodeOptions(
         return options;
     }
 
-    /// <summary>The SMTP decider's view of these settings.</summary>
-    public SmtpPolicy ToSmtpPolicy() => new(
+    /// <summary>The SMTP decider's view of these settings; <paramref name="tls"/> says whether a certificate is at hand.</summary>
+    public SmtpPolicy ToSmtpPolicy(bool tls = false) => new(
         Hostname,
         Smtp.MaxMessageSize,
         Smtp.MaxRecipients,
@@ -365,7 +418,23 @@ public sealed record NodeOptions(
         LocalDomains.ToFrozenSet(StringComparer.Ordinal),
         BoundAddresses(),
         Users.Select(u => u.Name).ToFrozenSet(StringComparer.Ordinal),
-        Postmaster);
+        Postmaster)
+    {
+        TlsOffered = tls,
+        AuthOffered = Smtp.Auth,
+        ClearText = Auth.ClearText,
+        AuthRequired = Smtp.AuthRequired,
+        AcceptAnyCredentials = Smtp.AuthAcceptAny,
+        MaxAuthFailures = Smtp.MaxAuthFailures,
+    };
+
+    /// <summary>The POP3 decider's view of these settings; <paramref name="tls"/> says whether a certificate is at hand.</summary>
+    public Pop3Policy ToPop3Policy(bool tls = false) => new(Pop3.MaxBadCommands, Pop3.MaxAuthFailures, Pop3.MaxJunkCommands)
+    {
+        TlsOffered = tls,
+        SaslOffered = Pop3.Sasl,
+        ClearText = Auth.ClearText,
+    };
 
     // The addresses a connection can come in on: the bound one, or when bound to every address, the
     // machine's own as they are at start-up (the session does not know which one a connection used).
@@ -431,6 +500,19 @@ public sealed record NodeOptions(
         Positive(Auth.MaxFailuresPerUser, "actormail.auth.max-failures-per-user");
         Positive(Pop3.MaxAuthFailures, "actormail.pop3.max-auth-failures");
         Positive(Pop3.RetrChunkSize, "actormail.pop3.retr-chunk-size");
+        Positive(Smtp.MaxAuthFailures, "actormail.smtp.max-auth-failures");
+        if (Smtp.AuthFailureDelay < TimeSpan.Zero)
+        {
+            throw new ConfigurationException("actormail.smtp.auth-failure-delay must be 0 or more");
+        }
+
+        Positive(Tls.HandshakeTimeout.Ticks, "actormail.tls.handshake-timeout");
+        Positive(Tls.GeneratedValidityDays, "actormail.tls.generated-validity-days");
+        Positive(Tls.MaxBufferedInput, "actormail.tls.max-buffered-input");
+        if (Tls.Certificate.Length == 0 != (Tls.Key.Length == 0))
+        {
+            throw new ConfigurationException("actormail.tls.certificate and actormail.tls.key: give both, or neither to use a generated certificate");
+        }
         ValidateHttp();
         Positive(Journal.Sessions, "actormail.journal.sessions");
         Positive(Journal.Commands, "actormail.journal.commands");
@@ -519,6 +601,42 @@ public sealed record NodeOptions(
         {
             throw new ConfigurationException($"{key} must be 0 (any free port) to 65535");
         }
+    }
+
+    // off, or a port number (0: any free port).
+    private static int? OptionalPort(string text, string key)
+    {
+        if (text.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            throw new ConfigurationException($"{key} must be off or a port number");
+        }
+
+        PortNumber(port, key);
+        return port;
+    }
+
+    // "1.2" and "1.3" only: nothing older is offered.
+    private static SslProtocols TlsVersions(IList<string> names)
+    {
+        var protocols = SslProtocols.None;
+        foreach (var name in names)
+        {
+            protocols |= name switch
+            {
+                "1.2" => SslProtocols.Tls12,
+                "1.3" => SslProtocols.Tls13,
+                _ => throw new ConfigurationException($"actormail.tls.protocols: '{name}' is not one of 1.2, 1.3"),
+            };
+        }
+
+        return protocols == SslProtocols.None
+            ? throw new ConfigurationException("actormail.tls.protocols must name 1.2, 1.3 or both")
+            : protocols;
     }
 
     private static T ParseEnum<T>(string text, string key)

@@ -1,10 +1,12 @@
 using System.Net;
+using System.Net.Security;
 using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Pop3;
 using ActorMail.Smtp;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Store;
+using ActorMail.Tls;
 using Akka;
 using Akka.Actor;
 using Akka.Event;
@@ -71,7 +73,7 @@ public static class ActorMailNode
 
         // A listener for each protocol this process serves; a protocol it does not serve reports
         // an empty address at once, so waiting for both listeners works for every role.
-        (IActorRef? Listener, Task<EndPoint> Bound) Listen(bool runs, string protocol, int port, SessionLimits limits, Func<SessionStart, Props> sessionProps)
+        (IActorRef? Listener, Task<EndPoint> Bound) Listen(bool runs, string protocol, int port, SessionLimits limits, Func<SessionStart, Props> sessionProps, string? name = null)
         {
             var bound = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (!runs)
@@ -82,14 +84,17 @@ public static class ActorMailNode
 
             var listener = system.ActorOf(
                 TcpServerListener.Props(protocol, new IPEndPoint(address, port), limits, sessionProps, bound),
-                $"{protocol.ToLowerInvariant()}-listener");
+                name ?? $"{protocol.ToLowerInvariant()}-listener");
             return (listener, bound.Task);
         }
 
         // Each policy is built once: the SMTP one holds frozen sets that are costly to make per connection.
-        var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy() : null;
-        var pop3Policy = new Pop3Policy(options.Pop3.MaxBadCommands, options.Pop3.MaxAuthFailures, options.Pop3.MaxJunkCommands);
-        var passwords = options.RunsPop3 ? system.ActorOf(PasswordChecker.Props(options), PasswordChecker.Name) : ActorRefs.Nobody;
+        var tls = LoadCertificate(options, log);
+        var smtpPolicy = options.RunsSmtp ? options.ToSmtpPolicy(tls is not null) : null;
+        var pop3Policy = options.ToPop3Policy(tls is not null);
+        var passwords = options.RunsPop3 || (options.RunsSmtp && options.Smtp.Auth)
+            ? system.ActorOf(PasswordChecker.Props(options), PasswordChecker.Name)
+            : ActorRefs.Nobody;
         // Subscribed before the listeners start, so the journal misses no session.
         var journal = options.RunsHttp ? system.ActorOf(Http.SessionJournal.Props(options.Journal), Http.SessionJournal.Name) : null;
         if (journal is not null)
@@ -98,9 +103,15 @@ public static class ActorMailNode
         }
 
         var (smtp, smtpBound) = Listen(options.RunsSmtp, "SMTP", options.Smtp.Port, options.Smtp.Limits,
-            start => SmtpSession.Props(start, options, smtpPolicy!, mailboxes));
+            start => SmtpSession.Props(start, options, smtpPolicy!, mailboxes, passwords, tls));
         var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.Limits,
-            start => Pop3Session.Props(start, options, pop3Policy, mailboxes, passwords));
+            start => Pop3Session.Props(start, options, pop3Policy, mailboxes, passwords, tls));
+
+        // The implicit-TLS ports (RFC 8314), where the handshake comes before the greeting.
+        var (smtps, _) = Listen(options.RunsSmtp && tls is not null && options.Tls.SmtpPort is not null, "SMTP", options.Tls.SmtpPort ?? 0, options.Smtp.Limits,
+            start => SmtpSession.Props(start with { ImplicitTls = true }, options, smtpPolicy!, mailboxes, passwords, tls), "smtps-listener");
+        var (pop3s, _) = Listen(options.RunsPop3 && tls is not null && options.Tls.Pop3Port is not null, "POP3", options.Tls.Pop3Port ?? 0, options.Pop3.Limits,
+            start => Pop3Session.Props(start with { ImplicitTls = true }, options, pop3Policy, mailboxes, passwords, tls), "pop3s-listener");
 
         var http = options.RunsHttp
             ? new HttpActors(
@@ -112,7 +123,7 @@ public static class ActorMailNode
         var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
-            var stops = new[] { node.SmtpListener, node.Pop3Listener }
+            var stops = new[] { node.SmtpListener, node.Pop3Listener, smtps, pop3s }
                 .Where(l => l is not null)
                 .Select(l => l!.Ask<Done>(StopAccepting.Instance, options.ShutdownTimeout));
             try
@@ -127,6 +138,23 @@ public static class ActorMailNode
             return Done.Instance;
         });
         return node;
+    }
+
+    // The certificate STARTTLS and STLS present, built once for every session; null without TLS.
+    private static SessionTls? LoadCertificate(NodeOptions options, ILoggingAdapter log)
+    {
+        if (!options.Tls.Enabled || !(options.RunsSmtp || options.RunsPop3))
+        {
+            return null;
+        }
+
+        var certificate = ServerCertificate.Load(options.Tls, options.Hostname, options.DataRoot, DateTimeOffset.UtcNow, out var generated);
+        var source = options.Tls.Generates
+            ? generated ? $"generated now in {ServerCertificate.GeneratedPath(options.DataRoot)}" : $"generated earlier, {ServerCertificate.GeneratedPath(options.DataRoot)}"
+            : options.Tls.Certificate;
+        log.Info("TLS certificate {0} ({1}), valid until {2:u}, SHA-256 fingerprint {3}",
+            certificate.Subject, source, certificate.NotAfter.ToUniversalTime(), ServerCertificate.Fingerprint(certificate));
+        return new SessionTls(SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true), options.Tls);
     }
 
     private static void SweepLeftovers(NodeOptions options, ILoggingAdapter log)

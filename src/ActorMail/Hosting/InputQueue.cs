@@ -30,6 +30,15 @@ public sealed class InputQueue
         _chunks.Enqueue(data);
     }
 
+    /// <summary>Drops everything waiting; returns how many octets were dropped.</summary>
+    public long Clear()
+    {
+        var dropped = _chunks.Sum(c => (long)c.Count) - _offset;
+        _chunks.Clear();
+        _offset = 0;
+        return dropped;
+    }
+
     /// <summary>The unused part of the front chunk.</summary>
     public ReadOnlySpan<byte> Current => _chunks.Peek().ToReadOnlySpan()[_offset..];
 

@@ -30,6 +30,13 @@ public static class SessionMessages
         /// <summary>The client's address without its port.</summary>
         public string Address => Remote.LastIndexOf(':') is var colon and > 0 ? Remote[..colon] : Remote;
 
+        /// <summary>The connection came to an implicit-TLS port: the handshake comes before the greeting.</summary>
+        public bool ImplicitTls { get; init; }
+
+        /// <summary>True if the client connected from a loopback address (127.0.0.0/8, ::1).</summary>
+        public bool IsLoopback => System.Net.IPAddress.TryParse(Address.Trim('[', ']'), out var address)
+            && System.Net.IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+
         /// <summary><paramref name="log"/> with the properties every line of the session carries.</summary>
         public ILoggingAdapter Tag(ILoggingAdapter log, string protocol) =>
             log.WithContext("SessionId", SessionId).WithContext("Protocol", protocol).WithContext("Remote", Remote);

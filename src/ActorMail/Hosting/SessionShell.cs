@@ -3,6 +3,7 @@ using System.Text;
 using ActorMail.Configuration;
 using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Session;
+using ActorMail.Tls;
 using Akka.Actor;
 using Akka.Event;
 using Akka.IO;
@@ -19,7 +20,11 @@ namespace ActorMail.Hosting;
 /// <see cref="SessionLimits.MaxUnsentOutput"/> octets wait for their acknowledgement the session takes no more input, and a write not
 /// acknowledged within <see cref="SessionLimits.WriteTimeout"/> aborts the connection. The
 /// session watches its connection actor, so every way a connection can end frees its slot; and
-/// no session outlives <see cref="SessionLimits.SessionLifetime"/>.
+/// no session outlives <see cref="SessionLimits.SessionLifetime"/>. When the decider asks for
+/// TLS (STARTTLS, STLS), the shell discards every octet received so far and runs the handshake
+/// over the same connection (<see cref="TlsConnection"/>); from then on what it reads is
+/// decrypted and what it writes encrypted, with the same acknowledgements and bounds, so
+/// deciders and runners never see TLS.
 /// </summary>
 /// <typeparam name="TState">The protocol's states.</typeparam>
 /// <typeparam name="TData">The protocol's immutable session data.</typeparam>
@@ -33,6 +38,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private const string WriteTimer = "write-timeout";
     private const string LifetimeTimer = "session-lifetime";
     private const string TransferTimer = "transfer-timeout";
+    private const string HandshakeTimer = "tls-handshake";
 
     private readonly IActorRef _connection;
     private readonly SessionLimits _limits;
@@ -40,6 +46,10 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private readonly string _protocol;
     private readonly LineFramer _framer;
     private readonly TransferLimit _commandLimit;
+    private readonly SessionTls? _tlsSettings;
+    private TlsConnection? _tls;
+    private bool _tlsAsked;
+    private bool _greetAfterTls;
     private long _unacked;
     private bool _readAsked;
     private bool _closing;
@@ -49,8 +59,9 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private ByteString _held = ByteString.Empty;
     private int _inputs;
 
-    protected SessionShell(SessionStart start, ISessionSettings settings, string protocol, TDecision connect)
+    protected SessionShell(SessionStart start, ISessionSettings settings, string protocol, TDecision connect, SessionTls? tls = null)
     {
+        _tlsSettings = tls;
         Start = start;
         _connection = start.Connection;
         _limits = settings.Limits;
@@ -69,6 +80,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         OnTermination(_ =>
         {
             Release();
+            _tls?.Dispose();
             Journal(new SessionEnded(EndReason));
             Log.Info("{Protocol} session ended ({EndReason}): {Commands} commands, {Messages} messages, {BytesIn} octets in, {DurationMs} ms",
                 protocol, EndReason, _inputs, Messages, Input.TotalReceived, Clock.ElapsedMilliseconds);
@@ -106,6 +118,22 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         SetTimer(LifetimeTimer, LifetimeOverEvent.Instance, _limits.SessionLifetime, repeat: false);
         base.PreStart();
         Journal(new SessionOpened(_protocol, Start.Remote, StateNames));
+        if (Start.ImplicitTls && !_connect.State.Equals(ClosedState))
+        {
+            // Implicit TLS (RFC 8314): the greeting is the first thing said over TLS.
+            _greetAfterTls = true;
+            BeginTls();
+            return;
+        }
+
+        if (Start.ImplicitTls)
+        {
+            // A refusal cannot be said before the handshake: the connection just closes.
+            Decided(_connect, new StringBuilder(), StateName);
+            Close();
+            return;
+        }
+
         var replies = new StringBuilder();
         var closed = Decided(_connect, replies, StateName).State.Equals(ClosedState);
         Flush(replies);
@@ -133,7 +161,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         switch (_framer.Next(ref input, out var line))
         {
             case LineStatus.Line:
-                heard = TranscriptMask.Command(line, line.Length);
+                heard = Heard(state, line);
                 return Line(state, data, line);
             case LineStatus.TooLong:
                 heard = "(a line over the limit)";
@@ -142,6 +170,25 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
                 heard = "";
                 return null;
         }
+    }
+
+    /// <summary>A command line as the sessions journal shows it: passwords and AUTH payloads masked.</summary>
+    protected virtual string Heard(TState state, ReadOnlySpan<byte> line) => TranscriptMask.Command(line, line.Length);
+
+    /// <summary>
+    /// Carries out a decider's StartTls: once the replies of this step are written, every octet
+    /// received so far is discarded, never read as a command (RFC 3207 §4.2; Postfix
+    /// CVE-2011-0411), and the TLS handshake runs; its outcome goes to the decider as
+    /// TlsEstablished or TlsFailed.
+    /// </summary>
+    protected void StartTls()
+    {
+        if (_tlsSettings is null || _tls is not null)
+        {
+            throw new InvalidOperationException("StartTls without a certificate, or twice");
+        }
+
+        _tlsAsked = true;
     }
 
     /// <summary>The decision for one command line (without its line end).</summary>
@@ -219,7 +266,14 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         }
 
         _unacked += bytes.Count;
-        _connection.Tell(Tcp.Write.Create(bytes, new Written(bytes.Count, then)));
+        if (_tls is { IsEstablished: true })
+        {
+            _tls.Write(bytes, new Written(bytes.Count, then));
+        }
+        else
+        {
+            _connection.Tell(Tcp.Write.Create(bytes, new Written(bytes.Count, then)));
+        }
     }
 
     // Writes what is held and the gathered replies as ASCII, in one write, and empties the buffer.
@@ -263,6 +317,11 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         }
 
         Flush(replies);
+        if (_tlsAsked && !state.Equals(ClosedState))
+        {
+            BeginTls();
+        }
+
         if (state.Equals(ClosedState))
         {
             Close();
@@ -303,6 +362,11 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     {
         var state = StateName;
         var closed = state.Equals(ClosedState);
+        if (_tls is not null && OnTlsEvent(e, state, closed) is { } handled)
+        {
+            return handled;
+        }
+
         switch (e.FsmEvent)
         {
             case Tcp.Received received:
@@ -357,12 +421,129 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     // The sessions journal (the web page's sessions view) keeps what it is told, bounded.
     private void Journal(JournalEntry entry) => Context.System.EventStream.Publish(new Journaled(Start.SessionId, DateTimeOffset.UtcNow, entry));
 
+    // Over TLS, reading is one decrypting read at a time, asked for only while the session can
+    // use its plaintext; the socket is asked for more records only while undecrypted ones are under their bound.
+    private State<TState, TData>? OnTlsEvent(Event<TData> e, TState state, bool closed)
+    {
+        var tls = _tls!;
+        switch (e.FsmEvent)
+        {
+            case Tcp.Received received:
+                _readAsked = false;
+                tls.Received(received.Data);
+                if (!tls.Full)
+                {
+                    AskRead();
+                }
+
+                return Stay();
+            case TlsConnection.Room:
+                AskRead();
+                return Stay();
+            case TlsConnection.RecordsWritten:
+                tls.Acknowledged();
+                return Stay();
+            case Tcp.PeerClosed:
+                // The decryptor reads to the end of what came, then says Ended.
+                tls.PeerClosed();
+                return Stay();
+            case TlsConnection.Established established when !closed:
+                CancelTimer(HandshakeTimer);
+                tls.Begin();
+                if (_greetAfterTls)
+                {
+                    _greetAfterTls = false;
+                    Write(TlsNote.Established(established.Description));
+                    return Apply(_connect);
+                }
+
+                return Apply(TDecider.TlsEstablished(e.StateData, established.Description));
+            case TlsConnection.Failed failed when !closed && !_aborting:
+                return TlsLost(e.StateData, failed.Reason);
+            case HandshakeTimedOut when !closed && !_aborting && !tls.IsEstablished:
+                return TlsLost(e.StateData, "timed out");
+            case TlsConnection.Decrypted decrypted:
+                tls.ReadDone();
+                if (closed)
+                {
+                    return Stay();
+                }
+
+                Input.Enqueue(decrypted.Data);
+                return TakesInput(state) && !OutputFull() ? Pump(state, e.StateData, new StringBuilder()) : Stay();
+            case TlsConnection.Ended:
+                tls.ReadDone();
+                _peerClosed = !closed;
+                return !closed && TakesInput(state) ? Pump(state, e.StateData, new StringBuilder()) : Stay();
+            case TlsConnection.Failed or HandshakeTimedOut:
+                return Stay();
+            default:
+                return null;
+        }
+    }
+
+    // Discards what was received before the handshake, then starts it with its own time limit.
+    private void BeginTls()
+    {
+        _tlsAsked = false;
+        _framer.Reset();
+        var discarded = Input.Clear();
+        if (discarded > 0)
+        {
+            Log.Warning("{Octets} octets received before the TLS handshake discarded unread", discarded);
+        }
+
+        _tls = new TlsConnection(_connection, Self, _tlsSettings!.Certificate, _tlsSettings.Options);
+        AskRead();
+
+        SetTimer(HandshakeTimer, HandshakeTimedOut.Instance, _tlsSettings.Options.HandshakeTimeout, repeat: false);
+        _tls.StartHandshake();
+    }
+
+    // No reply can be read over a TLS that failed: the connection is aborted.
+    private State<TState, TData> TlsLost(TData data, string reason)
+    {
+        CancelTimer(HandshakeTimer);
+        if (_tls!.IsEstablished)
+        {
+            Log.Warning("TLS failed: {Reason}", reason);
+            EndReason = "TLS failed";
+        }
+        else
+        {
+            Decided(TDecider.TlsFailed(data, reason), new StringBuilder(), StateName);
+        }
+
+        _aborting = true;
+        _connection.Tell(Tcp.Abort.Instance);
+        SetTimer(WriteTimer, WriteTimedOut.Instance, _limits.WriteTimeout, repeat: false);
+        return GoTo(ClosedState);
+    }
+
     // The listener binds in pull mode: the connection reads once each time it is asked, so at most
     // one read waits in the session's mailbox, however fast the client sends. The next read is
-    // asked once every octet received has been used and output has room.
+    // asked once every octet received has been used and output has room; over TLS that read is
+    // a decrypting one, and the socket reads records as the TLS connection has room for them.
     private void ReadAgain()
     {
-        if (!_readAsked && Input.IsEmpty && !OutputFull())
+        if (!Input.IsEmpty || OutputFull())
+        {
+            return;
+        }
+
+        if (_tls is null)
+        {
+            AskRead();
+        }
+        else if (_tls.IsEstablished)
+        {
+            _tls.ReadNext();
+        }
+    }
+
+    private void AskRead()
+    {
+        if (!_readAsked)
         {
             _readAsked = true;
             _connection.Tell(Tcp.ResumeReading.Instance);
@@ -392,7 +573,15 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
         {
             _closing = true;
             SetTimer(WriteTimer, WriteTimedOut.Instance, _limits.WriteTimeout, repeat: false);
-            _connection.Tell(Tcp.Close.Instance);
+            if (_tls is { IsEstablished: true })
+            {
+                // close_notify after the last reply, then Tcp.Close.
+                _tls.Close(_connection);
+            }
+            else
+            {
+                _connection.Tell(Tcp.Close.Instance);
+            }
         }
     }
 
@@ -468,5 +657,10 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private sealed record TransferTimedOutEvent
     {
         public static TransferTimedOutEvent Instance { get; } = new();
+    }
+
+    private sealed record HandshakeTimedOut
+    {
+        public static HandshakeTimedOut Instance { get; } = new();
     }
 }

@@ -5,6 +5,7 @@ using ActorMail.Hosting;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Session;
 using ActorMail.Store;
+using ActorMail.Tls;
 using Akka.Actor;
 using Akka.Event;
 using Akka.IO;
@@ -35,8 +36,8 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private long _correlation;
     private int _retrieved;
 
-    public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords)
-        : base(start, options.Pop3, "POP3", Pop3Decider.Connect(start.Admission))
+    public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords, SessionTls? tls = null)
+        : base(start, options.Pop3, "POP3", Pop3Decider.Connect(start.Admission, start.IsLoopback, start.ImplicitTls), tls)
     {
         _options = options.Pop3;
         _dataRoot = options.DataRoot;
@@ -46,8 +47,8 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
         _metrics = NodeMetrics.Get(Context.System);
     }
 
-    public static Props Props(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords) =>
-        Akka.Actor.Props.Create(() => new Pop3Session(start, options, policy, mailboxes, passwords)).WithDispatcher("akka.actor.pop3-session-dispatcher");
+    public static Props Props(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords, SessionTls? tls = null) =>
+        Akka.Actor.Props.Create(() => new Pop3Session(start, options, policy, mailboxes, passwords, tls)).WithDispatcher("akka.actor.pop3-session-dispatcher");
 
     protected override Pop3State ClosedState => Pop3State.Closed;
 
@@ -55,8 +56,17 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     protected override bool TakesInput(Pop3State state) => _stream is null && Pop3Decider.ReadsCommands(state);
 
+    // A SASL response holds a password: the journal never sees it.
+    protected override string Heard(Pop3State state, ReadOnlySpan<byte> line) =>
+        state == Pop3State.AuthResponse ? "****" : base.Heard(state, line);
+
     protected override Pop3Decision Line(Pop3State state, Pop3Conversation data, ReadOnlySpan<byte> line)
     {
+        if (state == Pop3State.AuthResponse)
+        {
+            return Pop3Decider.SaslResponse(_policy, data, System.Text.Encoding.Latin1.GetString(line));
+        }
+
         var command = Pop3Parser.Parse(line);
         if (Log.IsDebugEnabled)
         {
@@ -101,6 +111,9 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
                 break;
             case Pop3Effect.OpenMaildrop open:
                 _mailboxes.Tell(new OpenMaildrop(open.User, ++_correlation));
+                break;
+            case Pop3Effect.StartTls:
+                StartTls();
                 break;
             case Pop3Effect.DelayAuthFailure:
                 SetTimer(AuthTimer, AuthDelayOver.Instance, _options.AuthFailureDelay, repeat: false);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
 using ActorMail.Protocol.Framing;
@@ -8,6 +9,7 @@ using ActorMail.Protocol.Session;
 using ActorMail.Protocol.Smtp;
 using ActorMail.Protocol.Store;
 using ActorMail.Store;
+using ActorMail.Tls;
 using Akka.Actor;
 using Akka.Event;
 using static ActorMail.Hosting.SessionMessages;
@@ -18,36 +20,42 @@ namespace ActorMail.Smtp;
 /// <summary>
 /// One SMTP connection: <see cref="SmtpDecider"/> over the <see cref="SessionShell{TState, TData, TDecision, TDecider}"/>,
 /// with the effects that need the outside world: the spool file a body streams into, the
-/// mailboxes it is handed to, and the store timeout.
+/// mailboxes it is handed to, and the store timeout; AUTH's password check (the node's
+/// <see cref="PasswordChecker"/>) and its failure delay. STARTTLS is the shell's.
 /// </summary>
 public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, SmtpDecision, SmtpDecider>
 {
     private const string StoreTimer = "store-timeout";
+    private const string AuthTimer = "auth-delay";
 
     private readonly NodeOptions _node;
     private readonly SmtpOptions _options;
     private readonly SmtpPolicy _policy;
     private readonly IActorRef _mailboxes;
+    private readonly IActorRef _passwords;
     private readonly DataDecoder _decoder;
     private readonly TransferLimit _dataLimit;
     private readonly NodeMetrics _metrics;
     private Spool? _spool;
     private long _correlation;
+    private long _check;
+    private string? _user;
 
-    public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes)
-        : base(start, options.Smtp, "SMTP", SmtpDecider.Connect(policy, start.Admission, start.SessionId))
+    public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes, IActorRef? passwords = null, SessionTls? tls = null)
+        : base(start, options.Smtp, "SMTP", SmtpDecider.Connect(policy, start.Admission, start.SessionId, start.IsLoopback, start.ImplicitTls), tls)
     {
         _node = options;
         _options = options.Smtp;
         _policy = policy;
         _mailboxes = mailboxes;
+        _passwords = passwords ?? ActorRefs.Nobody;
         _decoder = new DataDecoder(_options.MaxMessageSize, _options.MaxTextLine, _options.BareNewline, _options.NulInBody);
         _dataLimit = new TransferLimit(_options.DataTimeout);
         _metrics = NodeMetrics.Get(Context.System);
     }
 
-    public static Props Props(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes) =>
-        Akka.Actor.Props.Create(() => new SmtpSession(start, options, policy, mailboxes)).WithDispatcher("akka.actor.smtp-session-dispatcher");
+    public static Props Props(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes, IActorRef? passwords = null, SessionTls? tls = null) =>
+        Akka.Actor.Props.Create(() => new SmtpSession(start, options, policy, mailboxes, passwords, tls)).WithDispatcher("akka.actor.smtp-session-dispatcher");
 
     protected override SmtpState ClosedState => SmtpState.Closed;
 
@@ -67,8 +75,17 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
         return ended;
     }
 
+    // A SASL response is a password or holds one: the journal never sees it.
+    protected override string Heard(SmtpState state, ReadOnlySpan<byte> line) =>
+        state == SmtpState.AuthResponse ? "****" : base.Heard(state, line);
+
     protected override SmtpDecision Line(SmtpState state, SmtpConversation data, ReadOnlySpan<byte> line)
     {
+        if (state == SmtpState.AuthResponse)
+        {
+            return SmtpDecider.SaslResponse(_policy, data, System.Text.Encoding.Latin1.GetString(line));
+        }
+
         var command = SmtpParser.Parse(line);
         if (Log.IsDebugEnabled)
         {
@@ -94,6 +111,10 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             case StoreTimedOut when current:
                 Log.Error("Mailboxes did not answer within {Timeout}", _options.StoreTimeout);
                 return SmtpDecider.StoreTimedOut(data);
+            case AuthCommands.PasswordChecked c when state == SmtpState.Verifying && c.CorrelationId == _check:
+                return SmtpDecider.PasswordChecked(data, c.Outcome);
+            case AuthDelayOver when state == SmtpState.AuthDelay:
+                return SmtpDecider.AuthDelayOver(_policy, data);
             default:
                 return null;
         }
@@ -126,6 +147,21 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             case SmtpEffect.Retract late:
                 Retract([late.Copy]);
                 break;
+            case SmtpEffect.StartTls:
+                StartTls();
+                break;
+            case SmtpEffect.CheckPassword check:
+                _passwords.Tell(new AuthCommands.CheckPassword(check.User, check.Password, Start.Address, ++_check));
+                break;
+            case SmtpEffect.DelayAuthFailure:
+                SetTimer(AuthTimer, AuthDelayOver.Instance, _options.AuthFailureDelay, repeat: false);
+                break;
+        }
+
+        if (decision.Data.User is { } user && user != _user)
+        {
+            _user = user;
+            Log = Log.WithContext("User", user);
         }
 
         if (decision.State == SmtpState.Closed)
@@ -138,6 +174,8 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     }
 
     protected override void Release() => DropSpool();
+
+    protected override string? SignedIn(SmtpDecision decision) => decision.Replies is [{ Code: 235 }] ? decision.Data.User : null;
 
     private SmtpDecision? DecodeData(ref ReadOnlySpan<byte> span, SmtpConversation data)
     {
@@ -181,5 +219,10 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     private sealed record StoreTimedOut
     {
         public static StoreTimedOut Instance { get; } = new();
+    }
+
+    private sealed record AuthDelayOver
+    {
+        public static AuthDelayOver Instance { get; } = new();
     }
 }

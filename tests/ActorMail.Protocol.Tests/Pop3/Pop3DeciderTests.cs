@@ -124,6 +124,10 @@ public class Pop3DeciderTests
                 { A, "UIDL x", Err, null, A, null },
                 { A, "CAPA", Ok, null, A, null },
                 { A, "CAPA x", Err, null, A, null },
+                { A, "STLS", Err, null, A, null },
+                { A, "STLS x", Err, null, A, null },
+                { A, "AUTH PLAIN", Err, null, A, null },
+                { A, "AUTH", Err, null, A, null },
 
                 { T, "USER alice", Err, null, T, null },
                 { T, "USER", Err, null, T, null },
@@ -158,6 +162,10 @@ public class Pop3DeciderTests
                 { T, "UIDL 1 2", Err, null, T, null },
                 { T, "CAPA", Ok, null, T, null },
                 { T, "CAPA x", Err, null, T, null },
+                { T, "STLS", Err, null, T, null },
+                { T, "STLS x", Err, null, T, null },
+                { T, "AUTH PLAIN", Err, null, T, null },
+                { T, "AUTH", Err, null, T, null },
             };
 
             foreach (var state in new[] { A, T })
@@ -170,7 +178,7 @@ public class Pop3DeciderTests
             // While a sign-in delay, the maildrop grant or the update runs, nothing but CAPA is allowed.
             string[] anyLine = ["USER alice", "USER", "PASS secret", "PASS", "QUIT", "QUIT now", "STAT", "STAT x", "LIST", "LIST 1",
                 "RETR 1", "RETR", "DELE 1", "DELE", "NOOP", "NOOP x", "RSET", "RSET x", "TOP 1 0", "TOP 1", "UIDL", "UIDL 1",
-                "XTND XMIT", Malformed, TooLong, "CAPA x"];
+                "XTND XMIT", Malformed, TooLong, "CAPA x", "STLS", "STLS x", "AUTH PLAIN", "AUTH"];
             foreach (var state in new[] { D, O, U })
             {
                 rows.Add(state, "CAPA", Ok, null, state, null);

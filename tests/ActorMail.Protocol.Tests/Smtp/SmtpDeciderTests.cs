@@ -955,6 +955,8 @@ public class SmtpDeciderTests
         [SmtpVerb.Data] = "DATA",
         [SmtpVerb.Rset] = "RSET",
         [SmtpVerb.Quit] = "QUIT",
+        [SmtpVerb.Starttls] = "STARTTLS",
+        [SmtpVerb.Auth] = "AUTH PLAIN AGFsaWNlAHNlY3JldA==",
     };
 
     public static TheoryData<SmtpState, SmtpVerb, SmtpStep> StateTableRows()
@@ -975,7 +977,8 @@ public class SmtpDeciderTests
     [MemberData(nameof(StateTableRows))]
     public void TheDeciderDoesWhatTheStateTableSays(SmtpState state, SmtpVerb verb, SmtpStep step)
     {
-        var policy = Policy();
+        // STARTTLS and AUTH offered, and any credentials taken, so that AUTH lands where the table says at once.
+        var policy = Policy() with { TlsOffered = true, AuthOffered = true, AcceptAnyCredentials = true };
 
         var decision = Send(policy, Reach(policy, state), ValidLine[verb]);
 
