@@ -66,7 +66,16 @@ public static class ActorMailNode
             SweepLeftovers(options, log);
         }
 
-        var mailboxes = system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
+        var mailboxes = options.Cluster.Enabled
+            ? MailboxShards.Start(system, options)
+            : system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
+        if (options.Cluster.Enabled && options.Cluster.SeedNodes.Count == 0)
+        {
+            // No seeds: this node starts the cluster that the others join.
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            cluster.Join(cluster.SelfAddress);
+        }
+
         var address = IPAddress.Parse(options.Bind);
 
         // A listener for each protocol this process serves; a protocol it does not serve reports

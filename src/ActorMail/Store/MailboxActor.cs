@@ -42,6 +42,7 @@ public sealed class MailboxActor : ReceiveActor
         _snippetLength = options.Http.SnippetLength;
         _metrics = NodeMetrics.Get(Context.System);
         Receive<DeliverMessage>(Deliver);
+        Receive<StopMailbox>(_ => Stop());
         Receive<SyncDeliveries>(_ => Sync());
         Receive<OpenMaildrop>(Open);
         Receive<CommitDeletions>(Commit);
@@ -383,6 +384,24 @@ public sealed class MailboxActor : ReceiveActor
         public string? FileName { get; set; }
 
         public bool Answered { get; set; }
+    }
+
+    // Deliveries gathered for the next sync are stored and answered before the actor stops, so
+    // a handoff to another node fails none of them.
+    private void Stop()
+    {
+        if (_batch.Count > 0)
+        {
+            Sync();
+        }
+
+        Context.Stop(Self);
+    }
+
+    /// <summary>Stops a mailbox actor once what it has accepted is answered: the message a shard sends at handoff.</summary>
+    public sealed record StopMailbox
+    {
+        public static StopMailbox Instance { get; } = new();
     }
 
     private sealed record SyncDeliveries
