@@ -50,7 +50,7 @@ public static class StoreCommands
     /// <summary>Some files could not be removed; the maildrop is released anyway.</summary>
     public sealed record DeletionsFailed(string Mailbox, long CorrelationId, string Reason) : IStoreMessage;
 
-    /// <summary>The mailbox actor failed and restarted: the session that held the maildrop holds it no longer.</summary>
+    /// <summary>The mailbox actor failed and restarted, or stopped (handoff, rebalance, its node leaving): the session that held the maildrop holds it no longer.</summary>
     public sealed record MaildropLost(string Mailbox) : IStoreMessage;
 
     /// <summary>Count the messages of <see cref="Mailbox"/> and their octets, from the file names alone.</summary>
