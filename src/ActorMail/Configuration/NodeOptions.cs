@@ -193,6 +193,7 @@ public sealed record JournalOptions(int Sessions, int Commands, int ReplyLines, 
 /// <param name="StableAfter">How long membership must be stable before the resolver downs the unreachable side.</param>
 /// <param name="MaxFrameSize">Largest message between two nodes, in octets.</param>
 /// <param name="PassivateIdleAfter">A mailbox actor idle this long stops, unless its maildrop is held.</param>
+/// <param name="StaleAfter">A spool or tmp/ file of another node untouched this long is swept at start.</param>
 public sealed record ClusterOptions(
     bool Enabled,
     string Host,
@@ -202,7 +203,8 @@ public sealed record ClusterOptions(
     string SplitBrainStrategy,
     TimeSpan StableAfter,
     int MaxFrameSize,
-    TimeSpan PassivateIdleAfter)
+    TimeSpan PassivateIdleAfter,
+    TimeSpan StaleAfter)
 {
     /// <summary>The actor system's name: one cluster's nodes must all use it, and it is part of every seed's address.</summary>
     public const string SystemName = "actormail";
@@ -226,11 +228,13 @@ public sealed record ClusterOptions(
             SplitBrainStrategy: c.GetString("split-brain-strategy"),
             StableAfter: c.GetTimeSpan("stable-after"),
             MaxFrameSize: c.GetInt("max-frame-size"),
-            PassivateIdleAfter: c.GetTimeSpan("passivate-idle-after"));
+            PassivateIdleAfter: c.GetTimeSpan("passivate-idle-after"),
+            StaleAfter: c.GetTimeSpan("stale-after"));
         NodeOptions.PortNumber(options.Port, $"{section}.port");
         NodeOptions.Positive(options.Shards, $"{section}.shards");
         NodeOptions.Positive(options.StableAfter.Ticks, $"{section}.stable-after");
         NodeOptions.Positive(options.PassivateIdleAfter.Ticks, $"{section}.passivate-idle-after");
+        NodeOptions.Positive(options.StaleAfter.Ticks, $"{section}.stale-after");
         if (string.IsNullOrWhiteSpace(options.Host))
         {
             throw new ConfigurationException($"{section}.host must not be empty");
@@ -319,6 +323,12 @@ public sealed record NodeOptions(
     JournalOptions Journal,
     ClusterOptions Cluster)
 {
+    /// <summary>
+    /// This node's id on a mail root that cluster nodes share (<c>host-port</c> of its cluster
+    /// address), which ends the names of its spool files; null when the node runs alone.
+    /// </summary>
+    public string? NodeId { get; init; }
+
     /// <summary>True if this process serves SMTP.</summary>
     public bool RunsSmtp => Role is NodeRole.All or NodeRole.Smtp;
 

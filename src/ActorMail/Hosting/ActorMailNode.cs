@@ -60,6 +60,12 @@ public static class ActorMailNode
     public static RunningNode Start(ActorSystem system, NodeOptions options)
     {
         var log = system.Log;
+        if (options.Cluster.Enabled)
+        {
+            var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+            options = options with { NodeId = $"{self.Host}-{self.Port}" };
+        }
+
         Folders.CreateOwnerOnly(Path.Combine(options.DataRoot, Spool.FolderName));
         if (options.RunsSmtp)
         {
@@ -138,13 +144,17 @@ public static class ActorMailNode
         return node;
     }
 
+    // Alone, a node owns the mail root: whatever is left is its own. On a shared root another
+    // live node may be writing, so only this node's files and stale ones go.
     private static void SweepLeftovers(NodeOptions options, ILoggingAdapter log)
     {
-        var spool = Spool.Sweep(options.DataRoot);
+        var staleBefore = DateTime.UtcNow - options.Cluster.StaleAfter;
+        var spool = options.NodeId is { } self ? Spool.Sweep(options.DataRoot, self, staleBefore) : Spool.Sweep(options.DataRoot);
         var tmp = 0;
         foreach (var user in options.Users)
         {
-            tmp += new Maildir(options.DataRoot, user.Name).SweepTmp();
+            var maildir = new Maildir(options.DataRoot, user.Name);
+            tmp += options.NodeId is null ? maildir.SweepTmp() : maildir.SweepTmp(staleBefore);
         }
 
         if (spool + tmp > 0)
