@@ -16,9 +16,9 @@ public sealed class ClusterSpec : TestKit
     {
         var root = Path.Combine(Path.GetTempPath(), "actormail-cluster-" + Guid.NewGuid().ToString("N")[..8]);
         await using var a = await TestNode.StartAsync("actormail.cluster { enabled = on, port = 0 }", root);
-        var seed = $"127.0.0.1:{Cluster.Get(a.Actors).SelfAddress.Port}";
+        var seed = $"127.0.0.1:{Akka.Cluster.Cluster.Get(a.Actors).SelfAddress.Port}";
         await using var b = await TestNode.StartAsync($"actormail.cluster {{ enabled = on, port = 0, seed-nodes = [\"{seed}\"] }}", root);
-        await AwaitAssertAsync(() => Assert.Equal(2, Cluster.Get(a.Actors).State.Members.Count(m => m.Status == MemberStatus.Up)), Formed);
+        await AwaitAssertAsync(() => Assert.Equal(2, Akka.Cluster.Cluster.Get(a.Actors).State.Members.Count(m => m.Status == MemberStatus.Up)), Formed);
 
         var onA = CreateTestProbe(a.Actors);
         var onB = CreateTestProbe(b.Actors);
@@ -37,5 +37,13 @@ public sealed class ClusterSpec : TestKit
         }
 
         Assert.Equal(2, a.Files("bob").Length);
+
+        // What `actormail cluster --mailbox bob --json` prints, asked of node B.
+        var json = await ActorMail.Admin.ClusterQuery.AskAsync(b.Node.ClusterEndpoint!, "127.0.0.1", "bob", TimeSpan.FromSeconds(10));
+        var report = System.Text.Json.JsonSerializer.Deserialize<ActorMail.Cluster.ClusterWatcher.ClusterReport>(
+            json, new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase })!;
+        Assert.Equal(2, report.Members.Count(m => m.Status == "Up"));
+        Assert.Contains(report.HostedBy, report.Members.Select(m => m.Address));
+        Assert.Contains("hosted by akka.tcp://actormail@127.0.0.1:", ActorMail.Admin.ClusterQuery.ToTable(json), StringComparison.Ordinal);
     }
 }

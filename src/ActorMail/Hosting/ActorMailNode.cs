@@ -21,6 +21,7 @@ namespace ActorMail.Hosting;
 /// <param name="Pop3Listener">The POP3 listener, or null when this process does not serve POP3.</param>
 /// <param name="Pop3Bound">Completes with the POP3 address, or fails if the port cannot be bound.</param>
 /// <param name="Http">The HTTP side's actors, or null when this process does not serve HTTP.</param>
+/// <param name="ClusterEndpoint">The <c>host:port</c> remoting bound when the node is clustered, else null.</param>
 public sealed record RunningNode(
     ActorSystem System,
     IActorRef Mailboxes,
@@ -29,7 +30,8 @@ public sealed record RunningNode(
     Task<EndPoint> SmtpBound,
     IActorRef? Pop3Listener,
     Task<EndPoint> Pop3Bound,
-    HttpActors? Http)
+    HttpActors? Http,
+    string? ClusterEndpoint = null)
 {
     /// <summary>True once every listener of this process has bound its port.</summary>
     public bool Ready => SmtpBound.IsCompletedSuccessfully && Pop3Bound.IsCompletedSuccessfully;
@@ -75,11 +77,17 @@ public static class ActorMailNode
         var mailboxes = options.Cluster.Enabled
             ? MailboxShards.Start(system, options)
             : system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
-        if (options.Cluster.Enabled && options.Cluster.SeedNodes.Count == 0)
+        string? clusterEndpoint = null;
+        if (options.Cluster.Enabled)
         {
-            // No seeds: this node starts the cluster that the others join.
             var cluster = Akka.Cluster.Cluster.Get(system);
-            cluster.Join(cluster.SelfAddress);
+            clusterEndpoint = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
+            system.ActorOf(ActorMail.Cluster.ClusterWatcher.Props(options, mailboxes), ActorMail.Cluster.ClusterWatcher.Name);
+            if (options.Cluster.SeedNodes.Count == 0)
+            {
+                // No seeds: this node starts the cluster that the others join.
+                cluster.Join(cluster.SelfAddress);
+            }
         }
 
         var address = IPAddress.Parse(options.Bind);
@@ -124,7 +132,7 @@ public static class ActorMailNode
                 journal!)
             : null;
 
-        var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http);
+        var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http, clusterEndpoint);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
             var stops = new[] { node.SmtpListener, node.Pop3Listener }

@@ -34,7 +34,7 @@ public static class MailboxShards
             TypeName,
             mailbox => MailboxActor.Props(options, mailbox),
             settings,
-            new MailboxExtractor(options.Cluster.Shards),
+            Extractor(options.Cluster.Shards),
             sharding.DefaultShardAllocationStrategy(settings),
             MailboxActor.StopMailbox.Instance);
     }
@@ -62,6 +62,9 @@ public static class MailboxShards
                 $"store messages without the store serializer (akka.actor.serialization-bindings, StoreSerializer): {string.Join(", ", unbound)}");
         }
     }
+
+    /// <summary>Picks the entity (the mailbox) and the shard of a store command.</summary>
+    public static IMessageExtractor Extractor(int shards) => new MailboxExtractor(shards);
 
     // Akka's hash of the entity id picks the shard: the same on every node, unlike string.GetHashCode.
     private sealed class MailboxExtractor(int shards) : HashCodeMessageExtractor(shards)
