@@ -20,8 +20,10 @@ public static class ClusterQuery
     {
         var config = ConfigurationFactory.ParseString($$"""
             akka {
-              loglevel = WARNING
-              stdout-loglevel = WARNING
+              # Standard output carries the answer alone (--json is read by scripts); a failure
+              # to reach the node is reported as an exception.
+              loglevel = OFF
+              stdout-loglevel = OFF
               actor.provider = remote
               remote.dot-netty.tcp { hostname = "{{localHost}}", port = 0 }
             }
