@@ -49,7 +49,9 @@ BODY_LINES = 40
 def users_config():
     hash_line = re.search(r'alice = "([^"]+)"', (pathlib.Path(NODE_DLL).parent / "hocon/actormail.conf").read_text()).group(1)
     entries = "\n".join(f'    {name} = "{hash_line}"' for name in MAILBOXES)
-    return f"actormail {{\n  postmaster = u0\n  users {{\n{entries}\n  }}\n}}\n"
+    # Every client connects from 127.0.0.1, one connection per message: no per-address rate limit.
+    return (f"actormail {{\n  postmaster = u0\n  smtp.connection-rate-per-address = 0\n"
+            f"  users {{\n{entries}\n  }}\n}}\n")
 
 
 def message(marker, user):
@@ -256,16 +258,27 @@ def test_a_killed_node_loses_nothing_acknowledged_and_its_mailboxes_are_served_a
         killed = time.monotonic()
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait(10)
-        while True:
+        # A probe a second, each in its own thread: one sent while the mailbox's home is dead
+        # waits for the store timeout, so the first that succeeds tells when service came back.
+        served = []
+
+        def probe(sent_at):
             marker = f"probe-{uuid.uuid4().hex[:12]}"
             outcome = send(survivor.smtp_port, victim_user, marker)
             with load.lock:
                 load.outcomes[marker] = (outcome, victim_user, survivor.name)
-            if outcome == "ok":
-                break
-            time.sleep(0.2)
+                if outcome == "ok":
+                    served.append(sent_at - killed)
+
+        probes = []
+        while not served:
             assert time.monotonic() - killed < RECOVERY_BOUND_S, f"{victim_user} not served within {RECOVERY_BOUND_S} s"
-        recovered = time.monotonic() - killed
+            probes.append(threading.Thread(target=probe, args=(time.monotonic(),), daemon=True))
+            probes[-1].start()
+            time.sleep(1.0)
+        for p in probes:
+            p.join(IO_TIMEOUT_S + 5)
+        recovered = min(served)
         time.sleep(LOAD_AFTER_S)
         # The killed node restarts and rejoins while the others deliver; its start-up sweep must
         # leave the others' spool files alone.
