@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using ActorMail.Configuration;
 using ActorMail.Store;
+using Akka;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -25,6 +26,7 @@ public sealed class ClusterWatcher : ReceiveActor
 
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IReadOnlyList<IActorRef> _listeners = [];
 
     public ClusterWatcher(NodeOptions options, IActorRef region)
     {
@@ -39,7 +41,13 @@ public sealed class ClusterWatcher : ReceiveActor
         {
             if (e.Member.Address.Equals(_cluster.SelfAddress))
             {
-                _log.Warning("This node {Member} was downed: SMTP and POP3 stop before its mailboxes start elsewhere, then it exits", e.Member.Address);
+                // At once, not only in coordinated shutdown's later phase: the other side starts
+                // this node's mailboxes as soon as it has removed it.
+                _log.Warning("This node {Member} was downed: SMTP and POP3 stop accepting now, before its mailboxes start elsewhere; then it exits", e.Member.Address);
+                foreach (var listener in _listeners)
+                {
+                    listener.Tell(Hosting.SessionMessages.StopAccepting.Instance);
+                }
             }
             else
             {
@@ -48,6 +56,8 @@ public sealed class ClusterWatcher : ReceiveActor
         });
         Receive<ClusterEvent.MemberRemoved>(e => _log.Info("Cluster member {Member} removed (was {Previous})", e.Member.Address, e.PreviousStatus));
         Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
+        Receive<Done>(_ => { });
+        Receive<StopWhenDowned>(m => _listeners = m.Listeners);
 
         // The command line's question: a mailbox name, or an empty one for the members only.
         ReceiveAsync<string>(async mailbox =>
@@ -83,6 +93,9 @@ public sealed class ClusterWatcher : ReceiveActor
         return JsonSerializer.Serialize(
             new ClusterReport(_cluster.SelfAddress.ToString(), state.Leader?.ToString(), members, mailbox.Length > 0 ? mailbox : null, host), Json);
     }
+
+    /// <summary>The listeners to stop if this node is downed (they start after the watcher).</summary>
+    public sealed record StopWhenDowned(IReadOnlyList<IActorRef> Listeners);
 
     /// <summary>What <c>actormail cluster</c> prints.</summary>
     public sealed record ClusterReport(string Asked, string? Leader, ImmutableArray<MemberReport> Members, string? Mailbox, string? HostedBy);

@@ -78,11 +78,12 @@ public static class ActorMailNode
             ? MailboxShards.Start(system, options)
             : system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
         string? clusterEndpoint = null;
+        IActorRef? watcher = null;
         if (options.Cluster.Enabled)
         {
             var cluster = Akka.Cluster.Cluster.Get(system);
             clusterEndpoint = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
-            system.ActorOf(ActorMail.Cluster.ClusterWatcher.Props(options, mailboxes), ActorMail.Cluster.ClusterWatcher.Name);
+            watcher = system.ActorOf(ActorMail.Cluster.ClusterWatcher.Props(options, mailboxes), ActorMail.Cluster.ClusterWatcher.Name);
             if (options.Cluster.SeedNodes.Count == 0)
             {
                 // No seeds: this node starts the cluster that the others join.
@@ -125,6 +126,7 @@ public static class ActorMailNode
         var (pop3, pop3Bound) = Listen(options.RunsPop3, "POP3", options.Pop3.Port, options.Pop3.Limits,
             start => Pop3Session.Props(start, options, pop3Policy, mailboxes, passwords));
 
+        watcher?.Tell(new ActorMail.Cluster.ClusterWatcher.StopWhenDowned([.. new[] { smtp, pop3 }.OfType<IActorRef>()]));
         var http = options.RunsHttp
             ? new HttpActors(
                 system.ActorOf(Http.ConnectionGate.Props(options.Http), Http.ConnectionGate.Name),
