@@ -178,6 +178,24 @@ public sealed class SmtpSessionSpec : TestKit
     }
 
     [Fact]
+    public void A_peer_close_that_overtakes_the_close_asks_the_connection_to_close_again()
+    {
+        // Akka.IO forgets a Close that waits for a pending write when the peer's FIN arrives
+        // first (keep-open-on-peer-closed): it reports PeerClosed and leaves the socket open.
+        var connection = CreateTestProbe();
+        var session = Start(connection, CreateTestProbe());
+        Watch(session);
+        session.Tell(new Tcp.Received(ByteString.FromString("QUIT\r\n")), connection.Ref);
+        Assert.StartsWith("221", ReadWrite(connection), StringComparison.Ordinal);
+        connection.ExpectMsg<Tcp.Close>();
+        session.Tell(Tcp.PeerClosed.Instance, connection.Ref);
+        connection.ExpectMsg<Tcp.Close>();
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        session.Tell(Tcp.Closed.Instance, connection.Ref);
+        ExpectTerminated(session);
+    }
+
+    [Fact]
     public void The_session_ends_when_its_connection_actor_dies()
     {
         var connection = CreateTestProbe();

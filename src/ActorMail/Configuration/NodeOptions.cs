@@ -283,7 +283,7 @@ public sealed record SmtpOptions(
     BareNewlinePolicy BareNewline,
     NulPolicy NulInBody,
     TimeSpan StoreTimeout,
-    SessionLimits Limits);
+    SessionLimits Limits) : ISessionSettings;
 
 /// <summary>POP3 settings from <c>actormail.pop3</c>.</summary>
 public sealed record Pop3Options(
@@ -296,7 +296,23 @@ public sealed record Pop3Options(
     TimeSpan AuthFailureDelay,
     int MaxAuthFailures,
     int RetrChunkSize,
-    SessionLimits Limits);
+    SessionLimits Limits) : ISessionSettings;
+
+/// <summary>What every session takes from its protocol's settings: the command line, its time limits and the guards.</summary>
+public interface ISessionSettings
+{
+    /// <summary>The longest command line in octets, line end included.</summary>
+    int MaxCommandLine { get; }
+
+    /// <summary>A session waiting for a command this long is closed.</summary>
+    TimeSpan IdleTimeout { get; }
+
+    /// <summary>A command line that has begun must end within this.</summary>
+    TimeSpan CommandTimeout { get; }
+
+    /// <summary>Admission, output bound, write timeout and lifetime.</summary>
+    SessionLimits Limits { get; }
+}
 
 /// <summary>The node's settings, bound once from HOCON and passed into actors' Props.</summary>
 public sealed record NodeOptions(

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using ActorMail.Configuration;
+using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Session;
 using Akka.Actor;
 using Akka.Event;
@@ -36,6 +37,8 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private readonly SessionLimits _limits;
     private readonly TDecision _connect;
     private readonly string _protocol;
+    private readonly LineFramer _framer;
+    private readonly TransferLimit _commandLimit;
     private long _unacked;
     private bool _suspended;
     private bool _closing;
@@ -45,19 +48,21 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private ByteString _held = ByteString.Empty;
     private int _inputs;
 
-    protected SessionShell(SessionStart start, SessionLimits limits, string protocol, TimeSpan idleTimeout, TDecision connect)
+    protected SessionShell(SessionStart start, ISessionSettings settings, string protocol, TDecision connect)
     {
         Start = start;
         _connection = start.Connection;
-        _limits = limits;
+        _limits = settings.Limits;
         _connect = connect;
         _protocol = protocol;
+        _framer = new LineFramer(settings.MaxCommandLine);
+        _commandLimit = new TransferLimit(settings.CommandTimeout);
         Log = start.Tag(Context.GetLogger(), protocol);
 
         StartWith(connect.State, connect.Data);
         foreach (var state in Enum.GetValues<TState>())
         {
-            When(state, OnEvent, TDecider.ReadsCommands(state) ? idleTimeout : null);
+            When(state, OnEvent, TDecider.ReadsCommands(state) ? settings.IdleTimeout : null);
         }
 
         OnTermination(_ =>
@@ -115,9 +120,30 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     /// <summary>
     /// Frames one input from the front of <paramref name="input"/> (advancing it past what was
     /// used) and decides it; null when more bytes are needed. <paramref name="heard"/> is the
-    /// input as the sessions journal shows it: passwords masked, a body as its size.
+    /// input as the sessions journal shows it: passwords masked, a body as its size. Input is a
+    /// command line unless the runner frames a state of its own (a message body).
     /// </summary>
-    protected abstract TDecision? Next(TState state, TData data, ref ReadOnlySpan<byte> input, out string heard);
+    protected virtual TDecision? Next(TState state, TData data, ref ReadOnlySpan<byte> input, out string heard)
+    {
+        switch (_framer.Next(ref input, out var line))
+        {
+            case LineStatus.Line:
+                heard = TranscriptMask.Command(line, line.Length);
+                return Line(state, data, line);
+            case LineStatus.TooLong:
+                heard = "(a line over the limit)";
+                return LineTooLong(state, data);
+            default:
+                heard = "";
+                return null;
+        }
+    }
+
+    /// <summary>The decision for one command line (without its line end).</summary>
+    protected abstract TDecision Line(TState state, TData data, ReadOnlySpan<byte> line);
+
+    /// <summary>The decision for a command line over the limit (its octets were discarded as they came).</summary>
+    protected abstract TDecision LineTooLong(TState state, TData data);
 
     /// <summary>Carries out the decision's effect and gathers its replies; returns the decision that stands (an effect can fail into another one).</summary>
     protected abstract TDecision Run(TDecision decision, StringBuilder replies);
@@ -125,8 +151,8 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     /// <summary>The decision for a message from outside the connection (a mailbox, the password checker, a timer of the runner); null when the message is not the runner's.</summary>
     protected abstract TDecision? Answer(TState state, TData data, object message);
 
-    /// <summary>The time limit the input being framed now must finish within, or null.</summary>
-    protected abstract TransferLimit? Transfer(TState state);
+    /// <summary>The time limit the input being framed now must finish within, or null: a command line that has begun must end within its own.</summary>
+    protected virtual TransferLimit? Transfer(TState state) => TDecider.ReadsCommands(state) && _framer.HasPartialLine ? _commandLimit : null;
 
     /// <summary>Frees what the runner holds (a spool, a file being sent) when the session ends.</summary>
     protected abstract void Release();
@@ -401,6 +427,11 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
                 _connection.Tell(Tcp.Abort.Instance);
                 SetTimer(WriteTimer, WriteTimedOut.Instance, _limits.WriteTimeout, repeat: false);
                 return GoTo(ClosedState);
+            case Tcp.PeerClosed when _closing && !_aborting:
+                // Akka.IO drops a Close that waits for a pending write when the peer's FIN comes
+                // first, and leaves the socket open: ask again, or the client never sees our FIN.
+                _connection.Tell(Tcp.Close.Instance);
+                return Stay();
             case Terminated t when t.ActorRef.Equals(_connection):
                 EndReason = _aborting || _closing ? EndReason : "connection gone";
                 return Stop();

@@ -2,7 +2,6 @@ using System.Text;
 using ActorMail.Auth;
 using ActorMail.Configuration;
 using ActorMail.Hosting;
-using ActorMail.Protocol.Framing;
 using ActorMail.Protocol.Pop3;
 using ActorMail.Protocol.Session;
 using ActorMail.Store;
@@ -30,8 +29,6 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private readonly Pop3Policy _policy;
     private readonly IActorRef _mailboxes;
     private readonly IActorRef _passwords;
-    private readonly LineFramer _framer;
-    private readonly TransferLimit _commandLimit;
     private readonly NodeMetrics _metrics;
     private MessageStream? _stream;
     private Maildir? _maildir;
@@ -41,15 +38,13 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private int _retrieved;
 
     public Pop3Session(SessionStart start, NodeOptions options, Pop3Policy policy, IActorRef mailboxes, IActorRef passwords)
-        : base(start, options.Pop3.Limits, "POP3", options.Pop3.IdleTimeout, Pop3Decider.Connect(start.Admission))
+        : base(start, options.Pop3, "POP3", Pop3Decider.Connect(start.Admission))
     {
         _options = options.Pop3;
         _dataRoot = options.DataRoot;
         _policy = policy;
         _mailboxes = mailboxes;
         _passwords = passwords;
-        _framer = new LineFramer(_options.MaxCommandLine);
-        _commandLimit = new TransferLimit(_options.CommandTimeout);
         _metrics = NodeMetrics.Get(Context.System);
     }
 
@@ -62,30 +57,19 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     protected override bool TakesInput(Pop3State state) => _stream is null && Pop3Decider.ReadsCommands(state);
 
-    protected override TransferLimit? Transfer(Pop3State state) => Pop3Decider.ReadsCommands(state) && _framer.HasPartialLine ? _commandLimit : null;
-
-    protected override Pop3Decision? Next(Pop3State state, Pop3Conversation data, ref ReadOnlySpan<byte> input, out string heard)
+    protected override Pop3Decision Line(Pop3State state, Pop3Conversation data, ReadOnlySpan<byte> line)
     {
-        heard = "";
-        switch (_framer.Next(ref input, out var line))
+        var command = Pop3Parser.Parse(line);
+        if (Log.IsDebugEnabled)
         {
-            case LineStatus.Line:
-                heard = TranscriptMask.Command(line, line.Length);
-                var command = Pop3Parser.Parse(line);
-                if (Log.IsDebugEnabled)
-                {
-                    // The PASS argument is never logged: only the verb.
-                    Log.Debug("{Command} in {State}", command.Name, state);
-                }
-
-                return Pop3Decider.Decide(_policy, state, data, command);
-            case LineStatus.TooLong:
-                heard = "(a line over the limit)";
-                return Pop3Decider.LineTooLong(_policy, state, data);
-            default:
-                return null;
+            // The PASS argument is never logged: only the verb.
+            Log.Debug("{Command} in {State}", command.Name, state);
         }
+
+        return Pop3Decider.Decide(_policy, state, data, command);
     }
+
+    protected override Pop3Decision LineTooLong(Pop3State state, Pop3Conversation data) => Pop3Decider.LineTooLong(_policy, state, data);
 
     protected override Pop3Decision? Answer(Pop3State state, Pop3Conversation data, object message) => (state, message) switch
     {

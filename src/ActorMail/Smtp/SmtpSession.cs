@@ -28,24 +28,20 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     private readonly SmtpOptions _options;
     private readonly SmtpPolicy _policy;
     private readonly IActorRef _mailboxes;
-    private readonly LineFramer _framer;
     private readonly DataDecoder _decoder;
-    private readonly TransferLimit _commandLimit;
     private readonly TransferLimit _dataLimit;
     private readonly NodeMetrics _metrics;
     private Spool? _spool;
     private long _correlation;
 
     public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes)
-        : base(start, options.Smtp.Limits, "SMTP", options.Smtp.IdleTimeout, SmtpDecider.Connect(policy, start.Admission, start.SessionId))
+        : base(start, options.Smtp, "SMTP", SmtpDecider.Connect(policy, start.Admission, start.SessionId))
     {
         _node = options;
         _options = options.Smtp;
         _policy = policy;
         _mailboxes = mailboxes;
-        _framer = new LineFramer(_options.MaxCommandLine);
         _decoder = new DataDecoder(_options.MaxMessageSize, _options.MaxTextLine, _options.BareNewline, _options.NulInBody);
-        _commandLimit = new TransferLimit(_options.CommandTimeout);
         _dataLimit = new TransferLimit(_options.DataTimeout);
         _metrics = NodeMetrics.Get(Context.System);
     }
@@ -57,39 +53,32 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
 
     protected override int Messages => StateData.MessagesAccepted;
 
-    protected override TransferLimit? Transfer(SmtpState state) =>
-        state == SmtpState.ReceivingData ? _dataLimit
-        : SmtpDecider.ReadsCommands(state) && _framer.HasPartialLine ? _commandLimit
-        : null;
+    protected override TransferLimit? Transfer(SmtpState state) => state == SmtpState.ReceivingData ? _dataLimit : base.Transfer(state);
 
     protected override SmtpDecision? Next(SmtpState state, SmtpConversation data, ref ReadOnlySpan<byte> input, out string heard)
     {
-        heard = "";
-        if (state == SmtpState.ReceivingData)
+        if (state != SmtpState.ReceivingData)
         {
-            var ended = DecodeData(ref input, data);
-            heard = ended is null ? "" : $"(message body, {_spool?.Length ?? 0} octets)";
-            return ended;
+            return base.Next(state, data, ref input, out heard);
         }
 
-        switch (_framer.Next(ref input, out var line))
-        {
-            case LineStatus.Line:
-                heard = TranscriptMask.Command(line, line.Length);
-                var command = SmtpParser.Parse(line);
-                if (Log.IsDebugEnabled)
-                {
-                    Log.Debug("{Command} in {State}", command.Name, state);
-                }
-
-                return SmtpDecider.Decide(_policy, state, data, command);
-            case LineStatus.TooLong:
-                heard = "(a line over the limit)";
-                return SmtpDecider.LineTooLong(_policy, state, data);
-            default:
-                return null;
-        }
+        var ended = DecodeData(ref input, data);
+        heard = ended is null ? "" : $"(message body, {_spool?.Length ?? 0} octets)";
+        return ended;
     }
+
+    protected override SmtpDecision Line(SmtpState state, SmtpConversation data, ReadOnlySpan<byte> line)
+    {
+        var command = SmtpParser.Parse(line);
+        if (Log.IsDebugEnabled)
+        {
+            Log.Debug("{Command} in {State}", command.Name, state);
+        }
+
+        return SmtpDecider.Decide(_policy, state, data, command);
+    }
+
+    protected override SmtpDecision LineTooLong(SmtpState state, SmtpConversation data) => SmtpDecider.LineTooLong(_policy, state, data);
 
     protected override SmtpDecision? Answer(SmtpState state, SmtpConversation data, object message)
     {
