@@ -88,6 +88,8 @@ public sealed class MailboxActor : ReceiveActor
         _maildir.EnsureExists();
         if (_sharded)
         {
+            // Where a shard lands is where its mailboxes start: this line is the log of shard moves.
+            _log.Info("Mailbox {Mailbox} now served by this node", _mailbox);
             Context.SetReceiveTimeout(_passivateAfter);
         }
     }
@@ -101,6 +103,11 @@ public sealed class MailboxActor : ReceiveActor
             _log.Warning("Mailbox {Mailbox} stopped while its maildrop was held; the session is told", _mailbox);
             _holder.Tell(new MaildropLost(_mailbox));
             _holder = null;
+        }
+
+        if (_sharded)
+        {
+            _log.Info("Mailbox {Mailbox} no longer served by this node (idle, handed off, or the node is leaving)", _mailbox);
         }
     }
 
