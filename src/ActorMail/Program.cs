@@ -154,8 +154,14 @@ public static class Program
 
         Log.Information("ActorMail {Role} ready: mail under {DataRoot}, logs under {LogDirectory}", options.Role, options.DataRoot, options.LogDirectory);
         await host.WaitForShutdownAsync().ConfigureAwait(false);
-        return 0;
+        // A node the cluster downed did not stop because it was asked to: say so to whatever
+        // supervises the process, which should start it again to rejoin.
+        var running = await started.Task.ConfigureAwait(false);
+        return Akka.Actor.CoordinatedShutdown.Get(running.System).ShutdownReason is Akka.Actor.CoordinatedShutdown.ClusterDowningReason ? DownedExitCode : 0;
     }
+
+    // The exit status of a node downed by the cluster (Akka's own choice for that reason).
+    private const int DownedExitCode = 3;
 
     // A check before the actor system starts, so a port in use gives one clear line rather than
     // Akka.IO's logged stack trace. The listeners still report a bind failure that races past it.
