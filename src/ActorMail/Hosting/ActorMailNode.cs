@@ -62,10 +62,10 @@ public static class ActorMailNode
     public static RunningNode Start(ActorSystem system, NodeOptions options)
     {
         var log = system.Log;
-        if (options.Cluster.Enabled)
+        var cluster = options.Cluster.Enabled ? Akka.Cluster.Cluster.Get(system) : null;
+        if (cluster is not null)
         {
-            var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
-            options = options with { NodeId = $"{self.Host}-{self.Port}" };
+            options = options with { NodeId = $"{cluster.SelfAddress.Host}-{cluster.SelfAddress.Port}" };
         }
 
         Folders.CreateOwnerOnly(Path.Combine(options.DataRoot, Spool.FolderName));
@@ -74,14 +74,13 @@ public static class ActorMailNode
             SweepLeftovers(options, log);
         }
 
-        var mailboxes = options.Cluster.Enabled
+        var mailboxes = cluster is not null
             ? MailboxShards.Start(system, options)
             : system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
         string? clusterEndpoint = null;
         IActorRef? watcher = null;
-        if (options.Cluster.Enabled)
+        if (cluster is not null)
         {
-            var cluster = Akka.Cluster.Cluster.Get(system);
             clusterEndpoint = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
             watcher = system.ActorOf(ActorMail.Cluster.ClusterWatcher.Props(options, mailboxes), ActorMail.Cluster.ClusterWatcher.Name);
             if (options.Cluster.SeedNodes.Count == 0)
