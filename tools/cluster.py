@@ -16,7 +16,15 @@ NODES = 3
 SEEDS = ",".join(f"127.0.0.1:{4053 + n}" for n in range(NODES))
 
 
+def stop_on_term(*_):
+    raise KeyboardInterrupt
+
+
 def main():
+    # Ctrl-C, or SIGTERM to this process: stop the three nodes by their PIDs. (A shell that
+    # starts a job in the background leaves SIGINT ignored, hence the explicit handlers.)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop_on_term)
     processes = []
     try:
         for n in range(NODES):
