@@ -13,17 +13,18 @@ CARGO     := $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/car
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: screenshots help deps build run test test-dotnet test-tools test-flex flex e2 e3 compose-e2 compose-e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
+.PHONY: screenshots help deps build run cluster cluster-chaos test test-dotnet test-tools test-flex flex e2 e3 compose-e2 compose-e3 phase0 demo crashtest fuzz hostile bench bench-quick mailboxes format-check clean
 
 help:
 	@echo "make run     build and start SMTP on 127.0.0.1:2525, POP3 on 127.0.0.1:2110, HTTP on 127.0.0.1:8025 (demo users alice, bob)"
+	@echo "make cluster three clustered nodes over ./data/maildir: SMTP 2525/2526/2527, POP3 2110/2111/2112 (Ctrl-C stops all three)"
 	@echo "make test    install what the tests need, then run every suite"
 	@echo "make e2      E2 scenario: pytest -m e2 under tcpdump, then validate artifacts/pcap/traffic_e2.pcap"
 	@echo "make e3      E3 scenario with POP3 into artifacts/pcap/traffic_e3.pcap"
 	@echo "make compose-e2 / compose-e3   the same scenarios through docker-compose (own engine if none runs)"
 	@echo "make demo    Mininet demo (root): h2 sends via h1, h4 reads via h3, capture artifacts/pcap/demo_mininet.pcap"
 	@echo "make bench   ActorMail beside Postfix, aiosmtpd, smtp4dev, MailDev, smtp-sink and Dovecot in one run; ratios in artifacts/bench/results.md"
-	@echo "make crashtest / make fuzz / make hostile   the long reliability runs (short versions are in make test)"
+	@echo "make crashtest / make fuzz / make hostile / make cluster-chaos   the long reliability runs (short versions are in make test)"
 	@echo "make mailboxes   list mailboxes and message counts (reads file names only)"
 
 deps:
@@ -37,6 +38,11 @@ run: build
 
 mailboxes: build
 	dotnet $(NODE_DLL) mailboxes
+
+# Three nodes of one cluster on this machine, one shared mail root; each node serves every user.
+# Cluster ports 4053-4055; the first seed starts the cluster. Ctrl-C (SIGINT to the group) stops all three.
+cluster: build
+	$(TOOL) tools/cluster.py
 
 format-check:
 	dotnet format ActorMail.sln --verify-no-changes -v q
@@ -85,6 +91,11 @@ bench: deps build
 bench-quick: deps build
 	bash tools/bench/install-peers.sh
 	$(TOOL) tools/bench/run.py --quick
+
+# Rounds of SIGKILL/SIGTERM and restart of random nodes of a three-node cluster under SMTP and
+# POP3 load; figures (lost, duplicated, seconds to recover) into artifacts/cluster-chaos/figures.json.
+cluster-chaos: build
+	$(TOOL) tools/cluster_chaos.py --rounds 10 --figures artifacts/cluster-chaos/figures.json
 
 crashtest: build
 	$(TOOL) tools/crashtest/crashtest.py --rounds 25 --seconds-per-round 3

@@ -19,6 +19,7 @@ public static class Program
     private const string Usage = """
         usage: actormail [serve] [--config FILE] [--role all|smtp|pop3] [--ready-file PATH]
                actormail mailboxes [--json] [--config FILE]
+               actormail cluster [--mailbox NAME] [--node HOST:PORT] [--json] [--config FILE]
                actormail hash-password        (reads the password from standard input)
         """;
 
@@ -32,6 +33,7 @@ public static class Program
             {
                 "serve" => await ServeAsync(rest).ConfigureAwait(false),
                 "mailboxes" => Mailboxes(rest),
+                "cluster" => await ClusterAsync(rest).ConfigureAwait(false),
                 "hash-password" => HashPassword(),
                 "help" or "--help" or "-h" => PrintUsage(0),
                 _ => PrintUsage(1),
@@ -100,7 +102,7 @@ public static class Program
         IHostApplicationBuilder builder = web is not null ? web : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(logger);
-        builder.Services.AddAkka("actormail", akka =>
+        builder.Services.AddAkka(ClusterOptions.SystemName, akka =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend)
                 .ConfigureLoggers(l =>
@@ -114,7 +116,7 @@ public static class Program
                     {
                         started.SetResult(ActorMailNode.Start(system, options));
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or ConfigurationException)
                     {
                         started.SetException(e);
                     }
@@ -152,8 +154,14 @@ public static class Program
 
         Log.Information("ActorMail {Role} ready: mail under {DataRoot}, logs under {LogDirectory}", options.Role, options.DataRoot, options.LogDirectory);
         await host.WaitForShutdownAsync().ConfigureAwait(false);
-        return 0;
+        // A node the cluster downed did not stop because it was asked to: say so to whatever
+        // supervises the process, which should start it again to rejoin.
+        var running = await started.Task.ConfigureAwait(false);
+        return Akka.Actor.CoordinatedShutdown.Get(running.System).ShutdownReason is Akka.Actor.CoordinatedShutdown.ClusterDowningReason ? DownedExitCode : 0;
     }
+
+    // The exit status of a node downed by the cluster (Akka's own choice for that reason).
+    private const int DownedExitCode = 3;
 
     // A check before the actor system starts, so a port in use gives one clear line rather than
     // Akka.IO's logged stack trace. The listeners still report a bind failure that races past it.
@@ -198,6 +206,32 @@ public static class Program
         var options = LoadOptions(args);
         var report = MailboxReport.Scan(options.DataRoot);
         Console.Write(args.Contains("--json") ? MailboxReport.ToJson(report) : MailboxReport.ToTable(report));
+        return 0;
+    }
+
+    // Asks the node named by --node, or else the first seed, or else this configuration's own
+    // cluster address.
+    private static async Task<int> ClusterAsync(string[] args)
+    {
+        var options = LoadOptions(args);
+        var node = Option(args, "--node") ?? options.Cluster.SeedNodes.FirstOrDefault() ?? $"{options.Cluster.Host}:{options.Cluster.Port}";
+        string json;
+        try
+        {
+            json = await ClusterQuery.AskAsync(node, options.Cluster.Host, Option(args, "--mailbox"), options.ShutdownTimeout).ConfigureAwait(false);
+        }
+        catch (Akka.Actor.AskTimeoutException)
+        {
+            await Console.Error.WriteLineAsync($"actormail: no clustered node answered at {node}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (Akka.Actor.ActorNotFoundException)
+        {
+            await Console.Error.WriteLineAsync($"actormail: no clustered node answered at {node}").ConfigureAwait(false);
+            return 1;
+        }
+
+        Console.Write(args.Contains("--json") ? json + "\n" : ClusterQuery.ToTable(json));
         return 0;
     }
 

@@ -84,6 +84,41 @@ public sealed class MailboxActorSpec : TestKit
     }
 
     [Fact]
+    public void A_mailbox_actor_stopped_while_its_maildrop_is_held_tells_the_holder()
+    {
+        var mailbox = Sys.ActorOf(MailboxActor.Props(_options, "alice"));
+        var holder = CreateTestProbe();
+        mailbox.Tell(new OpenMaildrop("alice", 1), holder.Ref);
+        holder.ExpectMsg<MaildropOpened>();
+
+        // What a shard sends at handoff or rebalance.
+        mailbox.Tell(MailboxActor.StopMailbox.Instance, Akka.Actor.ActorRefs.NoSender);
+
+        Assert.Equal("alice", holder.ExpectMsg<MaildropLost>().Mailbox);
+    }
+
+    [Fact]
+    public void In_a_cluster_an_idle_mailbox_asks_to_be_passivated_unless_its_maildrop_is_held()
+    {
+        var options = NodeOptions.FromConfig(NodeConfig.Load(
+            overrideText: $"actormail.data = \"{_root}\"\nactormail.cluster.passivate-idle-after = 300ms", environment: new Dictionary<string, string?>()));
+        options = options with { Cluster = options.Cluster with { Enabled = true } };
+        var shard = CreateTestProbe();
+        var held = shard.ChildActorOf(MailboxActor.Props(options, "alice"));
+        var idle = shard.ChildActorOf(MailboxActor.Props(options, "bob"));
+        var holder = CreateTestProbe();
+        held.Tell(new OpenMaildrop("alice", 1), holder.Ref);
+        holder.ExpectMsg<MaildropOpened>();
+
+        var passivate = shard.ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromSeconds(5));
+        Assert.Equal(idle, shard.LastSender);
+        Assert.IsType<MailboxActor.StopMailbox>(passivate.StopMessage);
+        // A shard would now stop the idle one; the held one never asks.
+        Sys.Stop(idle);
+        shard.ExpectNoMsg(TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
     public void Listing_reading_and_deleting_go_through_the_actor_and_publish_events()
     {
         var router = Sys.ActorOf(MailboxRouter.Props(_options));

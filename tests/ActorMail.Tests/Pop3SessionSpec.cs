@@ -109,6 +109,30 @@ public sealed class Pop3SessionSpec : TestKit
         }
     }
 
+    [Fact]
+    public void A_session_whose_mailbox_actor_stops_ends_with_sys_temp_and_commits_nothing()
+    {
+        var connection = CreateTestProbe();
+        var mailboxes = CreateTestProbe();
+        var owner = CreateTestProbe();
+        connection.IgnoreMessages(m => m is Tcp.SuspendReading or Tcp.ResumeReading);
+        var session = Start(connection, mailboxes, (_, _) => true);
+        session.Tell(new Tcp.Received(ByteString.FromString("USER bob\r\nPASS right\r\n")), connection.Ref);
+        ReadWrite(connection);
+        var open = mailboxes.ExpectMsg<OpenMaildrop>();
+        // The maildrop is granted by the entity itself (on whichever node), not by the region.
+        session.Tell(new MaildropOpened("bob", open.CorrelationId, [new DropMessage("f1", "u1", 1)]), owner.Ref);
+        ReadWrite(connection);
+        session.Tell(new Tcp.Received(ByteString.FromString("DELE 1\r\n")), connection.Ref);
+        Assert.Equal("+OK Message 1 deleted\r\n", ReadWrite(connection));
+
+        Sys.Stop(owner.Ref);
+
+        Assert.Equal("-ERR [SYS/TEMP] Maildrop lost after a server fault, nothing deleted\r\n", ReadWrite(connection));
+        connection.ExpectMsg<Tcp.Close>();
+        mailboxes.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
     private IActorRef Start(TestProbe connection, TestProbe mailboxes, Func<string, string, bool> check, NodeOptions? options = null)
     {
         options ??= _options;

@@ -14,7 +14,7 @@ public sealed class SpecificationTests
     private const string ValueHeader = "value in hocon/actormail.conf";
 
     private static readonly string[] CheckedPrefixes = ["actormail.", "akka."];
-    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store", "actormail.auth", "actormail.http", "actormail.journal", "actormail.tls"];
+    private static readonly string[] EnumeratedSections = ["actormail.smtp", "actormail.pop3", "actormail.store", "actormail.auth", "actormail.http", "actormail.journal", "actormail.tls", "actormail.cluster"];
     private static readonly string[] RequiredKeys = ["actormail.shutdown-timeout", "actormail.log-flush-interval", "actormail.log-file-size-limit", "actormail.log-files-kept"];
 
     [Fact]

@@ -48,6 +48,39 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
+    public void On_a_shared_mail_root_a_starting_node_sweeps_only_its_own_and_stale_leftovers()
+    {
+        var stale = TimeSpan.FromHours(36);
+        var now = DateTime.UtcNow;
+        // A delivery of this node's earlier run, one another node is streaming right now, and
+        // one a node that never came back left two days ago.
+        var mine = Spool.Create(_root, "a1.1", owner: "127.0.0.1-4053");
+        var theirs = Spool.Create(_root, "b1.1", owner: "127.0.0.1-4054");
+        var abandoned = Spool.Create(_root, "c1.1", owner: "127.0.0.1-4055");
+        foreach (var spool in new[] { mine, theirs, abandoned })
+        {
+            spool.Write("partial"u8);
+            Assert.True(spool.Complete());
+        }
+
+        File.SetLastWriteTimeUtc(abandoned.Path, now - stale - TimeSpan.FromMinutes(1));
+        var alice = new Maildir(_root, "alice");
+        alice.EnsureExists();
+        File.WriteAllText(Path.Combine(alice.Tmp, "fresh"), "partial");
+        File.WriteAllText(Path.Combine(alice.Tmp, "old"), "partial");
+        File.SetLastWriteTimeUtc(Path.Combine(alice.Tmp, "old"), now - stale - TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, Spool.Sweep(_root, "127.0.0.1-4053", now - stale));
+        Assert.Equal(1, alice.SweepTmp(now - stale));
+
+        Assert.True(File.Exists(theirs.Path));
+        Assert.False(File.Exists(mine.Path));
+        Assert.False(File.Exists(abandoned.Path));
+        Assert.Equal([Path.Combine(alice.Tmp, "fresh")], Directory.GetFiles(alice.Tmp));
+        Assert.EndsWith("~127.0.0.1-4054", theirs.Path, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Retract_finds_a_copy_another_reader_already_moved_to_cur()
     {
         var bob = new Maildir(_root, "bob");

@@ -64,7 +64,7 @@ public sealed class TestNode : IAsyncDisposable
                 """,
             environment: new Dictionary<string, string?>());
         var options = NodeOptions.FromConfig(config);
-        var system = ActorSystem.Create("actormail-test", config);
+        var system = ActorSystem.Create(ClusterOptions.SystemName, config);
         var node = ActorMailNode.Start(system, options);
         await node.WaitBoundAsync(TimeSpan.FromSeconds(10));
         var http = options.RunsHttp ? await HttpServer.StartAsync(options, node) : null;

@@ -62,6 +62,7 @@ class Node:
         self.popen = popen
         self.process = None
         self.ready = None
+        self.cluster_address = None
 
     @property
     def ready_file(self):
@@ -113,6 +114,8 @@ class Node:
         self.smtp_port = bound_port(self.ready["smtp"], smtp_port)
         self.pop3_port = bound_port(self.ready["pop3"], pop3_port)
         self.http_port = bound_port(self.ready.get("http"), self.requested_http_port)
+        # The cluster address remoting bound ("host:port"), or None for a node that runs alone.
+        self.cluster_address = self.ready.get("cluster")
         return self
 
     def stop(self, timeout=15.0):

@@ -27,7 +27,14 @@ public static class NodeConfig
         ["ACTORMAIL_POP3_PORT"] = "actormail.pop3.port",
         ["ACTORMAIL_HTTP_PORT"] = "actormail.http.port",
         ["ACTORMAIL_AUTH_CLEAR_TEXT"] = "actormail.auth.clear-text",
+        ["ACTORMAIL_CLUSTER"] = "actormail.cluster.enabled",
+        ["ACTORMAIL_CLUSTER_HOST"] = "actormail.cluster.host",
+        ["ACTORMAIL_CLUSTER_PORT"] = "actormail.cluster.port",
+        ["ACTORMAIL_CLUSTER_SEEDS"] = "actormail.cluster.seed-nodes",
     };
+
+    // Keys whose environment value is a comma-separated list.
+    private static readonly HashSet<string> ListKeys = ["actormail.cluster.seed-nodes"];
 
     /// <summary>The shipped defaults.</summary>
     public static string DefaultsPath => Path.Combine(AppContext.BaseDirectory, "hocon", "actormail.conf");
@@ -61,7 +68,7 @@ public static class NodeConfig
             var value = environment is null ? Environment.GetEnvironmentVariable(variable) : environment.GetValueOrDefault(variable);
             if (!string.IsNullOrEmpty(value))
             {
-                text.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
+                text.Append(key).Append(" = ").Append(ListKeys.Contains(key) ? QuoteList(value.Split(',')) : Quote(value)).Append('\n');
             }
         }
 
@@ -74,8 +81,42 @@ public static class NodeConfig
         // Likewise the password-check threads are actormail.auth.concurrency.
         text.Append("akka.actor.auth-dispatcher.dedicated-thread-pool.thread-count = ")
             .Append(parsed.GetInt("actormail.auth.concurrency")).Append('\n');
+        if (parsed.GetBoolean("actormail.cluster.enabled"))
+        {
+            AppendCluster(text, parsed);
+        }
+
         return ConfigurationFactory.ParseString(text.ToString());
     }
+
+    // Akka's own keys for a cluster node, derived from actormail.cluster, their one home. The
+    // sharding keys are not choices: the coordinator's state must live in distributed data (the
+    // persistence fallback ran mailboxes twice after a coordinator's node died), remember-entities
+    // with that store fails at run time here, and idle mailboxes passivate themselves, since only
+    // the mailbox knows whether it holds a maildrop.
+    private static void AppendCluster(StringBuilder text, Config parsed)
+    {
+        const string c = "actormail.cluster.";
+        var seeds = parsed.GetStringList(c + "seed-nodes").Select(s => s.Trim()).Where(s => s.Length > 0);
+        var frame = parsed.GetLong(c + "max-frame-size");
+        text.Append("akka.actor.provider = cluster\n")
+            .Append("akka.remote.dot-netty.tcp.hostname = ").Append(Quote(parsed.GetString(c + "host"))).Append('\n')
+            .Append("akka.remote.dot-netty.tcp.port = ").Append(parsed.GetInt(c + "port")).Append('\n')
+            .Append("akka.remote.dot-netty.tcp.maximum-frame-size = ").Append(frame).Append('\n')
+            .Append("akka.remote.dot-netty.tcp.send-buffer-size = ").Append(frame).Append('\n')
+            .Append("akka.remote.dot-netty.tcp.receive-buffer-size = ").Append(frame).Append('\n')
+            .Append("akka.cluster.seed-nodes = ").Append(QuoteList(seeds.Select(ClusterOptions.SeedAddress))).Append('\n')
+            .Append("akka.cluster.downing-provider-class = \"Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster\"\n")
+            .Append("akka.cluster.split-brain-resolver.active-strategy = ").Append(parsed.GetString(c + "split-brain-strategy")).Append('\n')
+            .Append("akka.cluster.split-brain-resolver.stable-after = ").Append((long)parsed.GetTimeSpan(c + "stable-after").TotalMilliseconds).Append("ms\n")
+            .Append("akka.cluster.run-coordinated-shutdown-when-down = on\n")
+            .Append("akka.cluster.sharding.state-store-mode = ddata\n")
+            .Append("akka.cluster.sharding.remember-entities = off\n")
+            .Append("akka.cluster.sharding.passivate-idle-entity-after = off\n");
+    }
+
+    private static string QuoteList(IEnumerable<string> values) =>
+        "[" + string.Join(", ", values.Select(v => v.Trim()).Where(v => v.Length > 0).Select(Quote)) + "]";
 
     private static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

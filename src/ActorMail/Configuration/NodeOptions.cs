@@ -105,11 +105,13 @@ public sealed record AdmissionLimits(
 /// <param name="MaxUnsentOutput">Octets written and not yet acknowledged above which the session reads no further input.</param>
 /// <param name="WriteTimeout">Longest wait for a write's acknowledgement before the connection is aborted.</param>
 /// <param name="SessionLifetime">Longest a session may last, however busy.</param>
+/// <param name="ListenBacklog">Connections the kernel keeps waiting to be accepted (the listen backlog).</param>
 public sealed record SessionLimits(
     AdmissionLimits Admission,
     int MaxUnsentOutput,
     TimeSpan WriteTimeout,
-    TimeSpan SessionLifetime)
+    TimeSpan SessionLifetime,
+    int ListenBacklog)
 {
     /// <summary>Reads the guard keys of one protocol's section; a bad value throws with the key's name.</summary>
     internal static SessionLimits From(Config config, string section)
@@ -119,7 +121,9 @@ public sealed record SessionLimits(
             Admission: AdmissionLimits.From(config, section),
             MaxUnsentOutput: s.GetInt("max-unsent-output"),
             WriteTimeout: s.GetTimeSpan("write-timeout"),
-            SessionLifetime: s.GetTimeSpan("session-lifetime"));
+            SessionLifetime: s.GetTimeSpan("session-lifetime"),
+            ListenBacklog: s.GetInt("listen-backlog"));
+        NodeOptions.Positive(limits.ListenBacklog, $"{section}.listen-backlog");
         NodeOptions.Positive(limits.MaxUnsentOutput, $"{section}.max-unsent-output");
         NodeOptions.Positive(limits.WriteTimeout.Ticks, $"{section}.write-timeout");
         NodeOptions.Positive(limits.SessionLifetime.Ticks, $"{section}.session-lifetime");
@@ -207,6 +211,90 @@ public sealed record HttpOptions(
 /// <param name="LineChars">Characters kept of one command line or reply line.</param>
 public sealed record JournalOptions(int Sessions, int Commands, int ReplyLines, int LineChars);
 
+/// <summary>Scale-out over Akka.Cluster, from <c>actormail.cluster</c>.</summary>
+/// <param name="Enabled">Whether this node joins a cluster; off, it runs on its own.</param>
+/// <param name="Host">The address remoting binds and other nodes reach this one at.</param>
+/// <param name="Port">Remoting's TCP port; 0 takes any free port.</param>
+/// <param name="SeedNodes">The nodes to join, as <c>host:port</c>; empty: this node starts a cluster.</param>
+/// <param name="Shards">Shards the mailboxes are spread over.</param>
+/// <param name="SplitBrainStrategy">The split-brain resolver's strategy.</param>
+/// <param name="StableAfter">How long membership must be stable before the resolver downs the unreachable side.</param>
+/// <param name="MaxFrameSize">Largest message between two nodes, in octets.</param>
+/// <param name="PassivateIdleAfter">A mailbox actor idle this long stops, unless its maildrop is held.</param>
+/// <param name="StaleAfter">A spool or tmp/ file of another node untouched this long is swept at start.</param>
+public sealed record ClusterOptions(
+    bool Enabled,
+    string Host,
+    int Port,
+    IReadOnlyList<string> SeedNodes,
+    int Shards,
+    string SplitBrainStrategy,
+    TimeSpan StableAfter,
+    int MaxFrameSize,
+    TimeSpan PassivateIdleAfter,
+    TimeSpan StaleAfter)
+{
+    /// <summary>The actor system's name: one cluster's nodes must all use it, and it is part of every seed's address.</summary>
+    public const string SystemName = "actormail";
+
+    /// <summary>Akka's own lower bound for a remote frame.</summary>
+    private const int SmallestFrame = 32000;
+
+    /// <summary>The Akka address of a <c>host:port</c> seed.</summary>
+    public static string SeedAddress(string seed) => $"akka.tcp://{SystemName}@{seed}";
+
+    internal static ClusterOptions From(Config config)
+    {
+        const string section = "actormail.cluster";
+        var c = new NodeOptions.Section(config, section);
+        var options = new ClusterOptions(
+            Enabled: c.GetBoolean("enabled"),
+            Host: c.GetString("host"),
+            Port: c.GetInt("port"),
+            SeedNodes: [.. c.GetStringList("seed-nodes").Select(n => n.Trim())],
+            Shards: c.GetInt("shards"),
+            SplitBrainStrategy: c.GetString("split-brain-strategy"),
+            StableAfter: c.GetTimeSpan("stable-after"),
+            MaxFrameSize: c.GetInt("max-frame-size"),
+            PassivateIdleAfter: c.GetTimeSpan("passivate-idle-after"),
+            StaleAfter: c.GetTimeSpan("stale-after"));
+        NodeOptions.PortNumber(options.Port, $"{section}.port");
+        NodeOptions.Positive(options.Shards, $"{section}.shards");
+        NodeOptions.Positive(options.StableAfter.Ticks, $"{section}.stable-after");
+        NodeOptions.Positive(options.PassivateIdleAfter.Ticks, $"{section}.passivate-idle-after");
+        NodeOptions.Positive(options.StaleAfter.Ticks, $"{section}.stale-after");
+        if (string.IsNullOrWhiteSpace(options.Host))
+        {
+            throw new ConfigurationException($"{section}.host must not be empty");
+        }
+
+        if (options.MaxFrameSize < SmallestFrame)
+        {
+            throw new ConfigurationException($"{section}.max-frame-size must be at least {SmallestFrame} octets");
+        }
+
+        if (options.SplitBrainStrategy is not ("keep-majority" or "keep-oldest" or "static-quorum" or "keep-referee" or "down-all"))
+        {
+            throw new ConfigurationException($"{section}.split-brain-strategy: '{options.SplitBrainStrategy}' is not one of keep-majority, keep-oldest, static-quorum, keep-referee, down-all");
+        }
+
+        if (options.SeedNodes.FirstOrDefault(n => !IsHostAndPort(n)) is { } bad)
+        {
+            throw new ConfigurationException($"{section}.seed-nodes: '{bad}' is not host:port");
+        }
+
+        return options;
+    }
+
+    private static bool IsHostAndPort(string seed)
+    {
+        var colon = seed.LastIndexOf(':');
+        return colon > 0
+            && int.TryParse(seed.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            && port is > 0 and <= 65535;
+    }
+}
+
 /// <summary>SMTP settings from <c>actormail.smtp</c>.</summary>
 public sealed record SmtpOptions(
     int Port,
@@ -283,8 +371,15 @@ public sealed record NodeOptions(
     Pop3Options Pop3,
     TlsOptions Tls,
     HttpOptions Http,
-    JournalOptions Journal)
+    JournalOptions Journal,
+    ClusterOptions Cluster)
 {
+    /// <summary>
+    /// This node's id on a mail root that cluster nodes share (<c>host-port</c> of its cluster
+    /// address), which ends the names of its spool files; null when the node runs alone.
+    /// </summary>
+    public string? NodeId { get; init; }
+
     /// <summary>True if this process serves SMTP.</summary>
     public bool RunsSmtp => Role is NodeRole.All or NodeRole.Smtp;
 
@@ -402,7 +497,8 @@ public sealed record NodeOptions(
                 Sessions: j.GetInt("sessions"),
                 Commands: j.GetInt("commands"),
                 ReplyLines: j.GetInt("reply-lines"),
-                LineChars: j.GetInt("line-chars")));
+                LineChars: j.GetInt("line-chars")),
+            Cluster: ClusterOptions.From(config));
         options.Validate();
         return options;
     }

@@ -23,6 +23,7 @@ namespace ActorMail.Hosting;
 /// <param name="Pop3Listener">The POP3 listener, or null when this process does not serve POP3.</param>
 /// <param name="Pop3Bound">Completes with the POP3 address, or fails if the port cannot be bound.</param>
 /// <param name="Http">The HTTP side's actors, or null when this process does not serve HTTP.</param>
+/// <param name="ClusterEndpoint">The <c>host:port</c> remoting bound when the node is clustered, else null.</param>
 public sealed record RunningNode(
     ActorSystem System,
     IActorRef Mailboxes,
@@ -31,7 +32,8 @@ public sealed record RunningNode(
     Task<EndPoint> SmtpBound,
     IActorRef? Pop3Listener,
     Task<EndPoint> Pop3Bound,
-    HttpActors? Http)
+    HttpActors? Http,
+    string? ClusterEndpoint = null)
 {
     /// <summary>True once every listener of this process has bound its port.</summary>
     public bool Ready => SmtpBound.IsCompletedSuccessfully && Pop3Bound.IsCompletedSuccessfully;
@@ -62,13 +64,34 @@ public static class ActorMailNode
     public static RunningNode Start(ActorSystem system, NodeOptions options)
     {
         var log = system.Log;
+        var cluster = options.Cluster.Enabled ? Akka.Cluster.Cluster.Get(system) : null;
+        if (cluster is not null)
+        {
+            options = options with { NodeId = $"{cluster.SelfAddress.Host}-{cluster.SelfAddress.Port}" };
+        }
+
         Folders.CreateOwnerOnly(Path.Combine(options.DataRoot, Spool.FolderName));
         if (options.RunsSmtp)
         {
             SweepLeftovers(options, log);
         }
 
-        var mailboxes = system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
+        var mailboxes = cluster is not null
+            ? MailboxShards.Start(system, options)
+            : system.ActorOf(MailboxRouter.Props(options), MailboxRouter.Name);
+        string? clusterEndpoint = null;
+        IActorRef? watcher = null;
+        if (cluster is not null)
+        {
+            clusterEndpoint = $"{cluster.SelfAddress.Host}:{cluster.SelfAddress.Port}";
+            watcher = system.ActorOf(ActorMail.Cluster.ClusterWatcher.Props(options, mailboxes), ActorMail.Cluster.ClusterWatcher.Name);
+            if (options.Cluster.SeedNodes.Count == 0)
+            {
+                // No seeds: this node starts the cluster that the others join.
+                cluster.Join(cluster.SelfAddress);
+            }
+        }
+
         var address = IPAddress.Parse(options.Bind);
 
         // A listener for each protocol this process serves; a protocol it does not serve reports
@@ -113,6 +136,7 @@ public static class ActorMailNode
         var (pop3s, _) = Listen(options.RunsPop3 && tls is not null && options.Tls.Pop3Port is not null, "POP3", options.Tls.Pop3Port ?? 0, options.Pop3.Limits,
             start => Pop3Session.Props(start with { ImplicitTls = true }, options, pop3Policy, mailboxes, passwords, tls), "pop3s-listener");
 
+        watcher?.Tell(new ActorMail.Cluster.ClusterWatcher.StopWhenDowned([.. new[] { smtp, pop3 }.OfType<IActorRef>()]));
         var http = options.RunsHttp
             ? new HttpActors(
                 system.ActorOf(Http.ConnectionGate.Props(options.Http), Http.ConnectionGate.Name),
@@ -120,7 +144,7 @@ public static class ActorMailNode
                 journal!)
             : null;
 
-        var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http);
+        var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http, clusterEndpoint);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
             var stops = new[] { node.SmtpListener, node.Pop3Listener, smtps, pop3s }
@@ -157,13 +181,17 @@ public static class ActorMailNode
         return new SessionTls(SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true), options.Tls);
     }
 
+    // Alone, a node owns the mail root: whatever is left is its own. On a shared root another
+    // live node may be writing, so only this node's files and stale ones go.
     private static void SweepLeftovers(NodeOptions options, ILoggingAdapter log)
     {
-        var spool = Spool.Sweep(options.DataRoot);
+        var staleBefore = DateTime.UtcNow - options.Cluster.StaleAfter;
+        var spool = options.NodeId is { } self ? Spool.Sweep(options.DataRoot, self, staleBefore) : Spool.Sweep(options.DataRoot);
         var tmp = 0;
         foreach (var user in options.Users)
         {
-            tmp += new Maildir(options.DataRoot, user.Name).SweepTmp();
+            var maildir = new Maildir(options.DataRoot, user.Name);
+            tmp += options.NodeId is null ? maildir.SweepTmp() : maildir.SweepTmp(staleBefore);
         }
 
         if (spool + tmp > 0)

@@ -12,9 +12,12 @@ public static class ReadyFile
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>The file's text, e.g. <c>{"pid":7,"smtp":"127.0.0.1:40123","pop3":null,"http":null}</c>: null for a protocol this process does not serve.</summary>
-    public static string Format(int pid, EndPoint? smtp, EndPoint? pop3, EndPoint? http = null) =>
-        JsonSerializer.Serialize(new Contents(pid, smtp?.ToString(), pop3?.ToString(), http?.ToString()), Json) + "\n";
+    /// <summary>
+    /// The file's text, e.g. <c>{"pid":7,"smtp":"127.0.0.1:40123","pop3":null,"http":null,"cluster":null}</c>:
+    /// null for a protocol this process does not serve, and for the cluster address of a node that runs alone.
+    /// </summary>
+    public static string Format(int pid, EndPoint? smtp, EndPoint? pop3, EndPoint? http = null, string? cluster = null) =>
+        JsonSerializer.Serialize(new Contents(pid, smtp?.ToString(), pop3?.ToString(), http?.ToString(), cluster), Json) + "\n";
 
     /// <summary>
     /// Writes the file for a node whose listeners are bound: into a temporary file beside it, then
@@ -27,9 +30,9 @@ public static class ReadyFile
         var pop3 = node.Pop3Listener is null ? null : await node.Pop3Bound.ConfigureAwait(false);
         var full = Path.GetFullPath(path);
         var temporary = $"{full}.{pid}.tmp";
-        await File.WriteAllTextAsync(temporary, Format(pid, smtp, pop3, http)).ConfigureAwait(false);
+        await File.WriteAllTextAsync(temporary, Format(pid, smtp, pop3, http, node.ClusterEndpoint)).ConfigureAwait(false);
         File.Move(temporary, full, overwrite: true);
     }
 
-    private sealed record Contents(int Pid, string? Smtp, string? Pop3, string? Http);
+    private sealed record Contents(int Pid, string? Smtp, string? Pop3, string? Http, string? Cluster);
 }

@@ -25,6 +25,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
     private readonly TaskCompletionSource<EndPoint> _bound;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly AdmissionControl _admission;
+    private readonly int _backlog;
     private readonly Dictionary<IActorRef, string?> _sessions = [];
     private readonly Dictionary<Admission, int> _refusals = [];
     private readonly ConnectionMetrics _metrics;
@@ -38,6 +39,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
         _sessionProps = sessionProps;
         _bound = bound;
         _admission = limits.Admission.NewControl();
+        _backlog = limits.ListenBacklog;
         _metrics = NodeMetrics.Get(Context.System).Connections(protocol);
 
         Receive<Tcp.Bound>(b =>
@@ -89,7 +91,7 @@ public sealed class TcpServerListener : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: 1024, pullMode: true));
+        Context.System.Tcp().Tell(new Tcp.Bind(Self, _endpoint, backlog: _backlog, pullMode: true));
         Timers.StartPeriodicTimer("report", ReportRefusals.Instance, RefusalReportInterval);
     }
 

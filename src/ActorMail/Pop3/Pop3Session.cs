@@ -33,6 +33,8 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private readonly NodeMetrics _metrics;
     private MessageStream? _stream;
     private Maildir? _maildir;
+    // The mailbox actor that granted the maildrop (on this node or another): if it stops, the lock is gone.
+    private IActorRef? _maildropOwner;
     private long _correlation;
     private int _retrieved;
 
@@ -89,6 +91,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
         (Pop3State.Update, DeletionsCommitted c) when c.CorrelationId == _correlation => Pop3Decider.Committed(data, c.Removed),
         (Pop3State.Update, DeletionsFailed f) when f.CorrelationId == _correlation => Pop3Decider.CommitFailed(data),
         (not Pop3State.Closed, MaildropLost) => Pop3Decider.MaildropLost(data),
+        (not Pop3State.Closed, Terminated t) when t.ActorRef.Equals(_maildropOwner) => Pop3Decider.MaildropLost(data),
         _ => null,
     };
 
@@ -151,6 +154,8 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     private Pop3Decision Opened(Pop3Conversation data, MaildropOpened opened)
     {
+        _maildropOwner = Sender;
+        Context.Watch(_maildropOwner);
         Log = Log.WithContext("User", data.User!);
         _maildir = new Maildir(_dataRoot, data.User!);
         return Pop3Decider.MaildropOpened(data, opened.Messages);

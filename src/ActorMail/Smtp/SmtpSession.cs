@@ -197,7 +197,7 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     {
         _decoder.Reset();
         _correlation++;
-        _spool = Spool.Create(_node.DataRoot, $"{Start.SessionId}.{_correlation}");
+        _spool = Spool.Create(_node.DataRoot, $"{Start.SessionId}.{_correlation}", _node.NodeId);
         _spool.Write(TraceHeaders.Build(
             data.Mail!.From, data.ClientName!, Start.Address, _node.Hostname, data.Extended, Start.SessionId, DateTimeOffset.Now));
     }

@@ -28,6 +28,9 @@ public sealed class MailboxActor : ReceiveActor
     private readonly bool _publish;
     private readonly int _snippetLength;
     private readonly NodeMetrics _metrics;
+    private readonly string _mailbox;
+    private readonly bool _sharded;
+    private readonly TimeSpan _passivateAfter;
 
     // Summaries by maildrop entry ("new/<name>"): a delivered file never changes, so each message
     // is parsed once; entries whose file is gone are dropped at the next listing.
@@ -37,11 +40,16 @@ public sealed class MailboxActor : ReceiveActor
     public MailboxActor(NodeOptions options, string mailbox)
     {
         _maildir = new Maildir(options.DataRoot, mailbox);
+        _mailbox = mailbox;
+        _sharded = options.Cluster.Enabled;
+        _passivateAfter = options.Cluster.PassivateIdleAfter;
         _sync = options.StoreSync;
         _publish = options.RunsHttp;
         _snippetLength = options.Http.SnippetLength;
         _metrics = NodeMetrics.Get(Context.System);
         Receive<DeliverMessage>(Deliver);
+        Receive<StopMailbox>(_ => Stop());
+        Receive<ReceiveTimeout>(_ => PassivateIfIdle());
         Receive<SyncDeliveries>(_ => Sync());
         Receive<OpenMaildrop>(Open);
         Receive<CommitDeletions>(Commit);
@@ -75,7 +83,43 @@ public sealed class MailboxActor : ReceiveActor
     public static Props Props(NodeOptions options, string mailbox) =>
         Akka.Actor.Props.Create(() => new MailboxActor(options, mailbox)).WithDispatcher("akka.actor.store-dispatcher");
 
-    protected override void PreStart() => _maildir.EnsureExists();
+    protected override void PreStart()
+    {
+        _maildir.EnsureExists();
+        if (_sharded)
+        {
+            // Where a shard lands is where its mailboxes start: this line is the log of shard moves.
+            _log.Info("Mailbox {Mailbox} now served by this node", _mailbox);
+            Context.SetReceiveTimeout(_passivateAfter);
+        }
+    }
+
+    // However the actor stops (handoff, rebalance, passivation racing a grant, the node
+    // leaving), the session holding the maildrop is told: the lock lives only here.
+    protected override void PostStop()
+    {
+        if (_holder is not null)
+        {
+            _log.Warning("Mailbox {Mailbox} stopped while its maildrop was held; the session is told", _mailbox);
+            _holder.Tell(new MaildropLost(_mailbox));
+            _holder = null;
+        }
+
+        if (_sharded)
+        {
+            _log.Info("Mailbox {Mailbox} no longer served by this node (idle, handed off, or the node is leaving)", _mailbox);
+        }
+    }
+
+    // Only the mailbox knows whether it holds a maildrop, so it asks its shard to passivate it
+    // (sharding's own idle passivation is off): a held lock keeps it alive however long.
+    private void PassivateIfIdle()
+    {
+        if (_holder is null && _batch.Count == 0)
+        {
+            Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopMailbox.Instance));
+        }
+    }
 
     // A failure no handler expected: every request it leaves open gets an error reply, and a
     // session holding the maildrop is told it lost it, since the restarted actor starts from
@@ -107,7 +151,8 @@ public sealed class MailboxActor : ReceiveActor
         }
 
         _batch.Clear();
-        _holder?.Tell(new MaildropLost(Self.Path.Name));
+        _holder?.Tell(new MaildropLost(_mailbox));
+        _holder = null;
         base.PreRestart(reason, message);
     }
 
@@ -383,6 +428,24 @@ public sealed class MailboxActor : ReceiveActor
         public string? FileName { get; set; }
 
         public bool Answered { get; set; }
+    }
+
+    // Deliveries gathered for the next sync are stored and answered before the actor stops, so
+    // a handoff to another node fails none of them.
+    private void Stop()
+    {
+        if (_batch.Count > 0)
+        {
+            Sync();
+        }
+
+        Context.Stop(Self);
+    }
+
+    /// <summary>Stops a mailbox actor once what it has accepted is answered: the message a shard sends at handoff.</summary>
+    public sealed record StopMailbox
+    {
+        public static StopMailbox Instance { get; } = new();
     }
 
     private sealed record SyncDeliveries

@@ -170,5 +170,8 @@ public sealed class Maildir
         MaildirName.TryGetSize(Path.GetFileName(entry), out var size) ? size : new FileInfo(MessagePath(entry)).Length;
 
     /// <summary>Deletes every file in tmp/ at start: ActorMail writes none there now, so any is an interrupted delivery by an earlier build.</summary>
-    public int SweepTmp() => Spool.DeleteFilesIn(Tmp);
+    public int SweepTmp() => Spool.DeleteFilesIn(Tmp, _ => true);
+
+    /// <summary>On a shared mail root, deletes only the files in tmp/ untouched since <paramref name="staleBefore"/> (Maildir's rule for a writer it cannot ask).</summary>
+    public int SweepTmp(DateTime staleBefore) => Spool.DeleteFilesIn(Tmp, f => f.LastWriteTimeUtc < staleBefore);
 }

@@ -26,11 +26,18 @@ public sealed class Spool : IDisposable
     /// <summary>The first write error, if any; later writes are skipped.</summary>
     public IOException? Failure { get; private set; }
 
-    /// <summary>Creates a new spool file exclusively (the folder is made at start, or here if it went missing).</summary>
-    public static Spool Create(string dataRoot, string name)
+    /// <summary>Separates a spool file's name from the node that owns it.</summary>
+    public const char OwnerSeparator = '~';
+
+    /// <summary>
+    /// Creates a new spool file exclusively (the folder is made at start, or here if it went
+    /// missing). On a mail root that several cluster nodes share, <paramref name="owner"/> (the
+    /// node's id) ends the name, so that each node's start-up sweep knows its own files.
+    /// </summary>
+    public static Spool Create(string dataRoot, string name, string? owner = null)
     {
         var folder = System.IO.Path.Combine(dataRoot, FolderName);
-        var path = System.IO.Path.Combine(folder, name);
+        var path = System.IO.Path.Combine(folder, owner is null ? name : $"{name}{OwnerSeparator}{owner}");
         FileStream stream;
         try
         {
@@ -51,11 +58,26 @@ public sealed class Spool : IDisposable
     private static FileStream Open(string path) =>
         new(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, bufferSize: 4096);
 
-    /// <summary>Deletes every leftover spool file: none belongs to a running session at start.</summary>
-    public static int Sweep(string dataRoot) => DeleteFilesIn(System.IO.Path.Combine(dataRoot, FolderName));
+    /// <summary>Deletes every leftover spool file: on a mail root of its own, none belongs to a running session at start.</summary>
+    public static int Sweep(string dataRoot) => DeleteFilesIn(System.IO.Path.Combine(dataRoot, FolderName), _ => true);
 
-    /// <summary>Deletes every file directly in <paramref name="folder"/>, if it exists; returns how many.</summary>
-    internal static int DeleteFilesIn(string folder)
+    /// <summary>
+    /// On a shared mail root: deletes this node's own leftovers (named with <paramref name="owner"/>)
+    /// and any file untouched since <paramref name="staleBefore"/> (a node that never came back),
+    /// never a file another live node is writing.
+    /// </summary>
+    public static int Sweep(string dataRoot, string owner, DateTime staleBefore) =>
+        DeleteFilesIn(System.IO.Path.Combine(dataRoot, FolderName), file =>
+            OwnerOf(file.Name) == owner || file.LastWriteTimeUtc < staleBefore);
+
+    private static string? OwnerOf(string name)
+    {
+        var at = name.LastIndexOf(OwnerSeparator);
+        return at < 0 ? null : name[(at + 1)..];
+    }
+
+    /// <summary>Deletes the files directly in <paramref name="folder"/> that <paramref name="sweep"/> picks, if it exists; returns how many.</summary>
+    internal static int DeleteFilesIn(string folder, Func<FileInfo, bool> sweep)
     {
         if (!Directory.Exists(folder))
         {
@@ -63,9 +85,9 @@ public sealed class Spool : IDisposable
         }
 
         var count = 0;
-        foreach (var file in Directory.EnumerateFiles(folder))
+        foreach (var file in new DirectoryInfo(folder).EnumerateFiles().Where(sweep))
         {
-            File.Delete(file);
+            file.Delete();
             count++;
         }
 
