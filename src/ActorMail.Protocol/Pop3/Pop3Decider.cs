@@ -142,6 +142,9 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
     }
 
     /// <summary>Lines are read in AUTHORIZATION (and in the middle of AUTH) and TRANSACTION; every other state waits for an answer or is closed.</summary>
+    public static bool ReadsSecret(Pop3State state) => state == Pop3State.AuthResponse;
+
+    /// <inheritdoc/>
     public static bool ReadsCommands(Pop3State state) => state is Pop3State.Authorization or Pop3State.Transaction or Pop3State.AuthResponse;
 
     /// <summary>The greeting, or the refusal of a connection the listener did not admit.</summary>

@@ -56,6 +56,9 @@ public interface ISessionDecider<TState, TData, TDecision>
     /// <summary>True in the states that read command lines, which the idle timeout covers.</summary>
     static abstract bool ReadsCommands(TState state);
 
+    /// <summary>True in the states whose line is a secret (a SASL response): never logged, masked in the journal.</summary>
+    static abstract bool ReadsSecret(TState state);
+
     /// <summary>No input for the idle timeout.</summary>
     static abstract TDecision Idle(TData data);
 

@@ -186,6 +186,9 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
     }
 
     /// <summary>Lines are read in every state but while storing, checking credentials, waiting out an AUTH failure, during the TLS handshake and once closed.</summary>
+    public static bool ReadsSecret(SmtpState state) => state == SmtpState.AuthResponse;
+
+    /// <inheritdoc/>
     public static bool ReadsCommands(SmtpState state) =>
         state is not (SmtpState.Storing or SmtpState.Closed or SmtpState.Verifying or SmtpState.AuthDelay or SmtpState.StartingTls);
 

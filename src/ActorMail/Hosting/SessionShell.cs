@@ -58,6 +58,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private TransferLimit? _transfer;
     private ByteString _held = ByteString.Empty;
     private int _inputs;
+    private string? _user;
 
     protected SessionShell(SessionStart start, ISessionSettings settings, string protocol, TDecision connect, SessionTls? tls = null)
     {
@@ -160,8 +161,17 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     {
         switch (_framer.Next(ref input, out var line))
         {
+            case LineStatus.Line when TDecider.ReadsSecret(state):
+                heard = "****";
+                return Line(state, data, line);
             case LineStatus.Line:
-                heard = Heard(state, line);
+                heard = TranscriptMask.Command(line, line.Length);
+                if (Log.IsDebugEnabled)
+                {
+                    // The verb only: an argument can be a password.
+                    Log.Debug("{Command} in {State}", Verb(line), state);
+                }
+
                 return Line(state, data, line);
             case LineStatus.TooLong:
                 heard = "(a line over the limit)";
@@ -171,9 +181,6 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
                 return null;
         }
     }
-
-    /// <summary>A command line as the sessions journal shows it: passwords and AUTH payloads masked.</summary>
-    protected virtual string Heard(TState state, ReadOnlySpan<byte> line) => TranscriptMask.Command(line, line.Length);
 
     /// <summary>
     /// Carries out a decider's StartTls: once the replies of this step are written, every octet
@@ -209,7 +216,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     /// <summary>Frees what the runner holds (a spool, a file being sent) when the session ends.</summary>
     protected abstract void Release();
 
-    /// <summary>The user a decision signs the session in as, for the sessions journal; null if none.</summary>
+    /// <summary>The user a decision signs the session in as, for the log's User property and the sessions journal; null if none.</summary>
     protected virtual string? SignedIn(TDecision decision) => null;
 
     /// <summary>A write the runner asked to hear about (<paramref name="then"/>) was acknowledged.</summary>
@@ -340,6 +347,13 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     private TDecision Decided(TDecision decision, StringBuilder replies, TState before, string heard = "")
     {
         var next = Run(decision, replies);
+        var user = SignedIn(next);
+        if (user is not null && user != _user)
+        {
+            _user = user;
+            Log = Log.WithContext("User", user);
+        }
+
         foreach (var note in next.Notes)
         {
             Write(note);
@@ -347,7 +361,7 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
 
         if (heard.Length > 0 || next.Said.Count > 0 || !next.State.Equals(before))
         {
-            Journal(new CommandJournaled(before.ToString(), heard, [.. next.Said.Select(r => r.ToString()!)], next.State.ToString(), SignedIn(next)));
+            Journal(new CommandJournaled(before.ToString(), heard, [.. next.Said.Select(r => r.ToString()!)], next.State.ToString(), user));
         }
 
         if (next.State.Equals(ClosedState) && next.Ends is { } why)
@@ -417,6 +431,12 @@ public abstract class SessionShell<TState, TData, TDecision, TDecider> : FSM<TSt
     }
 
     private static IReadOnlyList<string> StateNames { get; } = Enum.GetNames<TState>();
+
+    private static string Verb(ReadOnlySpan<byte> line)
+    {
+        var space = line.IndexOf((byte)' ');
+        return Encoding.ASCII.GetString(space < 0 ? line : line[..space]).ToUpperInvariant();
+    }
 
     // The sessions journal (the web page's sessions view) keeps what it is told, bounded.
     private void Journal(JournalEntry entry) => Context.System.EventStream.Publish(new Journaled(Start.SessionId, DateTimeOffset.UtcNow, entry));

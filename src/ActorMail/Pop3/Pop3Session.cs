@@ -58,26 +58,10 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
 
     protected override bool TakesInput(Pop3State state) => _stream is null && Pop3Decider.ReadsCommands(state);
 
-    // A SASL response holds a password: the journal never sees it.
-    protected override string Heard(Pop3State state, ReadOnlySpan<byte> line) =>
-        state == Pop3State.AuthResponse ? "****" : base.Heard(state, line);
-
-    protected override Pop3Decision Line(Pop3State state, Pop3Conversation data, ReadOnlySpan<byte> line)
-    {
-        if (state == Pop3State.AuthResponse)
-        {
-            return Pop3Decider.SaslResponse(_policy, data, System.Text.Encoding.Latin1.GetString(line));
-        }
-
-        var command = Pop3Parser.Parse(line);
-        if (Log.IsDebugEnabled)
-        {
-            // The PASS argument is never logged: only the verb.
-            Log.Debug("{Command} in {State}", command.Name, state);
-        }
-
-        return Pop3Decider.Decide(_policy, state, data, command);
-    }
+    protected override Pop3Decision Line(Pop3State state, Pop3Conversation data, ReadOnlySpan<byte> line) =>
+        state == Pop3State.AuthResponse
+            ? Pop3Decider.SaslResponse(_policy, data, Encoding.Latin1.GetString(line))
+            : Pop3Decider.Decide(_policy, state, data, Pop3Parser.Parse(line));
 
     protected override Pop3Decision LineTooLong(Pop3State state, Pop3Conversation data) => Pop3Decider.LineTooLong(_policy, state, data);
 
@@ -156,7 +140,6 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     {
         _maildropOwner = Sender;
         Context.Watch(_maildropOwner);
-        Log = Log.WithContext("User", data.User!);
         _maildir = new Maildir(_dataRoot, data.User!);
         return Pop3Decider.MaildropOpened(data, opened.Messages);
     }

@@ -39,7 +39,6 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     private Spool? _spool;
     private long _correlation;
     private long _check;
-    private string? _user;
 
     public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes, IActorRef? passwords = null, SessionTls? tls = null)
         : base(start, options.Smtp, "SMTP", SmtpDecider.Connect(policy, start.Admission, start.SessionId, start.IsLoopback, start.ImplicitTls), tls)
@@ -75,25 +74,10 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
         return ended;
     }
 
-    // A SASL response is a password or holds one: the journal never sees it.
-    protected override string Heard(SmtpState state, ReadOnlySpan<byte> line) =>
-        state == SmtpState.AuthResponse ? "****" : base.Heard(state, line);
-
-    protected override SmtpDecision Line(SmtpState state, SmtpConversation data, ReadOnlySpan<byte> line)
-    {
-        if (state == SmtpState.AuthResponse)
-        {
-            return SmtpDecider.SaslResponse(_policy, data, System.Text.Encoding.Latin1.GetString(line));
-        }
-
-        var command = SmtpParser.Parse(line);
-        if (Log.IsDebugEnabled)
-        {
-            Log.Debug("{Command} in {State}", command.Name, state);
-        }
-
-        return SmtpDecider.Decide(_policy, state, data, command);
-    }
+    protected override SmtpDecision Line(SmtpState state, SmtpConversation data, ReadOnlySpan<byte> line) =>
+        state == SmtpState.AuthResponse
+            ? SmtpDecider.SaslResponse(_policy, data, Encoding.Latin1.GetString(line))
+            : SmtpDecider.Decide(_policy, state, data, SmtpParser.Parse(line));
 
     protected override SmtpDecision LineTooLong(SmtpState state, SmtpConversation data) => SmtpDecider.LineTooLong(_policy, state, data);
 
@@ -156,12 +140,6 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             case SmtpEffect.DelayAuthFailure:
                 SetTimer(AuthTimer, AuthDelayOver.Instance, _options.AuthFailureDelay, repeat: false);
                 break;
-        }
-
-        if (decision.Data.User is { } user && user != _user)
-        {
-            _user = user;
-            Log = Log.WithContext("User", user);
         }
 
         if (decision.State == SmtpState.Closed)

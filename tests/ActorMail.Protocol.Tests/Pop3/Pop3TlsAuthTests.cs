@@ -25,6 +25,14 @@ public class Pop3TlsAuthTests
     private static Pop3Decision Secure(Pop3Decision at) => at with { Data = at.Data with { Secure = true } };
 
     // CAPA: USER only where a clear-text password is allowed, STLS while TLS can start, SASL PLAIN where AUTH may be used.
+    [Fact]
+    public void Only_the_SASL_response_state_reads_a_secret_line()
+    {
+        // The shell masks such a line in the journal and never logs its verb.
+        var secret = Enum.GetValues<Pop3State>().Where(Pop3Decider.ReadsSecret).ToArray();
+        Assert.Equal([Pop3State.AuthResponse], secret);
+    }
+
     [Theory]
     [InlineData(ClearTextAuth.Loopback, true, false, "USER", "STLS", "SASL PLAIN")]
     [InlineData(ClearTextAuth.Loopback, false, false, "STLS")]

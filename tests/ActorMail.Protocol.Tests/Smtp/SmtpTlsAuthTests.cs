@@ -53,6 +53,14 @@ public class SmtpTlsAuthTests
     }
 
     // EHLO lists STARTTLS where TLS can still start, AUTH where a password may be sent now.
+    [Fact]
+    public void Only_the_SASL_response_state_reads_a_secret_line()
+    {
+        // The shell masks such a line in the journal and never logs its verb.
+        var secret = Enum.GetValues<SmtpState>().Where(SmtpDecider.ReadsSecret).ToArray();
+        Assert.Equal([SmtpState.AuthResponse], secret);
+    }
+
     [Theory]
     [InlineData(true, true, ClearTextAuth.Loopback, true, false, true, true)]
     [InlineData(true, true, ClearTextAuth.Loopback, false, false, true, false)]
