@@ -87,6 +87,7 @@ demo: build
 bench: deps build
 	bash tools/bench/install-peers.sh
 	$(TOOL) tools/bench/run.py
+	$(TOOL) tools/bench/cluster_hop.py
 
 bench-quick: deps build
 	bash tools/bench/install-peers.sh
