@@ -84,6 +84,25 @@ public sealed class MailboxActorSpec : TestKit
     }
 
     [Fact]
+    public void A_delivery_queued_behind_the_stop_of_a_handoff_is_still_stored_and_answered()
+    {
+        // At handoff a message from another node's region can reach the entity after the shard's
+        // stop message: it must be answered, not dropped with the stopped actor (its session would
+        // wait out the store timeout and answer 451 during a graceful leave).
+        var mailbox = Sys.ActorOf(MailboxActor.Props(_options, "bob"));
+        var session = CreateTestProbe();
+        var spool = Spool.Create(_options.DataRoot, $"behind-stop-{Guid.NewGuid():N}");
+        spool.Write("Subject: late\r\n\r\nbody\r\n"u8);
+        Assert.True(spool.Complete());
+        Watch(mailbox);
+        mailbox.Tell(MailboxActor.StopMailbox.Instance, Akka.Actor.ActorRefs.NoSender);
+        mailbox.Tell(new DeliverMessage("bob", 7, spool.Path, spool.Length), session.Ref);
+        Assert.Equal(7, session.ExpectMsg<MessageDelivered>().CorrelationId);
+        ExpectTerminated(mailbox);
+        spool.Dispose();
+    }
+
+    [Fact]
     public void A_mailbox_actor_stopped_while_its_maildrop_is_held_tells_the_holder()
     {
         var mailbox = Sys.ActorOf(MailboxActor.Props(_options, "alice"));

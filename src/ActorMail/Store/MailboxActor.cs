@@ -25,6 +25,7 @@ public sealed class MailboxActor : ReceiveActor
     private readonly StoreSync _sync;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Delivery> _batch = [];
+    private bool _stopping;
     private readonly bool _publish;
     private readonly int _snippetLength;
     private readonly NodeMetrics _metrics;
@@ -432,8 +433,19 @@ public sealed class MailboxActor : ReceiveActor
 
     // Deliveries gathered for the next sync are stored and answered before the actor stops, so
     // a handoff to another node fails none of them.
+    // The first stop message goes to the back of the mailbox once more, so what was queued behind
+    // it (at handoff, a delivery from another node's region can arrive after the shard's stop) is
+    // still answered; the second stores the batch and stops. The handoff waits for this actor to
+    // terminate before the mailbox starts elsewhere, so it stays the only writer.
     private void Stop()
     {
+        if (!_stopping)
+        {
+            _stopping = true;
+            Self.Tell(StopMailbox.Instance);
+            return;
+        }
+
         if (_batch.Count > 0)
         {
             Sync();
