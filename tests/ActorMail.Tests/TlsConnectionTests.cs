@@ -102,7 +102,7 @@ public sealed class TlsConnectionTests : TestKit, IDisposable
         await using var ssl = await ConnectAsync(address, SslProtocols.Tls13);
         ExpectMsg<TlsConnection.Established>(Wait);
 
-        // The owner takes no plaintext yet: records pile up to the bound, the socket is suspended,
+        // The owner takes no plaintext yet: records pile up to the bound, the socket is asked for no more,
         // and the client's write stalls once the kernel's buffers are full.
         var reading = ReadExactlyAsync(ssl, size);
         var writing = ssl.WriteAsync(new byte[size]).AsTask();
@@ -167,6 +167,8 @@ public sealed class TlsConnectionTests : TestKit, IDisposable
     private sealed record Echoed;
 
     // The smallest owner of a TlsConnection: binds, takes one connection, handshakes, echoes.
+    // Like the session shell it reads in pull mode: the socket is asked for each read, and only
+    // while the undecrypted records are under their bound.
     private sealed class TlsEcho : ReceiveActor
     {
         private TlsConnection? _tls;
@@ -178,33 +180,38 @@ public sealed class TlsConnectionTests : TestKit, IDisposable
         public TlsEcho(IActorRef probe, SslStreamCertificateContext certificate, TlsOptions options, bool hold)
         {
             _hold = hold;
-            Context.System.Tcp().Tell(new Tcp.Bind(Self, new IPEndPoint(IPAddress.Loopback, 0)));
-            Receive<Tcp.Bound>(probe.Tell);
+            Context.System.Tcp().Tell(new Tcp.Bind(Self, new IPEndPoint(IPAddress.Loopback, 0), pullMode: true));
+            Receive<Tcp.Bound>(b =>
+            {
+                Sender.Tell(new Tcp.ResumeAccepting(1));
+                probe.Tell(b);
+            });
             Receive<Tcp.Connected>(_ =>
             {
                 _connection = Sender;
                 _tls = new TlsConnection(Sender, Self, certificate, options);
                 Sender.Tell(new Tcp.Register(Self, keepOpenOnPeerClosed: true));
+                Sender.Tell(Tcp.ResumeReading.Instance);
                 _tls.StartHandshake();
             });
             Receive<Tcp.Received>(r =>
             {
                 _tls!.Received(r.Data);
                 _most = Math.Max(_most, _tls.Buffered);
-                if (_tls.Full && !_suspended)
+                if (!_tls.Full)
+                {
+                    _connection!.Tell(Tcp.ResumeReading.Instance);
+                }
+                else if (!_suspended)
                 {
                     _suspended = true;
-                    _connection!.Tell(Tcp.SuspendReading.Instance);
                     probe.Tell(new Suspended());
                 }
             });
             Receive<TlsConnection.Room>(_ =>
             {
-                if (_suspended)
-                {
-                    _suspended = false;
-                    _connection!.Tell(Tcp.ResumeReading.Instance);
-                }
+                _suspended = false;
+                _connection!.Tell(Tcp.ResumeReading.Instance);
             });
             Receive<TlsConnection.RecordsWritten>(_ => _tls!.Acknowledged());
             Receive<TlsConnection.Established>(e =>
