@@ -3,6 +3,7 @@ using System.Text;
 namespace ActorMail.Tests;
 
 /// <summary>Limits that need their own node configuration: idle time, connections, message size.</summary>
+[Collection(MemoryMeasured.Name)]
 public sealed class LimitsTests
 {
     [Fact]

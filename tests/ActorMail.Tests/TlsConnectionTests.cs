@@ -15,6 +15,7 @@ namespace ActorMail.Tests;
 /// <see cref="TlsConnection"/> over real loopback sockets: an actor owns the Akka.IO connection
 /// and echoes what it decrypts, and a .NET <see cref="SslStream"/> client talks to it.
 /// </summary>
+[Collection(MemoryMeasured.Name)]
 public sealed class TlsConnectionTests : TestKit, IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
