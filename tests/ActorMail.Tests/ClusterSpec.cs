@@ -57,7 +57,7 @@ public sealed class ClusterSpec : TestKit
             using var spool = Spool.Create(node.MailRoot, $"cluster-test.{n}");
             spool.Write("Subject: x\r\n\r\nbody\r\n"u8);
             Assert.True(spool.Complete());
-            node.Node.Mailboxes.Tell(new DeliverMessage("bob", n, spool.Path, spool.Length), probe.Ref);
+            node.Node.Mailboxes.Tell(new DeliverMessage("bob", n, spool.Path, spool.Length, Maildir.NewName(spool.Length)), probe.Ref);
             probe.ExpectMsg<MessageDelivered>(m => m.CorrelationId == n, Formed);
         }
 

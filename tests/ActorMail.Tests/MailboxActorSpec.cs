@@ -33,7 +33,7 @@ public sealed class MailboxActorSpec : TestKit
             spool.Write(System.Text.Encoding.ASCII.GetBytes($"Subject: {i}\r\n\r\nbody {i}\r\n"));
             Assert.True(spool.Complete());
             spools.Add(spool);
-            router.Tell(new DeliverMessage("bob", i, spool.Path, spool.Length), session.Ref);
+            router.Tell(new DeliverMessage("bob", i, spool.Path, spool.Length, Maildir.NewName(spool.Length)), session.Ref);
         }
 
         var answers = Enumerable.Range(0, 20).Select(_ => session.ExpectMsg<MessageDelivered>()).ToList();
@@ -56,12 +56,56 @@ public sealed class MailboxActorSpec : TestKit
         var spool = Spool.Create(_options.DataRoot, "present");
         spool.Write("x\r\n"u8);
         Assert.True(spool.Complete());
-        router.Tell(new DeliverMessage("bob", 1, Path.Combine(_options.DataRoot, Spool.FolderName, "missing"), 3), session.Ref);
-        router.Tell(new DeliverMessage("bob", 2, spool.Path, spool.Length), session.Ref);
+        router.Tell(new DeliverMessage("bob", 1, Path.Combine(_options.DataRoot, Spool.FolderName, "missing"), 3, Maildir.NewName(3)), session.Ref);
+        router.Tell(new DeliverMessage("bob", 2, spool.Path, spool.Length, Maildir.NewName(spool.Length)), session.Ref);
         var answers = new[] { session.ExpectMsg<object>(), session.ExpectMsg<object>() };
         Assert.Contains(answers, a => a is DeliveryFailed { CorrelationId: 1 });
         Assert.Contains(answers, a => a is MessageDelivered { CorrelationId: 2 });
         spool.Dispose();
+    }
+
+    [Fact]
+    public void A_delivery_asked_again_is_answered_as_stored_and_kept_once()
+    {
+        // In a cluster a session asks again when no answer came: the first request may have been
+        // stored by a node that died before answering, or be answered after the second.
+        var router = Sys.ActorOf(MailboxRouter.Props(_options));
+        var session = CreateTestProbe();
+        using var spool = Spool.Create(_options.DataRoot, $"again-{Guid.NewGuid():N}");
+        spool.Write("Subject: again\r\n\r\nbody\r\n"u8);
+        Assert.True(spool.Complete());
+        var name = Maildir.NewName(spool.Length);
+        var bob = new Maildir(_options.DataRoot, "bob");
+        bob.EnsureExists();
+        var before = Directory.GetFiles(bob.New).Length;
+
+        router.Tell(new DeliverMessage("bob", 1, spool.Path, spool.Length, name), session.Ref);
+        router.Tell(new DeliverMessage("bob", 1, spool.Path, spool.Length, name), session.Ref);
+        Assert.Equal(name, session.ExpectMsg<MessageDelivered>().FileName);
+        Assert.Equal(name, session.ExpectMsg<MessageDelivered>().FileName);
+        router.Tell(new DeliverMessage("bob", 1, spool.Path, spool.Length, name), session.Ref);
+        Assert.Equal(name, session.ExpectMsg<MessageDelivered>().FileName);
+
+        Assert.Equal(before + 1, Directory.GetFiles(bob.New).Length);
+        Assert.Equal("Subject: again\r\n\r\nbody\r\n", File.ReadAllText(Path.Combine(bob.New, name)));
+    }
+
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData(".hidden")]
+    [InlineData("")]
+    public void A_delivery_name_that_is_not_one_file_name_fails(string name)
+    {
+        var router = Sys.ActorOf(MailboxRouter.Props(_options));
+        var session = CreateTestProbe();
+        using var spool = Spool.Create(_options.DataRoot, $"bad-name-{Guid.NewGuid():N}");
+        spool.Write("x\r\n"u8);
+        Assert.True(spool.Complete());
+
+        router.Tell(new DeliverMessage("bob", 1, spool.Path, spool.Length, name), session.Ref);
+
+        session.ExpectMsg<DeliveryFailed>();
+        Assert.False(File.Exists(Path.Combine(_options.DataRoot, "escape")));
     }
 
     [Fact]
@@ -96,7 +140,7 @@ public sealed class MailboxActorSpec : TestKit
         Assert.True(spool.Complete());
         Watch(mailbox);
         mailbox.Tell(MailboxActor.StopMailbox.Instance, Akka.Actor.ActorRefs.NoSender);
-        mailbox.Tell(new DeliverMessage("bob", 7, spool.Path, spool.Length), session.Ref);
+        mailbox.Tell(new DeliverMessage("bob", 7, spool.Path, spool.Length, Maildir.NewName(spool.Length)), session.Ref);
         Assert.Equal(7, session.ExpectMsg<MessageDelivered>().CorrelationId);
         ExpectTerminated(mailbox);
         spool.Dispose();
@@ -202,7 +246,7 @@ public sealed class MailboxActorSpec : TestKit
         var spool = Spool.Create(_options.DataRoot, $"{mailbox}-{correlation}-{Guid.NewGuid():N}");
         spool.Write(System.Text.Encoding.ASCII.GetBytes(text));
         Assert.True(spool.Complete());
-        router.Tell(new DeliverMessage(mailbox, correlation, spool.Path, spool.Length), probe.Ref);
+        router.Tell(new DeliverMessage(mailbox, correlation, spool.Path, spool.Length, Maildir.NewName(spool.Length)), probe.Ref);
         var name = probe.ExpectMsg<MessageDelivered>().FileName;
         spool.Dispose();
         return name;

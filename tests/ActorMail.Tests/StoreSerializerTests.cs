@@ -22,7 +22,7 @@ public sealed class StoreSerializerTests : TestKit
 
     /// <summary>One example of each store message, with every field set to something other than its default.</summary>
     public static TheoryData<IStoreMessage> Examples => new(
-        new DeliverMessage("alice", 7, "/mail/.spool/3a306dff2815.1.n1", 1234),
+        new DeliverMessage("alice", 7, "/mail/.spool/3a306dff2815.1.n1", 1234, "1764653401.M1P2Q3.host,S=1234"),
         new MessageDelivered("alice", 7, "1764653401.M1P2Q3.host,S=1234"),
         new DeliveryFailed("alice", 7, StoreFailure.Full, "No space left on device"),
         new RetractMessage("alice", "1764653401.M1P2Q3.host,S=1234"),

@@ -33,7 +33,9 @@ public sealed class StoreTests : IDisposable
         Assert.True(spool.Complete());
         var alice = new Maildir(_root, "alice");
         alice.EnsureExists();
-        var name = alice.Deliver(spool.Path, spool.Length);
+        var name = Maildir.NewName(spool.Length);
+        Assert.True(alice.Deliver(spool.Path, name));
+        Assert.False(alice.Deliver(spool.Path, name), "a second link of the same name finds the first");
         spool.Dispose();
 
         Assert.Equal("Subject: x\r\n\r\nbody\r\n", File.ReadAllText(Path.Combine(alice.New, name)));

@@ -183,24 +183,24 @@ def check_ledger(load, mail_root):
 
 def served_again(load, node, user, since, bound_s=RECOVERY_BOUND_S):
     """Seconds from `since` (a monotonic time) until a message to `user` through `node` got 250.
-    A probe a second, each in its own thread: one sent while the mailbox's home is dead waits for
-    the store timeout, so the first that succeeds tells when service came back. The probes join
-    the load's ledger."""
+    A probe a second, each in its own thread: one sent while the mailbox's home is dead waits (its
+    session asks the mailbox again until it is served or the store timeout passes), so the first
+    250 to arrive tells when service came back. The probes join the load's ledger."""
     served = []
 
-    def probe(sent_at):
+    def probe():
         marker = f"probe-{uuid.uuid4().hex[:12]}"
         outcome = send(node.smtp_port, user, marker)
         with load.lock:
             load.outcomes[marker] = (outcome, user, node.name)
             if outcome == "ok":
-                served.append(sent_at - since)
+                served.append(time.monotonic() - since)
 
     probes = []
     while not served:
         if time.monotonic() - since > bound_s:
             raise AssertionError(f"{user} not served through {node.name} within {bound_s} s")
-        probes.append(threading.Thread(target=probe, args=(time.monotonic(),), daemon=True))
+        probes.append(threading.Thread(target=probe, daemon=True))
         probes[-1].start()
         time.sleep(1.0)
     for p in probes:

@@ -55,7 +55,14 @@ public abstract record SmtpEffect
     public sealed record Deliver(ImmutableArray<string> Mailboxes) : SmtpEffect;
 
     /// <summary>The message is answered (stored, refused at its end, or failed in a mailbox): drop the spool, and take back <paramref name="TakeBack"/> (copies of a message that got no 250). A session that closes drops its spool with it.</summary>
-    public sealed record Settle(bool Stored, ImmutableArray<StoredCopy> TakeBack) : SmtpEffect;
+    public sealed record Settle(bool Stored, ImmutableArray<StoredCopy> TakeBack) : SmtpEffect
+    {
+        /// <summary>Mailboxes that never answered a message answered 451: take back the copy each may hold under the name the delivery gave it.</summary>
+        public ImmutableArray<string> Unanswered { get; init; } = [];
+    }
+
+    /// <summary>Ask <paramref name="Mailboxes"/> again for the copy they have not answered: a request to a mailbox on another node can be lost (a shard handed off, a node not yet downed). A mailbox that already holds the copy answers as stored.</summary>
+    public sealed record Resend(ImmutableArray<string> Mailboxes) : SmtpEffect;
 
     /// <summary>Take back one copy that a mailbox stored after its message was answered 451.</summary>
     public sealed record Retract(StoredCopy Copy) : SmtpEffect;
@@ -348,29 +355,56 @@ public sealed class SmtpDecider : ISessionDecider<SmtpState, SmtpConversation, S
         };
     }
 
-    /// <summary>A recipient's mailbox stored its copy; the message is answered once every mailbox has.</summary>
-    public static SmtpDecision MailboxStored(SmtpConversation data, StoredCopy copy) =>
-        Answered(data, data.Delivery! with { Awaiting = data.Delivery.Awaiting.Remove(copy.Mailbox), Kept = data.Delivery.Kept.Add(copy) });
+    /// <summary>
+    /// A recipient's mailbox stored its copy; the message is answered once every mailbox has. A
+    /// request asked again can be answered twice: the second answer counts for nothing.
+    /// </summary>
+    public static SmtpDecision MailboxStored(SmtpConversation data, StoredCopy copy)
+    {
+        var delivery = data.Delivery!;
+        return delivery.Kept.Contains(copy)
+            ? new SmtpDecision(SmtpState.Storing, data, [])
+            : Answered(data, delivery with { Awaiting = delivery.Awaiting.Remove(copy.Mailbox), Kept = delivery.Kept.Add(copy) });
+    }
 
-    /// <summary>A recipient's mailbox could not store its copy: the message will be answered as failed, and the copies kept so far taken back.</summary>
+    /// <summary>A recipient's mailbox could not store its copy: the message will be answered as failed, and the copies kept so far taken back. Only a mailbox's first answer counts.</summary>
     public static SmtpDecision MailboxFailed(SmtpConversation data, string mailbox, StoreFailure failure)
     {
         var delivery = data.Delivery!;
+        if (!delivery.Awaiting.Contains(mailbox))
+        {
+            return new SmtpDecision(SmtpState.Storing, data, []);
+        }
+
         var worst = delivery.Failure == StoreFailure.Full ? StoreFailure.Full : failure;
         return Answered(data, delivery with { Awaiting = delivery.Awaiting.Remove(mailbox), Failure = worst });
     }
 
-    /// <summary>Not every mailbox answered within the store timeout: the message fails; copies that come later are taken back (<see cref="LateDelivery"/>).</summary>
-    public static SmtpDecision StoreTimedOut(SmtpConversation data) =>
-        Answered(data, data.Delivery! with { Awaiting = [], Failure = data.Delivery.Failure ?? StoreFailure.Error });
+    /// <summary>The resend interval passed while storing: the mailboxes that have not answered are asked again.</summary>
+    public static SmtpDecision ResendDue(SmtpState state, SmtpConversation data) =>
+        state == SmtpState.Storing && data.Delivery is { Awaiting.IsEmpty: false } delivery
+            ? new(state, data, [], new SmtpEffect.Resend([.. delivery.Awaiting])) { Notes = [SmtpNote.AskingAgain(delivery.Awaiting.Order(StringComparer.Ordinal))] }
+            : new(state, data, []);
+
+    /// <summary>Not every mailbox answered within the store timeout: the message fails; the copies kept, and any the silent mailboxes may hold, are taken back, and copies that come later too (<see cref="LateDelivery"/>).</summary>
+    public static SmtpDecision StoreTimedOut(SmtpConversation data)
+    {
+        var delivery = data.Delivery!;
+        var decision = Answered(data, delivery with { Awaiting = [], Failure = delivery.Failure ?? StoreFailure.Error });
+        return decision.Effect is SmtpEffect.Settle settle
+            ? decision with { Effect = settle with { Unanswered = [.. delivery.Awaiting] } }
+            : decision;
+    }
 
     /// <summary>The spool could not be finished (written and flushed), so no mailbox was asked.</summary>
     public static SmtpDecision SpoolFailed(SmtpConversation data, StoreFailure failure) =>
         Answered(data, data.Delivery! with { Awaiting = [], Failure = failure });
 
-    /// <summary>A mailbox stored a copy of a message already answered 451 (after the store timeout): the client will retry, so it is taken back.</summary>
-    public static SmtpDecision LateDelivery(SmtpState state, SmtpConversation data, StoredCopy copy) =>
-        new(state, data, [], new SmtpEffect.Retract(copy)) { Notes = [SmtpNote.LateCopyTakenBack(copy.Mailbox)] };
+    /// <summary>A mailbox answered after its message was settled: a copy of a message answered 451 is taken back, since the client will retry; a second answer for a message answered 250 (a request asked again) changes nothing.</summary>
+    public static SmtpDecision LateDelivery(SmtpState state, SmtpConversation data, StoredCopy copy, bool messageStored) =>
+        messageStored
+            ? new(state, data, [])
+            : new(state, data, [], new SmtpEffect.Retract(copy)) { Notes = [SmtpNote.LateCopyTakenBack(copy.Mailbox)] };
 
     /// <summary>Every recipient's mailbox stored the message; as Postfix counts errors "without delivering mail", the bad and junk counts start again.</summary>
     public static SmtpDecision Stored(SmtpConversation data, string queueId) =>

@@ -26,6 +26,10 @@ public static class SmtpNote
     /// <summary>A mailbox stored its copy after the message was answered 451: the copy is taken back.</summary>
     public static SessionNote LateCopyTakenBack(string mailbox) => new("Late delivery to {Mailbox} taken back", [mailbox], NoteLevel.Warning);
 
+    /// <summary>Mailboxes that have not answered a delivery within the resend interval are asked again.</summary>
+    public static SessionNote AskingAgain(IEnumerable<string> mailboxes) =>
+        new("Mailboxes {Mailboxes} have not answered; asking again", [string.Join(",", mailboxes)], NoteLevel.Warning);
+
     /// <summary>AUTH succeeded: the session is signed in as <paramref name="user"/>.</summary>
     public static SessionNote SignedIn(string user) => new("{User} authenticated", [MailboxName.ForLog(user)]);
 

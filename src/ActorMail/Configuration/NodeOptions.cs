@@ -222,6 +222,7 @@ public sealed record JournalOptions(int Sessions, int Commands, int ReplyLines, 
 /// <param name="MaxFrameSize">Largest message between two nodes, in octets.</param>
 /// <param name="PassivateIdleAfter">A mailbox actor idle this long stops, unless its maildrop is held.</param>
 /// <param name="StaleAfter">A spool or tmp/ file of another node untouched this long is swept at start.</param>
+/// <param name="StoreResendInterval">How often an SMTP session asks again the mailboxes that have not answered a delivery.</param>
 public sealed record ClusterOptions(
     bool Enabled,
     string Host,
@@ -232,7 +233,8 @@ public sealed record ClusterOptions(
     TimeSpan StableAfter,
     int MaxFrameSize,
     TimeSpan PassivateIdleAfter,
-    TimeSpan StaleAfter)
+    TimeSpan StaleAfter,
+    TimeSpan StoreResendInterval)
 {
     /// <summary>The actor system's name: one cluster's nodes must all use it, and it is part of every seed's address.</summary>
     public const string SystemName = "actormail";
@@ -257,12 +259,14 @@ public sealed record ClusterOptions(
             StableAfter: c.GetTimeSpan("stable-after"),
             MaxFrameSize: c.GetInt("max-frame-size"),
             PassivateIdleAfter: c.GetTimeSpan("passivate-idle-after"),
-            StaleAfter: c.GetTimeSpan("stale-after"));
+            StaleAfter: c.GetTimeSpan("stale-after"),
+            StoreResendInterval: c.GetTimeSpan("store-resend-interval"));
         NodeOptions.PortNumber(options.Port, $"{section}.port");
         NodeOptions.Positive(options.Shards, $"{section}.shards");
         NodeOptions.Positive(options.StableAfter.Ticks, $"{section}.stable-after");
         NodeOptions.Positive(options.PassivateIdleAfter.Ticks, $"{section}.passivate-idle-after");
         NodeOptions.Positive(options.StaleAfter.Ticks, $"{section}.stale-after");
+        NodeOptions.Positive(options.StoreResendInterval.Ticks, $"{section}.store-resend-interval");
         if (string.IsNullOrWhiteSpace(options.Host))
         {
             throw new ConfigurationException($"{section}.host must not be empty");

@@ -26,6 +26,7 @@ namespace ActorMail.Smtp;
 public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, SmtpDecision, SmtpDecider>
 {
     private const string StoreTimer = "store-timeout";
+    private const string ResendTimer = "store-resend";
     private const string AuthTimer = "auth-delay";
 
     private readonly NodeOptions _node;
@@ -39,6 +40,13 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     private Spool? _spool;
     private long _correlation;
     private long _check;
+
+    // The name every copy of the message being stored gets in its Maildir's new/.
+    private string? _fileName;
+
+    // Messages of this session answered 451: a copy that arrives for one later is taken back,
+    // while a late second answer for a message answered 250 is a request asked again.
+    private readonly HashSet<long> _failed = [];
 
     public SmtpSession(SessionStart start, NodeOptions options, SmtpPolicy policy, IActorRef mailboxes, IActorRef? passwords = null, SessionTls? tls = null)
         : base(start, options.Smtp, "SMTP", SmtpDecider.Connect(policy, start.Admission, start.SessionId, start.IsLoopback, start.ImplicitTls), tls)
@@ -89,12 +97,14 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             case MessageDelivered d when current && d.CorrelationId == _correlation:
                 return SmtpDecider.MailboxStored(data, new StoredCopy(d.Mailbox, d.FileName));
             case MessageDelivered late:
-                return SmtpDecider.LateDelivery(state, data, new StoredCopy(late.Mailbox, late.FileName));
+                return SmtpDecider.LateDelivery(state, data, new StoredCopy(late.Mailbox, late.FileName), messageStored: !_failed.Contains(late.CorrelationId));
             case DeliveryFailed f when current && f.CorrelationId == _correlation:
                 return SmtpDecider.MailboxFailed(data, f.Mailbox, f.Failure);
             case StoreTimedOut when current:
                 Log.Error("Mailboxes did not answer within {Timeout}", _options.StoreTimeout);
                 return SmtpDecider.StoreTimedOut(data);
+            case ResendDue:
+                return SmtpDecider.ResendDue(state, data);
             case AuthCommands.PasswordChecked c when state == SmtpState.Verifying && c.CorrelationId == _check:
                 return SmtpDecider.PasswordChecked(data, c.Outcome);
             case AuthDelayOver when state == SmtpState.AuthDelay:
@@ -115,18 +125,32 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
                 Log.Error("Spool write failed: {Reason}", _spool.Failure!.Message);
                 return Run(SmtpDecider.SpoolFailed(decision.Data, StoreErrors.Classify(_spool.Failure!)), replies);
             case SmtpEffect.Deliver deliver:
-                foreach (var mailbox in deliver.Mailboxes)
+                _fileName = Maildir.NewName(_spool.Length);
+                Deliver(deliver.Mailboxes);
+                SetTimer(StoreTimer, StoreTimedOut.Instance, _options.StoreTimeout, repeat: false);
+
+                // Only between nodes can a request be lost; a local mailbox answers every one.
+                if (_node.Cluster.Enabled)
                 {
-                    _mailboxes.Tell(new DeliverMessage(mailbox, _correlation, _spool.Path, _spool.Length));
+                    SetTimer(ResendTimer, ResendDue.Instance, _node.Cluster.StoreResendInterval, repeat: true);
                 }
 
-                SetTimer(StoreTimer, StoreTimedOut.Instance, _options.StoreTimeout, repeat: false);
+                break;
+            case SmtpEffect.Resend resend:
+                Deliver(resend.Mailboxes);
                 break;
             case SmtpEffect.Settle settle:
                 CancelTimer(StoreTimer);
+                CancelTimer(ResendTimer);
                 _metrics.MessageAnswered(settle.Stored, decision.Replies[0].Code, _spool?.Length ?? 0);
                 DropSpool();
+                if (!settle.Stored)
+                {
+                    _failed.Add(_correlation);
+                }
+
                 Retract(settle.TakeBack);
+                Retract(settle.Unanswered.Select(mailbox => new StoredCopy(mailbox, _fileName!)));
                 break;
             case SmtpEffect.Retract late:
                 Retract([late.Copy]);
@@ -180,6 +204,14 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
             data.Mail!.From, data.ClientName!, Start.Address, _node.Hostname, data.Extended, Start.SessionId, DateTimeOffset.Now));
     }
 
+    private void Deliver(IEnumerable<string> mailboxes)
+    {
+        foreach (var mailbox in mailboxes)
+        {
+            _mailboxes.Tell(new DeliverMessage(mailbox, _correlation, _spool!.Path, _spool.Length, _fileName!));
+        }
+    }
+
     private void Retract(IEnumerable<StoredCopy> copies)
     {
         foreach (var copy in copies)
@@ -197,6 +229,11 @@ public sealed class SmtpSession : SessionShell<SmtpState, SmtpConversation, Smtp
     private sealed record StoreTimedOut
     {
         public static StoreTimedOut Instance { get; } = new();
+    }
+
+    private sealed record ResendDue
+    {
+        public static ResendDue Instance { get; } = new();
     }
 
     private sealed record AuthDelayOver

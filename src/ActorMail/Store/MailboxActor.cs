@@ -66,7 +66,7 @@ public sealed class MailboxActor : ReceiveActor
         {
             if (_maildir.Retract(m.FileName))
             {
-                _log.Warning("Retracted {FileName} from {Mailbox} after a failed multi-recipient delivery", m.FileName, m.Mailbox);
+                _log.Warning("Retracted {FileName} from {Mailbox}: its message was answered 451", m.FileName, m.Mailbox);
                 Publish(new MessageRemoved(m.Mailbox, UidOf(m.FileName)));
             }
         });
@@ -242,7 +242,12 @@ public sealed class MailboxActor : ReceiveActor
                         Native.FsyncFile(d.Request.SpoolPath);
                     }
 
-                    d.FileName = _maildir.Deliver(d.Request.SpoolPath, d.Request.Size);
+                    d.Linked = _maildir.Deliver(d.Request.SpoolPath, d.Request.FileName);
+                    d.InNew = true;
+                    if (!d.Linked)
+                    {
+                        _log.Info("{FileName} is already in {Mailbox}: a delivery asked again is answered as stored", d.Request.FileName, d.Request.Mailbox);
+                    }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -251,7 +256,8 @@ public sealed class MailboxActor : ReceiveActor
                 }
             }
 
-            if (_batch.Any(d => d.FileName is not null))
+            // An entry an earlier request linked is synced again too: its node may have died first.
+            if (_batch.Any(d => d.InNew))
             {
                 _maildir.SyncNew();
             }
@@ -259,8 +265,11 @@ public sealed class MailboxActor : ReceiveActor
             foreach (var d in _batch.Where(d => !d.Answered))
             {
                 d.Answered = true;
-                d.Sender.Tell(new MessageDelivered(d.Request.Mailbox, d.Request.CorrelationId, d.FileName!));
-                Publish(new MessageArrived(d.Request.Mailbox, UidOf(d.FileName!), d.Request.Size));
+                d.Sender.Tell(new MessageDelivered(d.Request.Mailbox, d.Request.CorrelationId, d.Request.FileName));
+                if (d.Linked)
+                {
+                    Publish(new MessageArrived(d.Request.Mailbox, UidOf(d.Request.FileName), d.Request.Size));
+                }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -278,13 +287,14 @@ public sealed class MailboxActor : ReceiveActor
         }
     }
 
-    // Not known to be durable: a copy already linked is taken back, so that the retry the 451
-    // asks for cannot duplicate it.
+    // Not known to be durable: a copy this request linked is taken back, so that the retry the
+    // 451 asks for cannot duplicate it. One an earlier request linked may already have been
+    // answered as stored, so it stays.
     private void Fail(Delivery d, StoreFailure failure, string why)
     {
-        if (d.FileName is { } name)
+        if (d.Linked)
         {
-            TryRetract(name);
+            TryRetract(d.Request.FileName);
         }
 
         d.Answered = true;
@@ -426,7 +436,11 @@ public sealed class MailboxActor : ReceiveActor
 
         public DeliverMessage Request { get; } = request;
 
-        public string? FileName { get; set; }
+        // This request made the link in new/.
+        public bool Linked { get; set; }
+
+        // new/ holds the name, linked by this request or an earlier one.
+        public bool InNew { get; set; }
 
         public bool Answered { get; set; }
     }

@@ -59,16 +59,36 @@ public sealed class Maildir
     }
 
     /// <summary>
-    /// Delivers a complete, durable spool file: a hard link under a new unique name in new/. A
-    /// link never replaces an existing name and shows the file whole, which is what the
-    /// write-in-tmp-then-rename step of Maildir exists for, so tmp/ is not needed. The entry is
-    /// durable only after the mailbox actor's sync of the batch. Returns the file name.
+    /// A new unique Maildir name for a message of <paramref name="size"/> octets, made by the
+    /// session that delivers it: every recipient's copy and every request asked again carry the
+    /// same name, so a mailbox can tell a copy it already holds.
     /// </summary>
-    public string Deliver(string spoolPath, long size)
+    public static string NewName(long size) =>
+        MaildirName.Build(DateTimeOffset.UtcNow, ProcessId, Interlocked.Increment(ref _sequence), Host, size);
+
+    /// <summary>
+    /// Delivers a complete, durable spool file: a hard link named <paramref name="name"/> in new/.
+    /// A link never replaces an existing name and shows the file whole, which is what the
+    /// write-in-tmp-then-rename step of Maildir exists for, so tmp/ is not needed. The entry is
+    /// durable only after the mailbox actor's sync of the batch. False if new/ already holds the
+    /// name: an earlier request for the same delivery (perhaps served on a node since gone) linked it.
+    /// </summary>
+    public bool Deliver(string spoolPath, string name)
     {
-        var name = MaildirName.Build(DateTimeOffset.UtcNow, ProcessId, Interlocked.Increment(ref _sequence), Host, size);
-        Native.Link(spoolPath, Path.Combine(New, name));
-        return name;
+        if (name.Length == 0 || name[0] == '.' || Path.GetFileName(name) != name)
+        {
+            throw new IOException($"not a Maildir file name: {name}");
+        }
+
+        try
+        {
+            Native.Link(spoolPath, Path.Combine(New, name));
+            return true;
+        }
+        catch (NativeIOException e) when (e.Errno == Native.EEXIST)
+        {
+            return false;
+        }
     }
 
     /// <summary>Makes every entry linked into new/ so far durable.</summary>

@@ -9,6 +9,9 @@ internal static partial class Native
     private const int ODirectory = 0x10000;
     private const int OCloexec = 0x80000;
 
+    /// <summary>errno for "file exists".</summary>
+    public const int EEXIST = 17;
+
     /// <summary>errno for "no space left on device".</summary>
     public const int ENOSPC = 28;
 

@@ -17,8 +17,8 @@ public static class StoreCommands
     /// <summary>Anything the router forwards by mailbox id.</summary>
     public interface IMailboxCommand : IStoreMessage;
 
-    /// <summary>Store the complete, fsynced spool file as a new message in <see cref="Mailbox"/>.</summary>
-    public sealed record DeliverMessage(string Mailbox, long CorrelationId, string SpoolPath, long Size) : IMailboxCommand;
+    /// <summary>Store the complete spool file as a new message in <see cref="Mailbox"/>, named <see cref="FileName"/> in new/; asked again, a mailbox that holds that name answers as stored.</summary>
+    public sealed record DeliverMessage(string Mailbox, long CorrelationId, string SpoolPath, long Size, string FileName) : IMailboxCommand;
 
     /// <summary>The message is durable in new/ under <see cref="FileName"/>.</summary>
     public sealed record MessageDelivered(string Mailbox, long CorrelationId, string FileName) : IStoreMessage;

@@ -27,8 +27,8 @@ public sealed class StoreSerializer : SerializerWithStringManifest
     // One entry per message type: its manifest, how to write its fields, how to read them back.
     private static readonly Codec[] Codecs =
     [
-        Of<DeliverMessage>("dm", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); w.Write(m.SpoolPath); w.Write(m.Size); },
-            r => new DeliverMessage(r.ReadString(), r.ReadInt64(), r.ReadString(), r.ReadInt64())),
+        Of<DeliverMessage>("dm", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); w.Write(m.SpoolPath); w.Write(m.Size); w.Write(m.FileName); },
+            r => new DeliverMessage(r.ReadString(), r.ReadInt64(), r.ReadString(), r.ReadInt64(), r.ReadString())),
         Of<MessageDelivered>("md", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); w.Write(m.FileName); },
             r => new MessageDelivered(r.ReadString(), r.ReadInt64(), r.ReadString())),
         Of<DeliveryFailed>("df", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); w.Write((int)m.Failure); w.Write(m.Reason); },

@@ -104,10 +104,89 @@ public class SmtpStoreTests
     {
         var timedOut = SmtpDecider.StoreTimedOut(Storing("alice", "bob").Data);
 
-        var late = SmtpDecider.LateDelivery(timedOut.State, timedOut.Data, BobCopy);
+        var late = SmtpDecider.LateDelivery(timedOut.State, timedOut.Data, BobCopy, messageStored: false);
 
         Assert.Equal((SmtpState.Ready, timedOut.Data, ""), (late.State, late.Data, Wire(late)));
         Assert.Equal(new SmtpEffect.Retract(BobCopy), late.Effect);
+    }
+
+    [Fact]
+    public void TheStoreTimeoutAlsoNamesTheMailboxesThatNeverAnswered()
+    {
+        var one = SmtpDecider.MailboxStored(Storing("alice", "bob", "carol").Data, AliceCopy);
+
+        var timedOut = SmtpDecider.StoreTimedOut(one.Data);
+
+        // Their copy may exist although the answer never came (a node died after storing it).
+        Assert.Equal(["bob", "carol"], Assert.IsType<SmtpEffect.Settle>(timedOut.Effect).Unanswered.Order().ToArray());
+    }
+
+    [Fact]
+    public void AMailboxThatAnswersTwiceIsCountedOnce()
+    {
+        var one = SmtpDecider.MailboxStored(Storing("alice", "bob").Data, AliceCopy);
+
+        var again = SmtpDecider.MailboxStored(one.Data, AliceCopy);
+
+        Assert.Equal((SmtpState.Storing, "", null), (again.State, Wire(again), again.Effect));
+        Assert.Equal([AliceCopy], again.Data.Delivery!.Kept.ToArray());
+        var both = SmtpDecider.MailboxStored(again.Data, BobCopy);
+        Assert.Equal("250 2.0.0 OK: queued as s7.1\r\n", Wire(both));
+    }
+
+    [Fact]
+    public void AFailureAfterAMailboxStoredItsCopyChangesNothing()
+    {
+        var one = SmtpDecider.MailboxStored(Storing("alice", "bob").Data, AliceCopy);
+
+        var late = SmtpDecider.MailboxFailed(one.Data, "alice", StoreFailure.Error);
+        var both = SmtpDecider.MailboxStored(late.Data, BobCopy);
+
+        Assert.Equal("250 2.0.0 OK: queued as s7.1\r\n", Wire(both));
+    }
+
+    [Fact]
+    public void ACopyStoredAfterItsMailboxFailedIsTakenBackWithTheRest()
+    {
+        var failed = SmtpDecider.MailboxFailed(Storing("alice", "bob").Data, "alice", StoreFailure.Error);
+        var stored = SmtpDecider.MailboxStored(failed.Data, AliceCopy);
+
+        var settled = SmtpDecider.MailboxStored(stored.Data, BobCopy);
+
+        Assert.StartsWith("451 4.3.0", Wire(settled), StringComparison.Ordinal);
+        Assert.Equal([AliceCopy, BobCopy], Assert.IsType<SmtpEffect.Settle>(settled.Effect).TakeBack.ToArray());
+    }
+
+    [Fact]
+    public void MailboxesThatHaveNotAnsweredAreAskedAgain()
+    {
+        var one = SmtpDecider.MailboxStored(Storing("alice", "bob", "carol").Data, AliceCopy);
+
+        var due = SmtpDecider.ResendDue(SmtpState.Storing, one.Data);
+
+        Assert.Equal((SmtpState.Storing, one.Data, ""), (due.State, due.Data, Wire(due)));
+        Assert.Equal(["bob", "carol"], Assert.IsType<SmtpEffect.Resend>(due.Effect).Mailboxes.Order().ToArray());
+        Assert.Equal("Mailboxes bob,carol have not answered; asking again", Assert.Single(due.Notes).ToString());
+    }
+
+    [Fact]
+    public void NothingIsAskedAgainOnceTheMessageIsAnswered()
+    {
+        var stored = SmtpDecider.MailboxStored(Storing("alice").Data, AliceCopy);
+
+        var due = SmtpDecider.ResendDue(stored.State, stored.Data);
+
+        Assert.Equal((SmtpState.Ready, stored.Data, "", null), (due.State, due.Data, Wire(due), due.Effect));
+    }
+
+    [Fact]
+    public void ALateAnswerForAStoredMessageIsNotTakenBack()
+    {
+        var stored = SmtpDecider.MailboxStored(Storing("alice").Data, AliceCopy);
+
+        var late = SmtpDecider.LateDelivery(stored.State, stored.Data, AliceCopy, messageStored: true);
+
+        Assert.Equal((SmtpState.Ready, stored.Data, "", null), (late.State, late.Data, Wire(late), late.Effect));
     }
 
     [Theory]
