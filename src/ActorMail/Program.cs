@@ -218,7 +218,7 @@ public static class Program
         string json;
         try
         {
-            json = await ClusterQuery.AskAsync(node, options.Cluster.Host, Option(args, "--mailbox"), options.ShutdownTimeout).ConfigureAwait(false);
+            json = await ClusterQuery.AskAsync(node, options.Cluster.Host, Option(args, "--mailbox"), options.Cluster.QueryTimeout).ConfigureAwait(false);
         }
         catch (Akka.Actor.AskTimeoutException)
         {

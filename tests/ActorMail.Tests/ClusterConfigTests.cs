@@ -62,6 +62,9 @@ public sealed class ClusterConfigTests
     [InlineData("actormail.cluster.stable-after = 0s", "actormail.cluster.stable-after")]
     [InlineData("actormail.cluster.max-frame-size = 1000", "actormail.cluster.max-frame-size")]
     [InlineData("actormail.smtp.listen-backlog = 0", "actormail.smtp.listen-backlog")]
+    [InlineData("actormail.cluster.store-resend-interval = 0s", "actormail.cluster.store-resend-interval")]
+    [InlineData("actormail.cluster.shard-stats-timeout = 0s", "actormail.cluster.shard-stats-timeout")]
+    [InlineData("actormail.cluster.query-timeout = 3s", "actormail.cluster.query-timeout")]
     public void Bad_cluster_values_are_refused_naming_the_key(string hocon, string expected)
     {
         var e = Assert.Throws<ConfigurationException>(() => NodeOptions.FromConfig(NodeConfig.Load(overrideText: hocon, environment: NoEnvironment)));

@@ -67,7 +67,10 @@ public sealed class ClusterWatcher : ReceiveActor
             if (mailbox.Length > 0)
             {
                 var shard = extractor.ShardId(mailbox, new StoreCommands.CountMessages(mailbox, 0));
-                var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(3)), TimeSpan.FromSeconds(5)).ConfigureAwait(true);
+                // The region answers within the stats timeout with what the regions it reached
+                // told it; the ask's own bound is the command's, for a region that never answers.
+                var stats = await region.Ask<ClusterShardingStats>(
+                    new GetClusterShardingStats(options.Cluster.ShardStatsTimeout), options.Cluster.QueryTimeout).ConfigureAwait(true);
                 host = stats.Regions.Where(r => r.Value.Stats.ContainsKey(shard)).Select(r => r.Key.ToString()).FirstOrDefault();
             }
 

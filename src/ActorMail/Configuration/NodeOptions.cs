@@ -223,6 +223,8 @@ public sealed record JournalOptions(int Sessions, int Commands, int ReplyLines, 
 /// <param name="PassivateIdleAfter">A mailbox actor idle this long stops, unless its maildrop is held.</param>
 /// <param name="StaleAfter">A spool or tmp/ file of another node untouched this long is swept at start.</param>
 /// <param name="StoreResendInterval">How often an SMTP session asks again the mailboxes that have not answered a delivery.</param>
+/// <param name="QueryTimeout">How long <c>actormail cluster</c> waits for the node it asks.</param>
+/// <param name="ShardStatsTimeout">How long the asked node waits for the other nodes' shard regions to say which shards they host.</param>
 public sealed record ClusterOptions(
     bool Enabled,
     string Host,
@@ -234,7 +236,9 @@ public sealed record ClusterOptions(
     int MaxFrameSize,
     TimeSpan PassivateIdleAfter,
     TimeSpan StaleAfter,
-    TimeSpan StoreResendInterval)
+    TimeSpan StoreResendInterval,
+    TimeSpan QueryTimeout,
+    TimeSpan ShardStatsTimeout)
 {
     /// <summary>The actor system's name: one cluster's nodes must all use it, and it is part of every seed's address.</summary>
     public const string SystemName = "actormail";
@@ -260,13 +264,21 @@ public sealed record ClusterOptions(
             MaxFrameSize: c.GetInt("max-frame-size"),
             PassivateIdleAfter: c.GetTimeSpan("passivate-idle-after"),
             StaleAfter: c.GetTimeSpan("stale-after"),
-            StoreResendInterval: c.GetTimeSpan("store-resend-interval"));
+            StoreResendInterval: c.GetTimeSpan("store-resend-interval"),
+            QueryTimeout: c.GetTimeSpan("query-timeout"),
+            ShardStatsTimeout: c.GetTimeSpan("shard-stats-timeout"));
         NodeOptions.PortNumber(options.Port, $"{section}.port");
         NodeOptions.Positive(options.Shards, $"{section}.shards");
         NodeOptions.Positive(options.StableAfter.Ticks, $"{section}.stable-after");
         NodeOptions.Positive(options.PassivateIdleAfter.Ticks, $"{section}.passivate-idle-after");
         NodeOptions.Positive(options.StaleAfter.Ticks, $"{section}.stale-after");
         NodeOptions.Positive(options.StoreResendInterval.Ticks, $"{section}.store-resend-interval");
+        NodeOptions.Positive(options.ShardStatsTimeout.Ticks, $"{section}.shard-stats-timeout");
+        if (options.QueryTimeout <= options.ShardStatsTimeout)
+        {
+            throw new ConfigurationException($"{section}.query-timeout must be longer than {section}.shard-stats-timeout");
+        }
+
         if (string.IsNullOrWhiteSpace(options.Host))
         {
             throw new ConfigurationException($"{section}.host must not be empty");
