@@ -341,6 +341,39 @@ def test_a_stalled_handshake_meets_its_timeout(strict):
         time.sleep(0.1)
 
 
+def test_a_handshake_that_drips_meets_the_same_timeout(strict):
+    """A client that keeps sending, a byte of its ClientHello at a time, gets no more time than
+    one that sends nothing: the handshake timeout is a deadline, not an idle timer."""
+    hello = ssl.MemoryBIO()
+    tls = ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), hello, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    client_hello = hello.read()
+    assert len(client_hello) > 100
+    with socket.create_connection((strict.host, strict.smtps_port), timeout=10) as s:
+        began = time.monotonic()
+        closed = False
+        for b in client_hello:
+            try:
+                s.sendall(bytes([b]))
+            except OSError:
+                closed = True
+                break
+            s.settimeout(0.25)
+            try:
+                if s.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = True
+                break
+            assert time.monotonic() - began < 5, "still open 5 s into a 1 s handshake timeout"
+        assert closed, "the whole ClientHello was sent one byte at a time and the connection stayed open"
+        assert time.monotonic() - began < 5
+
+
 def test_the_generated_certificate_is_kept_under_the_mail_root_and_its_fingerprint_logged(node):
     pem = node.mail_root / ".tls" / "generated.pem"
     assert pem.exists() and pem.stat().st_mode & 0o077 == 0
