@@ -183,6 +183,17 @@ public static class Program
             ports.Add(options.Http.Port);
         }
 
+        // The implicit-TLS ports (RFC 8314), where configured and TLS is on.
+        if (options.Tls.Enabled && options.RunsSmtp && options.Tls.SmtpPort is { } smtps)
+        {
+            ports.Add(smtps);
+        }
+
+        if (options.Tls.Enabled && options.RunsPop3 && options.Tls.Pop3Port is { } pop3s)
+        {
+            ports.Add(pop3s);
+        }
+
         foreach (var port in ports.Where(p => p != 0))
         {
             var endpoint = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(options.Bind), port);

@@ -58,3 +58,17 @@ def test_port_in_use_gives_one_clear_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == f"actormail: cannot listen on 127.0.0.1:{port}: address already in use"
     assert "Exception" not in result.stdout + result.stderr
+
+
+def test_an_implicit_tls_port_in_use_is_refused_like_the_others(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        config = tmp_path / "tls.conf"
+        config.write_text(f"actormail.tls.smtp-port = {port}\n")
+        result = run(["serve", "--config", str(config)],
+                     env={"ACTORMAIL_SMTP_PORT": "0", "ACTORMAIL_POP3_PORT": "0", "ACTORMAIL_HTTP_PORT": "0",
+                          "ACTORMAIL_DATA": str(tmp_path / "mail"), "ACTORMAIL_LOGS": str(tmp_path / "logs")})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip() == f"actormail: cannot listen on 127.0.0.1:{port}: address already in use"

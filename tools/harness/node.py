@@ -116,6 +116,9 @@ class Node:
         self.http_port = bound_port(self.ready.get("http"), self.requested_http_port)
         # The cluster address remoting bound ("host:port"), or None for a node that runs alone.
         self.cluster_address = self.ready.get("cluster")
+        # The implicit-TLS ports (RFC 8314), or None where they are off.
+        self.smtps_port = bound_port(self.ready.get("smtps"), None)
+        self.pop3s_port = bound_port(self.ready.get("pop3s"), None)
         return self
 
     def stop(self, timeout=15.0):

@@ -35,13 +35,30 @@ public sealed record RunningNode(
     HttpActors? Http,
     string? ClusterEndpoint = null)
 {
+    /// <summary>The implicit-TLS SMTP listener (RFC 8314), or null when none is configured.</summary>
+    public IActorRef? SmtpsListener { get; init; }
+
+    /// <summary>Completes with the implicit-TLS SMTP address; null when there is no such listener.</summary>
+    public Task<EndPoint>? SmtpsBound { get; init; }
+
+    /// <summary>The implicit-TLS POP3 listener, or null when none is configured.</summary>
+    public IActorRef? Pop3sListener { get; init; }
+
+    /// <summary>Completes with the implicit-TLS POP3 address; null when there is no such listener.</summary>
+    public Task<EndPoint>? Pop3sBound { get; init; }
+
+    /// <summary>Every listener of this process, the implicit-TLS ones included.</summary>
+    public IReadOnlyList<IActorRef> Listeners => [.. new[] { SmtpListener, Pop3Listener, SmtpsListener, Pop3sListener }.OfType<IActorRef>()];
+
+    private IEnumerable<Task<EndPoint>> AllBound => new[] { SmtpBound, Pop3Bound, SmtpsBound, Pop3sBound }.OfType<Task<EndPoint>>();
+
     /// <summary>True once every listener of this process has bound its port.</summary>
-    public bool Ready => SmtpBound.IsCompletedSuccessfully && Pop3Bound.IsCompletedSuccessfully;
+    public bool Ready => AllBound.All(b => b.IsCompletedSuccessfully);
 
     /// <summary>Waits for every listener of this process to bind; throws the first bind failure.</summary>
     public async Task WaitBoundAsync(TimeSpan timeout)
     {
-        var all = Task.WhenAll(SmtpBound, Pop3Bound);
+        var all = Task.WhenAll(AllBound);
         if (await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false) != all)
         {
             throw new TimeoutException($"listeners did not bind within {timeout}");
@@ -131,12 +148,11 @@ public static class ActorMailNode
             start => Pop3Session.Props(start, options, pop3Policy, mailboxes, passwords, tls));
 
         // The implicit-TLS ports (RFC 8314), where the handshake comes before the greeting.
-        var (smtps, _) = Listen(options.RunsSmtp && tls is not null && options.Tls.SmtpPort is not null, "SMTP", options.Tls.SmtpPort ?? 0, options.Smtp.Limits,
+        var (smtps, smtpsBound) = Listen(options.RunsSmtp && tls is not null && options.Tls.SmtpPort is not null, "SMTP", options.Tls.SmtpPort ?? 0, options.Smtp.Limits,
             start => SmtpSession.Props(start with { ImplicitTls = true }, options, smtpPolicy!, mailboxes, passwords, tls), "smtps-listener");
-        var (pop3s, _) = Listen(options.RunsPop3 && tls is not null && options.Tls.Pop3Port is not null, "POP3", options.Tls.Pop3Port ?? 0, options.Pop3.Limits,
+        var (pop3s, pop3sBound) = Listen(options.RunsPop3 && tls is not null && options.Tls.Pop3Port is not null, "POP3", options.Tls.Pop3Port ?? 0, options.Pop3.Limits,
             start => Pop3Session.Props(start with { ImplicitTls = true }, options, pop3Policy, mailboxes, passwords, tls), "pop3s-listener");
 
-        watcher?.Tell(new ActorMail.Cluster.ClusterWatcher.StopWhenDowned([.. new[] { smtp, pop3 }.OfType<IActorRef>()]));
         var http = options.RunsHttp
             ? new HttpActors(
                 system.ActorOf(Http.ConnectionGate.Props(options.Http), Http.ConnectionGate.Name),
@@ -144,12 +160,20 @@ public static class ActorMailNode
                 journal!)
             : null;
 
-        var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http, clusterEndpoint);
+        var node = new RunningNode(system, mailboxes, passwords, smtp, smtpBound, pop3, pop3Bound, http, clusterEndpoint)
+        {
+            SmtpsListener = smtps,
+            SmtpsBound = smtps is null ? null : smtpsBound,
+            Pop3sListener = pop3s,
+            Pop3sBound = pop3s is null ? null : pop3sBound,
+        };
+
+        // A downed node stops every listener before its mailboxes start elsewhere, the
+        // implicit-TLS ones too.
+        watcher?.Tell(new ActorMail.Cluster.ClusterWatcher.StopWhenDowned(node.Listeners));
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-listeners", async () =>
         {
-            var stops = new[] { node.SmtpListener, node.Pop3Listener, smtps, pop3s }
-                .Where(l => l is not null)
-                .Select(l => l!.Ask<Done>(StopAccepting.Instance, options.ShutdownTimeout));
+            var stops = node.Listeners.Select(l => l.Ask<Done>(StopAccepting.Instance, options.ShutdownTimeout));
             try
             {
                 await Task.WhenAll(stops).ConfigureAwait(false);
