@@ -402,11 +402,16 @@ def hosts(cluster, via):
 
 
 def run(args, lab, cluster, ended):
-    """The rounds; returns (figures, violations). `ended` collects (node, wall time it ended)."""
+    """Forms the cluster and runs the rounds under load; returns the load, the ledger's counts, the
+    POP3 mismatches, the rounds and the violations seen so far. `ended` collects (node, the wall
+    time its process ended) for every node that stopped."""
     violations = []
     rounds = []
-    start = lambda name, seeds: cluster.start_node(name, seeds, host=ADDRESSES[name[0]], popen=lab.popen(name[0]),
-                                                   extra_env=NODE_ENV)
+
+    def start(name, seeds):
+        # "c.1" is node c restarted after round 1: the same namespace and address, a new process.
+        return cluster.start_node(name, seeds, host=ADDRESSES[name[0]], popen=lab.popen(name[0]), extra_env=NODE_ENV)
+
     first = start("a", [])
     cluster.nodes.append(first)
     for name in ("b", "c"):
@@ -426,7 +431,6 @@ def run(args, lab, cluster, ended):
                 violations.append(f"warm-up {marker} through {node.name}: {outcome}")
     say(f"warm-up: {len(cluster.nodes) * len(MAILBOXES)} deliveries, one per node and mailbox")
 
-    minorities = []
     with load:
         for number, name in enumerate(args.cut, start=1):
             victim = next(n for n in cluster.live() if letter(n) == name)
@@ -435,7 +439,6 @@ def run(args, lab, cluster, ended):
             say(f"round {number}: {victim.name} hosts {', '.join(hosted) or 'no mailbox'}; the others "
                 f"{', '.join(sorted(set(MAILBOXES) - set(hosted)))}")
             minority = MinorityClient(lab, victim, hosted or MAILBOXES, load)
-            minorities.append(minority)
             with minority:
                 time.sleep(LOAD_BEFORE_S)
                 watch = ExitWatch(victim.process)
