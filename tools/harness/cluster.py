@@ -3,8 +3,12 @@ message got: shared by tests/e2e/test_cluster.py and tools/cluster_chaos.py.
 
 Eight users (u0..u7, alice's demo password) spread the mailboxes over shards, so that each node
 hosts some. A Cluster starts nodes with actormail.cluster on and every port chosen by the system
-(the cluster address comes from the ready file); a node starts the cluster when given no seeds."""
+(the cluster address comes from the ready file); a node starts the cluster when given no seeds.
+Nodes bind 127.0.0.1 unless start_node is given another address and a popen that runs the node
+where that address is (tools/cluster_netns.py: a network namespace each); the clients connect to
+each node's own address."""
 import json
+import os
 import pathlib
 import random
 import re
@@ -63,18 +67,26 @@ def stored(mail_root):
 
 
 class Cluster:
-    def __init__(self, workdir):
+    """client_host: the address `actormail cluster` answers on, which the asked node must reach
+    (127.0.0.1 unless the nodes live elsewhere)."""
+
+    def __init__(self, workdir, client_host="127.0.0.1"):
         self.workdir = pathlib.Path(workdir)
         self.mail_root = self.workdir / "maildir"
         self.nodes = []
         self.config = users_config()
+        self.client_host = client_host
 
-    def start_node(self, name, seeds):
-        node = Node(self.workdir / name, mail_root=self.mail_root, extra_config=self.config, extra_env={
+    def start_node(self, name, seeds, host="127.0.0.1", popen=subprocess.Popen, extra_env=None):
+        env = {
             "ACTORMAIL_CLUSTER": "on",
+            "ACTORMAIL_CLUSTER_HOST": host,
             "ACTORMAIL_CLUSTER_PORT": "0",
             "ACTORMAIL_CLUSTER_SEEDS": ",".join(seeds),
-        })
+        }
+        env.update(extra_env or {})
+        node = Node(self.workdir / name, mail_root=self.mail_root, extra_config=self.config, host=host, popen=popen,
+                    extra_env=env)
         node.name = name
         return node.start()
 
@@ -85,7 +97,8 @@ class Cluster:
         command = ["dotnet", str(NODE_DLL), "cluster", "--node", node.cluster_address, "--json"]
         if mailbox:
             command += ["--mailbox", mailbox]
-        out = subprocess.run(command, capture_output=True, timeout=60, check=True, cwd=str(self.workdir))
+        env = dict(os.environ, ACTORMAIL_CLUSTER_HOST=self.client_host)
+        out = subprocess.run(command, capture_output=True, timeout=60, check=True, cwd=str(self.workdir), env=env)
         return json.loads(out.stdout)
 
     def wait_members_up(self, count, via):
@@ -105,11 +118,11 @@ class Cluster:
         return next(n for n in self.nodes if address.endswith("@" + n.cluster_address))
 
 
-def send(port, user, marker):
+def send(port, user, marker, host="127.0.0.1"):
     """One message in its own connection: 'ok' for 250, 'failed' for a 4xx/5xx after DATA, or
     'unknown' when the connection broke or was refused (a node going away)."""
     try:
-        with smtplib.SMTP("127.0.0.1", port, timeout=IO_TIMEOUT_S) as client:
+        with smtplib.SMTP(host, port, timeout=IO_TIMEOUT_S) as client:
             client.sendmail("sender@example.org", [f"{user}@localhost"], message(marker, user))
         return "ok"
     except smtplib.SMTPDataError as e:
@@ -140,7 +153,7 @@ class Load:
             user = rng.choice(MAILBOXES)
             marker = f"s{i}-{n}-{uuid.uuid4().hex[:12]}"
             n += 1
-            outcome = send(node.smtp_port, user, marker)
+            outcome = send(node.smtp_port, user, marker, host=node.host)
             with self.lock:
                 self.outcomes[marker] = (outcome, user, node.name)
             if outcome == "unknown":
@@ -161,24 +174,29 @@ class Load:
             return sum(1 for o, _, _ in self.outcomes.values() if o == outcome)
 
 
-def check_ledger(load, mail_root):
+def tally(load, mail_root):
+    """The ledger against the store: markers answered 250 (acknowledged) and, of those, the ones
+    missing (lost), stored whole in the wrong mailbox or cut short (misfiled); markers of any
+    outcome stored more than once (duplicated); and how many answered 451 were kept anyway."""
     found = stored(mail_root)
-    acknowledged = [(m, u) for m, (o, u, _) in load.outcomes.items() if o == "ok"]
-    problems = []
-    for marker, user in acknowledged:
-        copies = found.get(marker, [])
-        if len(copies) != 1:
-            problems.append(f"{marker}: {len(copies)} copies")
-        elif copies[0] != (user, True):
-            problems.append(f"{marker}: stored as {copies[0]}, wanted ({user}, complete)")
-    for marker, (outcome, _, _) in load.outcomes.items():
-        if outcome != "ok" and len(found.get(marker, [])) > 1:
-            problems.append(f"{marker} ({outcome}): {len(found[marker])} copies")
-    kept_after_451 = sum(1 for m, (o, _, _) in load.outcomes.items() if o == "failed" and m in found)
+    with load.lock:
+        outcomes = dict(load.outcomes)
+    acknowledged = {m: u for m, (o, u, _) in outcomes.items() if o == "ok"}
+    return {
+        "acknowledged": len(acknowledged),
+        "lost": [m for m in acknowledged if m not in found],
+        "duplicated": [m for m, copies in found.items() if len(copies) > 1],
+        "misfiled": [m for m, u in acknowledged.items() if len(found.get(m, [])) == 1 and found[m][0] != (u, True)],
+        "kept_after_451": sum(1 for m, (o, _, _) in outcomes.items() if o == "failed" and m in found),
+    }
+
+
+def check_ledger(load, mail_root):
+    t = tally(load, mail_root)
+    problems = ([f"{m}: lost" for m in t["lost"]] + [f"{m}: stored twice or more" for m in t["duplicated"]]
+                + [f"{m}: in the wrong mailbox or incomplete" for m in t["misfiled"]])
     assert not problems, problems[:20]
-    return len(acknowledged), kept_after_451
-
-
+    return t["acknowledged"], t["kept_after_451"]
 
 
 def served_again(load, node, user, since, bound_s=RECOVERY_BOUND_S):
@@ -190,7 +208,7 @@ def served_again(load, node, user, since, bound_s=RECOVERY_BOUND_S):
 
     def probe():
         marker = f"probe-{uuid.uuid4().hex[:12]}"
-        outcome = send(node.smtp_port, user, marker)
+        outcome = send(node.smtp_port, user, marker, host=node.host)
         with load.lock:
             load.outcomes[marker] = (outcome, user, node.name)
             if outcome == "ok":
