@@ -1,4 +1,5 @@
 using ActorMail.Configuration;
+using ActorMail.Protocol.Store;
 using ActorMail.Store;
 using Akka.TestKit.Xunit2;
 using static ActorMail.Store.StoreCommands;
@@ -106,6 +107,42 @@ public sealed class MailboxActorSpec : TestKit
 
         session.ExpectMsg<DeliveryFailed>();
         Assert.False(File.Exists(Path.Combine(_options.DataRoot, "escape")));
+    }
+
+    // The next sign-in gets the mailbox's listing again, the same object, while new/ and cur/
+    // keep the times it was made at; a folder changed within the settle time is listed afresh,
+    // and so is one whose time moved.
+    [Fact]
+    public void A_listing_is_kept_for_the_next_sign_in_only_while_the_folders_are_unchanged()
+    {
+        var router = Sys.ActorOf(MailboxRouter.Props(_options));
+        var session = CreateTestProbe();
+        var alice = new Maildir(_options.DataRoot, "alice");
+        alice.EnsureExists();
+        File.WriteAllText(Path.Combine(alice.New, "1700000000.M000001P1Q1.h,S=3"), "x\r\n");
+        Maildrop Open(long id)
+        {
+            router.Tell(new OpenMaildrop("alice", id), session.Ref);
+            var opened = session.ExpectMsg<MaildropOpened>().Messages;
+            router.Tell(new CommitDeletions("alice", id, []), session.Ref);
+            session.ExpectMsg<DeletionsCommitted>();
+            return opened;
+        }
+
+        // Just changed: not kept.
+        Assert.NotSame(Open(1), Open(2));
+
+        var settled = DateTime.UtcNow - TimeSpan.FromHours(1);
+        Directory.SetLastWriteTimeUtc(alice.New, settled);
+        Directory.SetLastWriteTimeUtc(alice.Cur, settled);
+        var kept = Open(3);
+        Assert.Same(kept, Open(4));
+        Assert.Single(kept);
+
+        File.WriteAllText(Path.Combine(alice.Cur, "1700000001.M000002P1Q2.h,S=3:2,S"), "y\r\n");
+        var relisted = Open(5);
+        Assert.NotSame(kept, relisted);
+        Assert.Equal(2, relisted.Count);
     }
 
     [Fact]

@@ -73,6 +73,77 @@ public sealed class Pop3IntegrationTests : IAsyncLifetime
         await pop.DisconnectAsync(true);
     }
 
+    // A maildrop whose LIST and UIDL take many chunks, made by another program (files straight
+    // into new/ and cur/): MailKit reads every size and UID, and a raw client pipelining both
+    // with STAT gets the three replies whole and in order.
+    [Fact]
+    public async Task A_listing_of_many_chunks_comes_back_whole_and_in_order()
+    {
+        const int count = 4000;
+        var dir = Path.Combine(_node.MailRoot, "bob");
+        Directory.CreateDirectory(Path.Combine(dir, "new"));
+        Directory.CreateDirectory(Path.Combine(dir, "cur"));
+        var names = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var name = $"{1_700_000_000 + i}.M{i:D6}P77Q{i}.elsewhere.example,S={30 + (i % 50)}";
+            var body = "Subject: m\r\n\r\n" + new string('x', 30 + (i % 50) - 16) + "\r\n";
+            Assert.Equal(30 + (i % 50), body.Length);
+            var seen = i % 4 == 0;
+            await File.WriteAllTextAsync(Path.Combine(dir, seen ? "cur" : "new", seen ? name + ":2,S" : name), body);
+            names.Add(name);
+        }
+
+        var uidLines = names.Select((n, i) => $"{i + 1} {n}").ToList();
+        Assert.True(string.Join("\r\n", uidLines).Length > 3 * _node.Options.Pop3.RetrChunkSize);
+
+        using (var pop = new Pop3Client())
+        {
+            await pop.ConnectAsync("127.0.0.1", _node.Pop3Port, MailKit.Security.SecureSocketOptions.None);
+            await pop.AuthenticateAsync("bob", "bob-demo");
+            Assert.Equal(count, pop.Count);
+            Assert.Equal(names, await pop.GetMessageUidsAsync());
+            Assert.Equal(names.Select((_, i) => 30 + (i % 50)), await pop.GetMessageSizesAsync());
+            await pop.DisconnectAsync(true);
+        }
+
+        using var c = SignIn("bob", "bob-demo");
+        c.Send("DELE 2\r\nLIST\r\nUIDL\r\nSTAT\r\n");
+        Assert.Equal("+OK Message 2 deleted", c.ReadLine());
+        Assert.StartsWith($"+OK {count - 1} messages", c.ReadLine(), StringComparison.Ordinal);
+        Assert.Equal(names.Select((_, i) => $"{i + 1} {30 + (i % 50)}").Where((_, i) => i != 1), c.ReadMultiline());
+        Assert.Equal("+OK Unique-id listing follows", c.ReadLine());
+        Assert.Equal(uidLines.Where((_, i) => i != 1), c.ReadMultiline());
+        Assert.StartsWith($"+OK {count - 1} ", c.ReadLine(), StringComparison.Ordinal);
+        Assert.StartsWith("+OK", c.Command("RSET"), StringComparison.Ordinal);
+    }
+
+    // The mailbox keeps its listing for the next sign-in while new/ and cur/ are unchanged: a
+    // file another program adds moves new/'s time, and the next session sees it.
+    [Fact]
+    public void A_kept_listing_gives_way_to_a_file_added_by_another_program()
+    {
+        Deliver("alice", 2);
+        var newDir = Path.Combine(_node.MailRoot, "alice", "new");
+        var curDir = Path.Combine(_node.MailRoot, "alice", "cur");
+        var settled = DateTime.UtcNow - TimeSpan.FromHours(1);
+        Directory.SetLastWriteTimeUtc(newDir, settled);
+        Directory.SetLastWriteTimeUtc(curDir, settled);
+        for (var round = 0; round < 2; round++)
+        {
+            using var c = SignIn("alice", "alice-demo");
+            Assert.Matches(@"^\+OK 2 \d+$", c.Command("STAT"));
+            c.Command("QUIT");
+        }
+
+        File.WriteAllText(Path.Combine(newDir, "1700000000.M000001P9Q1.other,S=20"), "Subject: x\r\n\r\nhello\r\n");
+        WaitUntil(() =>
+        {
+            using var next = TrySignIn("alice", "alice-demo");
+            return next is not null && next.Command("STAT").StartsWith("+OK 3 ", StringComparison.Ordinal);
+        });
+    }
+
     [Fact]
     public void Stat_list_uidl_top_and_dele_then_quit_removes_exactly_the_marked_files()
     {

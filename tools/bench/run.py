@@ -36,6 +36,10 @@ USER, PASSWORD = "alice", "alice-demo"
 WARM_USER, WARM_PASSWORD = "bob", "bob-demo"
 
 
+# The parts of a run, in the order they run; --only picks some.
+PARTS = ("smtp", "latency", "pop3", "big-maildrop", "scale", "large")
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 round, 500 messages, 300 connections, 10 MiB message")
@@ -55,6 +59,8 @@ def parse_args(argv):
     ap.add_argument("--big-size", type=int, default=2048, help="octets per message of the large maildrop")
     ap.add_argument("--big-timeout", type=float, default=600.0,
                     help="seconds a server may take for one answer in the large-maildrop test before it is recorded as not answering")
+    ap.add_argument("--only", action="append", choices=PARTS, metavar="PART",
+                    help=f"run only this part (repeatable): {', '.join(PARTS)}; the others are left out of the report")
     ap.add_argument("--out", help="folder for results.md/json and smtp.png (default artifacts/bench, or artifacts/bench/quick)")
     ap.add_argument("--keep-temp", action="store_true", help="keep the temporary mail roots and logs")
     ap.add_argument("--render", metavar="RESULTS_JSON",
@@ -63,6 +69,7 @@ def parse_args(argv):
                     help="scheduling niceness for the harness and every server and client it starts (all alike); "
                          "a negative value needs root and shields the run from other work on a shared machine")
     args = ap.parse_args(argv)
+    args.only = set(args.only or PARTS)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.messages = args.messages or (500 if args.quick else 2000)
     args.pop3_messages = args.pop3_messages or (500 if args.quick else 5000)
@@ -520,16 +527,16 @@ class Bench:
             clients.make_maildir(source, WARM_USER, max(1, a.warmup // 5), 2048)
         self.say(f"POP3 maildrop: {a.pop3_messages} messages of 2048 octets generated in {time.perf_counter() - t0:.1f} s")
         for rnd in range(1, a.rounds + 1):
-            for mode in ("new", "reuse"):
+            for mode in ("new", "reuse") if "smtp" in a.only else ():
                 for target in SMTP_TARGETS:
                     self.smtp_run(rnd, mode, target)
-            for target in ("ActorMail", "aiosmtpd"):
+            for target in ("ActorMail", "aiosmtpd") if "latency" in a.only else ():
                 self.latency_run(rnd, target)
-            for target in POP3_TARGETS:
+            for target in POP3_TARGETS if "pop3" in a.only else ():
                 self.pop3_run(rnd, target, source)
-        self.big_mailbox()
-        self.scale()
-        self.large()
+        for part, run in (("big-maildrop", self.big_mailbox), ("scale", self.scale), ("large", self.large)):
+            if part in a.only:
+                run()
         for target, samples in self._latency_samples.items():
             self.results.setdefault("latency_all", {})[target] = {
                 "samples": len(samples),

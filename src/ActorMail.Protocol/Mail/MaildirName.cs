@@ -34,6 +34,13 @@ public static class MaildirName
         return colon < 0 ? fileName : fileName[..colon];
     }
 
+    /// <summary>The unique part of a name without a new string, for sorting a listing.</summary>
+    public static ReadOnlySpan<char> UniqueSpan(string fileName)
+    {
+        var colon = fileName.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? fileName : fileName.AsSpan(0, colon);
+    }
+
     /// <summary>
     /// The POP3 UIDL of a file name, which the HTTP API uses as the message id. RFC 1939 §7: a
     /// UID is 1 to 70 characters from 0x21 to 0x7E. The unique part of the name qualifies unless

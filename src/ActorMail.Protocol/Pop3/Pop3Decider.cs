@@ -55,6 +55,9 @@ public abstract record Pop3Effect
     /// <summary>Stream a message after the reply: whole, or headers plus <paramref name="BodyLines"/> lines.</summary>
     public sealed record SendMessage(DropMessage Message, int? BodyLines) : Pop3Effect;
 
+    /// <summary>Stream the lines of a multi-line LIST or UIDL after the reply, from the session's snapshot (<see cref="Pop3Listing"/>).</summary>
+    public sealed record SendListing(ListingKind Kind) : Pop3Effect;
+
     /// <summary>Remove exactly these files and release the maildrop.</summary>
     public sealed record CommitDeletions(ImmutableArray<string> FileNames) : Pop3Effect;
 
@@ -94,17 +97,17 @@ public enum PasswordOutcome
 /// <summary>The immutable data of one POP3 session.</summary>
 public sealed record Pop3Conversation(
     string? User,
-    ImmutableArray<DropMessage> Messages,
+    Maildrop Messages,
     ImmutableHashSet<int> Deleted,
     int BadCommands,
     int AuthFailures,
     int JunkCommands)
 {
     /// <summary>A new session, before USER.</summary>
-    public static Pop3Conversation Start { get; } = new(null, [], [], 0, 0, 0);
+    public static Pop3Conversation Start { get; } = new(null, Maildrop.Empty, [], 0, 0, 0);
 
     /// <summary>Messages not marked deleted.</summary>
-    public int LiveCount => Messages.Length - Deleted.Count;
+    public int LiveCount => Messages.Count - Deleted.Count;
 
     /// <summary>The session runs over TLS (after STLS).</summary>
     public bool Secure { get; init; }
@@ -113,7 +116,7 @@ public sealed record Pop3Conversation(
     public bool Loopback { get; init; }
 
     /// <summary>Octets of the messages not marked deleted.</summary>
-    public long LiveOctets => Messages.Where((_, i) => !Deleted.Contains(i + 1)).Sum(m => m.Size);
+    public long LiveOctets => Messages.Octets - Deleted.Sum(n => Messages.SizeOf(n - 1));
 }
 
 /// <summary>The outcome of one step: next state, new data, the reply (if any now), at most one effect, and why the session ends if it does.</summary>
@@ -256,10 +259,10 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
             : new Pop3Decision(Pop3State.Authorization, data with { User = null }, [Pop3Replies.AuthFailed]);
 
     /// <summary>The mailbox actor granted the maildrop: the snapshot is fixed for the session.</summary>
-    public static Pop3Decision MaildropOpened(Pop3Conversation data, ImmutableArray<DropMessage> messages)
+    public static Pop3Decision MaildropOpened(Pop3Conversation data, Maildrop messages)
     {
         var opened = data with { Messages = messages, Deleted = [] };
-        return Step(Pop3State.Transaction, opened, Pop3Replies.Opened(opened.LiveCount, opened.LiveOctets)) with { Notes = [Pop3Note.Opened(data.User!, messages.Length)] };
+        return Step(Pop3State.Transaction, opened, Pop3Replies.Opened(opened.LiveCount, opened.LiveOctets)) with { Notes = [Pop3Note.Opened(data.User!, messages.Count)] };
     }
 
     /// <summary>Another session holds the maildrop.</summary>
@@ -379,9 +382,9 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
             case Pop3Verb.Stat when args.Count == 0:
                 return Step(Pop3State.Transaction, data, Pop3Replies.Stat(data.LiveCount, data.LiveOctets));
             case Pop3Verb.List when args.Count == 0:
-                return Step(Pop3State.Transaction, data, Pop3Replies.ListAll(data.LiveCount, data.LiveOctets, Live(data, (n, m) => $"{n} {m.Size}")));
+                return new Pop3Decision(Pop3State.Transaction, data, [Pop3Replies.ListAll(data.LiveCount, data.LiveOctets)], new Pop3Effect.SendListing(ListingKind.Sizes));
             case Pop3Verb.Uidl when args.Count == 0:
-                return Step(Pop3State.Transaction, data, Pop3Replies.UidlAll(Live(data, (n, m) => $"{n} {m.Uid}")));
+                return new Pop3Decision(Pop3State.Transaction, data, [Pop3Replies.UidlAll], new Pop3Effect.SendListing(ListingKind.Uids));
             case Pop3Verb.List or Pop3Verb.Uidl or Pop3Verb.Retr or Pop3Verb.Dele when args.Count == 1:
             case Pop3Verb.Top when args.Count == 2:
                 return OneMessage(policy, data, command);
@@ -391,7 +394,7 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
                 var reset = data with { Deleted = [] };
                 return Step(Pop3State.Transaction, reset, Pop3Replies.Opened(reset.LiveCount, reset.LiveOctets));
             case Pop3Verb.Quit when args.Count == 0:
-                var files = data.Deleted.Order().Select(n => data.Messages[n - 1].FileName).ToImmutableArray();
+                var files = data.Deleted.Order().Select(n => data.Messages.FileNameOf(n - 1)).ToImmutableArray();
                 return new Pop3Decision(Pop3State.Update, data, [], new Pop3Effect.CommitDeletions(files));
             case Pop3Verb.User or Pop3Verb.Pass or Pop3Verb.Stls or Pop3Verb.Auth:
                 return Error(policy, Pop3State.Transaction, data, Pop3Replies.WrongState(command.Name, "TRANSACTION"));
@@ -407,7 +410,7 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
             return Error(policy, Pop3State.Transaction, data, Pop3Replies.Syntax("Message number must be a positive integer"));
         }
 
-        if (n < 1 || n > data.Messages.Length)
+        if (n < 1 || n > data.Messages.Count)
         {
             return Error(policy, Pop3State.Transaction, data, Pop3Replies.NoSuchMessage);
         }
@@ -433,20 +436,6 @@ public sealed class Pop3Decider : ISessionDecider<Pop3State, Pop3Conversation, P
                     ? new Pop3Decision(Pop3State.Transaction, data, [Pop3Replies.Top], new Pop3Effect.SendMessage(message, lines))
                     : Error(policy, Pop3State.Transaction, data, Pop3Replies.Syntax("Line count must be a non-negative integer"));
         }
-    }
-
-    private static List<string> Live(Pop3Conversation data, Func<int, DropMessage, string> line)
-    {
-        var lines = new List<string>(data.Messages.Length);
-        for (var i = 0; i < data.Messages.Length; i++)
-        {
-            if (!data.Deleted.Contains(i + 1))
-            {
-                lines.Add(line(i + 1, data.Messages[i]));
-            }
-        }
-
-        return lines;
     }
 
     private static Pop3Decision Step(Pop3State state, Pop3Conversation data, Pop3Reply reply) => new(state, data, [reply]);

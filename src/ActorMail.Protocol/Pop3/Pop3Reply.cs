@@ -151,11 +151,13 @@ public static class Pop3Replies
 
     public static Pop3Reply Stat(int count, long octets) => new(true, $"{count} {octets}");
 
-    public static Pop3Reply ListAll(int count, long octets, IReadOnlyList<string> lines) => new(true, $"{count} messages ({octets} octets)", Lines: lines);
+    /// <summary>The status line of a multi-line LIST; the lines follow from <see cref="Pop3Listing"/>.</summary>
+    public static Pop3Reply ListAll(int count, long octets) => new(true, $"{count} messages ({octets} octets)");
 
     public static Pop3Reply ListOne(int n, long size) => new(true, $"{n} {size}");
 
-    public static Pop3Reply UidlAll(IReadOnlyList<string> lines) => new(true, "Unique-id listing follows", Lines: lines);
+    /// <summary>The status line of a multi-line UIDL; the lines follow from <see cref="Pop3Listing"/>.</summary>
+    public static Pop3Reply UidlAll { get; } = new(true, "Unique-id listing follows");
 
     public static Pop3Reply UidlOne(int n, string uid) => new(true, $"{n} {uid}");
 

@@ -382,6 +382,7 @@ public sealed record NodeOptions(
     IReadOnlyList<UserEntry> Users,
     TimeSpan ShutdownTimeout,
     StoreSync StoreSync,
+    TimeSpan ListingSettleTime,
     AuthOptions Auth,
     SmtpOptions Smtp,
     Pop3Options Pop3,
@@ -440,6 +441,7 @@ public sealed record NodeOptions(
             Users: users,
             ShutdownTimeout: c.GetTimeSpan("shutdown-timeout"),
             StoreSync: ParseEnum<StoreSync>(new Section(config, "actormail.store").GetString("sync"), "actormail.store.sync"),
+            ListingSettleTime: new Section(config, "actormail.store").GetTimeSpan("listing-settle-time"),
             Auth: new AuthOptions(
                 Concurrency: a.GetInt("concurrency"),
                 MaxQueued: a.GetInt("max-queued"),
@@ -612,6 +614,7 @@ public sealed record NodeOptions(
         Positive(Auth.MaxFailuresPerUser, "actormail.auth.max-failures-per-user");
         Positive(Pop3.MaxAuthFailures, "actormail.pop3.max-auth-failures");
         Positive(Pop3.RetrChunkSize, "actormail.pop3.retr-chunk-size");
+        Positive(ListingSettleTime.Ticks, "actormail.store.listing-settle-time");
         Positive(Smtp.MaxAuthFailures, "actormail.smtp.max-auth-failures");
         if (Smtp.AuthFailureDelay < TimeSpan.Zero)
         {

@@ -8,7 +8,7 @@ namespace ActorMail.Pop3;
 /// A message file read in chunks and dot-stuffed for RETR or TOP. Owned by one session; the file
 /// cannot vanish meanwhile because only the session holding the maildrop may delete from it.
 /// </summary>
-public sealed class MessageStream : IDisposable
+public sealed class MessageStream : IReplyStream
 {
     private readonly FileStream _file;
     private readonly DotStuffer _stuffer = new();

@@ -31,7 +31,7 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     private readonly IActorRef _mailboxes;
     private readonly IActorRef _passwords;
     private readonly NodeMetrics _metrics;
-    private MessageStream? _stream;
+    private IReplyStream? _stream;
     private Maildir? _maildir;
     // The mailbox actor that granted the maildrop (on this node or another): if it stops, the lock is gone.
     private IActorRef? _maildropOwner;
@@ -120,12 +120,9 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
                     _metrics.Retrievals.Increment();
                 }
 
-                decision.Replies.AppendTo(replies);
-                var head = ByteString.FromString(replies.ToString(), Encoding.ASCII);
-                replies.Clear();
-                _stream = stream;
-                WriteNextChunk(head);
-                return decision;
+                return Stream(decision, replies, stream);
+            case Pop3Effect.SendListing list:
+                return Stream(decision, replies, new ListingStream(new Pop3Listing(decision.Data.Messages, decision.Data.Deleted, list.Kind), _options.RetrChunkSize));
         }
 
         decision.Replies.AppendTo(replies);
@@ -133,6 +130,17 @@ public sealed class Pop3Session : SessionShell<Pop3State, Pop3Conversation, Pop3
     }
 
     protected override void Release() => DropStream();
+
+    // The replies so far go out with the stream's first chunk.
+    private Pop3Decision Stream(Pop3Decision decision, StringBuilder replies, IReplyStream stream)
+    {
+        decision.Replies.AppendTo(replies);
+        var head = ByteString.FromString(replies.ToString(), Encoding.ASCII);
+        replies.Clear();
+        _stream = stream;
+        WriteNextChunk(head);
+        return decision;
+    }
 
     protected override string? SignedIn(Pop3Decision decision) => decision.State == Pop3State.Transaction ? decision.Data.User : null;
 

@@ -38,6 +38,13 @@ public sealed class MailboxActor : ReceiveActor
     private readonly Dictionary<string, MessageSummary> _summaries = new(StringComparer.Ordinal);
     private IActorRef? _holder;
 
+    // The last maildrop listing and the times of new/ and cur/ it was made at: the next sign-in
+    // gets it again while neither folder has changed, instead of reading every name again
+    // (Dovecot keeps an index for the same reason). Any change, ours or another program's, moves a time.
+    private readonly TimeSpan _listingSettleTime;
+    private Maildrop? _listing;
+    private (DateTime New, DateTime Cur) _listedAt;
+
     public MailboxActor(NodeOptions options, string mailbox)
     {
         _maildir = new Maildir(options.DataRoot, mailbox);
@@ -45,6 +52,7 @@ public sealed class MailboxActor : ReceiveActor
         _sharded = options.Cluster.Enabled;
         _passivateAfter = options.Cluster.PassivateIdleAfter;
         _sync = options.StoreSync;
+        _listingSettleTime = options.ListingSettleTime;
         _publish = options.RunsHttp;
         _snippetLength = options.Http.SnippetLength;
         _metrics = NodeMetrics.Get(Context.System);
@@ -72,8 +80,8 @@ public sealed class MailboxActor : ReceiveActor
         });
         Receive<CountMessages>(m => Answer(m.Mailbox, m.CorrelationId, () =>
         {
-            var drop = _maildir.OpenDrop();
-            return new MessagesCounted(m.Mailbox, m.CorrelationId, drop.Length, drop.Sum(d => d.Size));
+            var drop = Listing();
+            return new MessagesCounted(m.Mailbox, m.CorrelationId, drop.Count, drop.Octets);
         }));
         Receive<ListMessages>(m => Answer(m.Mailbox, m.CorrelationId, () => new MessagesListed(m.Mailbox, m.CorrelationId, List())));
         Receive<ReadMessage>(m => Answer(m.Mailbox, m.CorrelationId, () => Read(m)));
@@ -167,7 +175,7 @@ public sealed class MailboxActor : ReceiveActor
 
         try
         {
-            var messages = _maildir.OpenDrop();
+            var messages = Listing();
             _holder = Sender;
             Context.Watch(_holder);
             Sender.Tell(new MaildropOpened(m.Mailbox, m.CorrelationId, messages));
@@ -327,13 +335,31 @@ public sealed class MailboxActor : ReceiveActor
         }
     }
 
+    // The maildrop as it is now: the listing kept from before while new/ and cur/ are unchanged.
+    // A listing made while a folder was still changing within the settle time is not kept, since
+    // a later change in the same tick of the file system's clock would leave its time as it was.
+    private Maildrop Listing()
+    {
+        var times = _maildir.FolderTimes();
+        if (_listing is not null && times == _listedAt)
+        {
+            return _listing;
+        }
+
+        var listing = _maildir.OpenDrop();
+        var newest = times.New > times.Cur ? times.New : times.Cur;
+        _listing = DateTime.UtcNow - newest >= _listingSettleTime ? listing : null;
+        _listedAt = times;
+        return listing;
+    }
+
     // Newest first; a message is parsed only the first time it is listed.
     private ImmutableArray<MessageSummary> List()
     {
-        var drop = _maildir.OpenDrop();
-        var listed = ImmutableArray.CreateBuilder<MessageSummary>(drop.Length);
+        var drop = Listing();
+        var listed = ImmutableArray.CreateBuilder<MessageSummary>(drop.Count);
         var present = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = drop.Length - 1; i >= 0; i--)
+        for (var i = drop.Count - 1; i >= 0; i--)
         {
             var entry = drop[i];
             if (!_summaries.TryGetValue(entry.FileName, out var summary))
@@ -380,7 +406,7 @@ public sealed class MailboxActor : ReceiveActor
     }
 
     // The POP3 lock holds against HTTP too: a session's snapshot must not lose messages under it.
-    private void Delete(string mailbox, long correlationId, Func<ImmutableArray<DropMessage>, IEnumerable<DropMessage>> select)
+    private void Delete(string mailbox, long correlationId, Func<Maildrop, IEnumerable<DropMessage>> select)
     {
         if (_holder is not null)
         {
@@ -390,7 +416,7 @@ public sealed class MailboxActor : ReceiveActor
 
         Answer(mailbox, correlationId, () =>
         {
-            var removed = _maildir.Remove(select(_maildir.OpenDrop()).Select(d => d.FileName).ToList());
+            var removed = _maildir.Remove(select(Listing()).Select(d => d.FileName).ToList());
             if (removed.Count > 0)
             {
                 _log.Info("{Count} messages of {Mailbox} deleted over HTTP", removed.Count, mailbox);

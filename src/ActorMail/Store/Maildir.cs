@@ -1,5 +1,5 @@
 using ActorMail.Protocol.Store;
-using System.Collections.Immutable;
+using System.IO.Enumeration;
 using ActorMail.Protocol.Mail;
 using ActorMail.Protocol.Pop3;
 
@@ -17,6 +17,9 @@ public sealed class Maildir
     private static readonly int ProcessId = Environment.ProcessId;
     private static readonly string Host = Environment.MachineName;
     private static long _sequence;
+
+    // Every file, hidden ones included, as Directory.EnumerateFiles lists them.
+    private static readonly EnumerationOptions ListAll = new() { AttributesToSkip = 0 };
 
     /// <summary>Opens (and creates if needed) the Maildir of <paramref name="mailbox"/> under <paramref name="root"/>.</summary>
     public Maildir(string root, string mailbox)
@@ -120,14 +123,27 @@ public sealed class Maildir
     /// message is read and deleted where it lies. Each entry's file name is "new/&lt;name&gt;" or
     /// "cur/&lt;name&gt;"; sizes come from <c>S=</c> in the names, so no message is opened.
     /// </summary>
-    public ImmutableArray<DropMessage> OpenDrop()
+    public Maildrop OpenDrop()
     {
         EnsureExists();
-        return [.. Listing(New, NewFolder).Concat(Listing(Cur, CurFolder))
-            .OrderBy(e => MaildirName.UniquePart(e.Name), StringComparer.Ordinal)
-            .ThenBy(e => e.Name, StringComparer.Ordinal)
-            .Select(e => new DropMessage(e.Folder + e.Name, MaildirName.Uid(e.Name), SizeOf(e.Folder + e.Name)))];
+        var entries = Listing(New, inNew: true);
+        entries.AddRange(Listing(Cur, inNew: false));
+        entries.Sort(static (a, b) =>
+        {
+            var unique = MaildirName.UniqueSpan(a.Name).SequenceCompareTo(MaildirName.UniqueSpan(b.Name));
+            return unique != 0 ? unique : a.Name != b.Name ? string.CompareOrdinal(a.Name, b.Name) : b.InNew.CompareTo(a.InNew);
+        });
+        var drop = new Maildrop.Builder(entries.Count);
+        foreach (var (name, inNew) in entries)
+        {
+            drop.Add((inNew ? NewFolder : CurFolder) + name, MaildirName.Uid(name), SizeOf(inNew ? New : Cur, name));
+        }
+
+        return drop.Build();
     }
+
+    /// <summary>The modification times of new/ and cur/: a listing made at these times is still the maildrop while they stay.</summary>
+    public (DateTime New, DateTime Cur) FolderTimes() => (Directory.GetLastWriteTimeUtc(New), Directory.GetLastWriteTimeUtc(Cur));
 
     /// <summary>
     /// The path of a maildrop entry ("new/&lt;name&gt;", "cur/&lt;name&gt;", or a bare name, taken as
@@ -153,7 +169,7 @@ public sealed class Maildir
 
         if (File.Exists(Path.Combine(New, id)))
         {
-            return new DropMessage(NewFolder + id, id, SizeOf(NewFolder + id));
+            return new DropMessage(NewFolder + id, id, SizeOf(New, id));
         }
 
         return OpenDrop().FirstOrDefault(m => m.Uid == id);
@@ -183,11 +199,15 @@ public sealed class Maildir
         return removed;
     }
 
-    private static IEnumerable<(string Folder, string Name)> Listing(string dir, string folder) =>
-        Directory.EnumerateFiles(dir).Select(p => (folder, Path.GetFileName(p)));
+    // The names of the files in one folder, as the directory lists them (no stat per file).
+    private static List<(string Name, bool InNew)> Listing(string dir, bool inNew) =>
+        [.. new FileSystemEnumerable<(string, bool)>(dir, (ref FileSystemEntry e) => (e.FileName.ToString(), inNew), ListAll)
+        {
+            ShouldIncludePredicate = static (ref FileSystemEntry e) => !e.IsDirectory,
+        }];
 
-    private long SizeOf(string entry) =>
-        MaildirName.TryGetSize(Path.GetFileName(entry), out var size) ? size : new FileInfo(MessagePath(entry)).Length;
+    private static long SizeOf(string dir, string name) =>
+        MaildirName.TryGetSize(name, out var size) ? size : new FileInfo(Path.Combine(dir, name)).Length;
 
     /// <summary>Deletes every file in tmp/ at start: ActorMail writes none there now, so any is an interrupted delivery by an earlier build.</summary>
     public int SweepTmp() => Spool.DeleteFilesIn(Tmp, _ => true);

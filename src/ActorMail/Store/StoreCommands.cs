@@ -33,7 +33,7 @@ public static class StoreCommands
     public sealed record OpenMaildrop(string Mailbox, long CorrelationId) : IMailboxCommand;
 
     /// <summary>The maildrop is locked to the session; these are its messages for the whole session.</summary>
-    public sealed record MaildropOpened(string Mailbox, long CorrelationId, ImmutableArray<DropMessage> Messages) : IStoreMessage;
+    public sealed record MaildropOpened(string Mailbox, long CorrelationId, Maildrop Messages) : IStoreMessage;
 
     /// <summary>Another live session holds the maildrop.</summary>
     public sealed record MaildropLocked(string Mailbox, long CorrelationId) : IStoreMessage;

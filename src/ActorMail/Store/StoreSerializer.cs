@@ -38,7 +38,7 @@ public sealed class StoreSerializer : SerializerWithStringManifest
         Of<OpenMaildrop>("om", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); },
             r => new OpenMaildrop(r.ReadString(), r.ReadInt64())),
         Of<MaildropOpened>("mo", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); WriteList(w, m.Messages, WriteDrop); },
-            r => new MaildropOpened(r.ReadString(), r.ReadInt64(), ReadList(r, ReadDrop))),
+            r => new MaildropOpened(r.ReadString(), r.ReadInt64(), Maildrop.Of(ReadList(r, ReadDrop)))),
         Of<MaildropLocked>("ml", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); },
             r => new MaildropLocked(r.ReadString(), r.ReadInt64())),
         Of<MaildropFailed>("mf", (w, m) => { w.Write(m.Mailbox); w.Write(m.CorrelationId); w.Write(m.Reason); },
@@ -130,6 +130,16 @@ public sealed class StoreSerializer : SerializerWithStringManifest
     {
         w.Write(items.IsDefault ? 0 : items.Length);
         foreach (var item in items.IsDefault ? [] : items)
+        {
+            write(w, item);
+        }
+    }
+
+    // A maildrop goes as the list of its messages: the same octets as before it was held compactly.
+    private static void WriteList<T>(BinaryWriter w, IReadOnlyList<T> items, Action<BinaryWriter, T> write)
+    {
+        w.Write(items.Count);
+        foreach (var item in items)
         {
             write(w, item);
         }

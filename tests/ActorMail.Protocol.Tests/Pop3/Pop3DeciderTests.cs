@@ -23,11 +23,12 @@ public class Pop3DeciderTests
     private const string DelayAuthFailure = nameof(Pop3Effect.DelayAuthFailure);
     private const string SendMessage = nameof(Pop3Effect.SendMessage);
     private const string CommitDeletions = nameof(Pop3Effect.CommitDeletions);
+    private const string SendListing = nameof(Pop3Effect.SendListing);
 
     private static readonly DropMessage M1 = new("1000.M1.node:2,S", "u1", 10);
     private static readonly DropMessage M2 = new("1001.M2.node:2,S", "u2", 20);
     private static readonly DropMessage M3 = new("1002.M3.node:2,", "u3", 30);
-    private static readonly ImmutableArray<DropMessage> Drop = [M1, M2, M3];
+    private static readonly Maildrop Drop = [M1, M2, M3];
 
     private static TestPolicy Policy(int maxBadCommands = 10, int maxAuthFailures = 3, Func<string, string, bool>? check = null, int maxJunkCommands = 100) =>
         new(new Pop3Policy(maxBadCommands, maxAuthFailures, maxJunkCommands), check ?? ((user, password) => user == "alice" && password == "secret"));
@@ -82,9 +83,11 @@ public class Pop3DeciderTests
 
     private static string Wire(Pop3Decision decision) => string.Concat(decision.Replies.Select(r => r.Render()));
 
+    // The octets the client reads: the reply, and the listing a multi-line LIST or UIDL streams after it.
     private static void AssertOnly(Pop3Decision decision, string wire)
     {
-        Assert.Equal(wire, Assert.Single(decision.Replies).Render());
+        var listing = decision.Effect is Pop3Effect.SendListing list ? Pop3Listing.Render(decision.Data.Messages, decision.Data.Deleted, list.Kind) : "";
+        Assert.Equal(wire, Assert.Single(decision.Replies).Render() + listing);
     }
 
     // Every verb with right and with wrong arguments, an unknown verb, a malformed line and an
@@ -137,7 +140,7 @@ public class Pop3DeciderTests
                 { T, "QUIT now", Err, null, T, null },
                 { T, "STAT", Ok, null, T, null },
                 { T, "STAT x", Err, null, T, null },
-                { T, "LIST", Ok, null, T, null },
+                { T, "LIST", Ok, null, T, SendListing },
                 { T, "LIST 1", Ok, null, T, null },
                 { T, "LIST 1 2", Err, null, T, null },
                 { T, "LIST x", Err, null, T, null },
@@ -157,7 +160,7 @@ public class Pop3DeciderTests
                 { T, "TOP 1", Err, null, T, null },
                 { T, "TOP 1 x", Err, null, T, null },
                 { T, "TOP 1 2 3", Err, null, T, null },
-                { T, "UIDL", Ok, null, T, null },
+                { T, "UIDL", Ok, null, T, SendListing },
                 { T, "UIDL 1", Ok, null, T, null },
                 { T, "UIDL 1 2", Err, null, T, null },
                 { T, "CAPA", Ok, null, T, null },

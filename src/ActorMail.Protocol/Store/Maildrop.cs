@@ -1,0 +1,146 @@
+using System.Collections;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace ActorMail.Protocol.Store;
+
+/// <summary>
+/// A maildrop listing held compactly: every file name as UTF-8 in shared blocks and one small
+/// entry per message, so a mailbox of 100,000 messages costs a few megabytes, not the two
+/// strings and one object per message a list of <see cref="DropMessage"/> would. Immutable;
+/// a <see cref="DropMessage"/> is made only when one message is asked for.
+/// </summary>
+[CollectionBuilder(typeof(Maildrop), nameof(Create))]
+public sealed class Maildrop : IReadOnlyList<DropMessage>
+{
+    // Blocks small enough to stay off the large-object heap, so a listing never copies itself to grow.
+    private const int BlockSize = 64 * 1024;
+
+    private readonly byte[][] _blocks;
+    private readonly Entry[] _entries;
+
+    private Maildrop(byte[][] blocks, Entry[] entries, long octets)
+    {
+        _blocks = blocks;
+        _entries = entries;
+        Octets = octets;
+    }
+
+    /// <summary>A maildrop with no message.</summary>
+    public static Maildrop Empty { get; } = new([], [], 0);
+
+    /// <summary>Messages in the listing.</summary>
+    public int Count => _entries.Length;
+
+    /// <summary>Octets of all the messages together.</summary>
+    public long Octets { get; }
+
+    /// <summary>The message at <paramref name="index"/> (from 0), made on demand.</summary>
+    public DropMessage this[int index] => new(FileNameOf(index), UidOf(index), SizeOf(index));
+
+    /// <summary>Builds a listing from messages already made (tests, and a listing read off the wire).</summary>
+    public static Maildrop Of(IEnumerable<DropMessage> messages) => Create([.. messages]);
+
+    /// <summary>Builds a listing from a collection expression of messages.</summary>
+    public static Maildrop Create(ReadOnlySpan<DropMessage> messages)
+    {
+        var builder = new Builder(messages.Length);
+        foreach (var m in messages)
+        {
+            builder.Add(m.FileName, m.Uid, m.Size);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>The size in octets of the message at <paramref name="index"/>.</summary>
+    public long SizeOf(int index) => _entries[index].Size;
+
+    /// <summary>The file name of the message at <paramref name="index"/> (<c>new/…</c> or <c>cur/…</c>).</summary>
+    public string FileNameOf(int index) => Encoding.UTF8.GetString(NameBytes(index));
+
+    /// <summary>The UIDL of the message at <paramref name="index"/>.</summary>
+    public string UidOf(int index) => Encoding.ASCII.GetString(UidBytes(index));
+
+    /// <summary>The UIDL of the message at <paramref name="index"/> as its ASCII octets, for rendering without a string.</summary>
+    public ReadOnlySpan<byte> UidBytes(int index)
+    {
+        ref readonly var e = ref _entries[index];
+        return _blocks[e.Block].AsSpan(e.Uid, e.UidLength);
+    }
+
+    /// <inheritdoc/>
+    public IEnumerator<DropMessage> GetEnumerator()
+    {
+        for (var i = 0; i < _entries.Length; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private ReadOnlySpan<byte> NameBytes(int index)
+    {
+        ref readonly var e = ref _entries[index];
+        return _blocks[e.Block].AsSpan(e.Name, e.NameLength);
+    }
+
+    // 24 bytes a message. The UID is usually the file name less its folder and flags, so it
+    // points into the name; only a UID made from a hash is stored beside it.
+    [StructLayout(LayoutKind.Auto)]
+    private readonly record struct Entry(int Block, int Name, ushort NameLength, int Uid, byte UidLength, long Size);
+
+    /// <summary>Collects messages in order, then makes the listing once.</summary>
+    public sealed class Builder
+    {
+        private readonly List<byte[]> _blocks = [];
+        private readonly List<Entry> _entries;
+        private byte[] _block = [];
+        private int _used;
+        private long _octets;
+
+        /// <summary>A builder with room for <paramref name="capacity"/> messages before it grows.</summary>
+        public Builder(int capacity = 0) => _entries = new List<Entry>(capacity);
+
+        /// <summary>Messages added so far.</summary>
+        public int Count => _entries.Count;
+
+        /// <summary>Adds one message; the file name is at most 255 UTF-8 octets and the UID 1 to 70 ASCII characters (RFC 1939 §7).</summary>
+        public void Add(string fileName, string uid, long size)
+        {
+            var nameLength = Encoding.UTF8.GetByteCount(fileName);
+            if (nameLength > ushort.MaxValue || uid.Length is 0 or > Mail.MessageId.MaxLength || !Ascii.IsValid(uid))
+            {
+                throw new ArgumentException($"not a maildrop entry: {fileName}", nameof(fileName));
+            }
+
+            // A UID that is the name's text after the folder shares the name's octets.
+            var slash = fileName.IndexOf('/', StringComparison.Ordinal) + 1;
+            var shared = fileName.AsSpan(slash).StartsWith(uid, StringComparison.Ordinal) && Ascii.IsValid(fileName.AsSpan(0, slash + uid.Length));
+            var need = nameLength + (shared ? 0 : uid.Length);
+            if (_used + need > _block.Length)
+            {
+                _block = new byte[Math.Max(BlockSize, need)];
+                _blocks.Add(_block);
+                _used = 0;
+            }
+
+            var name = _used;
+            _used += Encoding.UTF8.GetBytes(fileName, _block.AsSpan(name));
+            var uidAt = name + slash;
+            if (!shared)
+            {
+                uidAt = _used;
+                _used += Encoding.ASCII.GetBytes(uid, _block.AsSpan(uidAt));
+            }
+
+            _entries.Add(new Entry(_blocks.Count - 1, name, (ushort)nameLength, uidAt, (byte)uid.Length, size));
+            _octets += size;
+        }
+
+        /// <summary>The listing of every message added, in the order added.</summary>
+        public Maildrop Build() => _entries.Count == 0 ? Empty : new([.. _blocks], [.. _entries], _octets);
+    }
+}
