@@ -2,10 +2,13 @@
 knows it is ready, how it is stopped (by PID, never by name), and what /proc says about its memory
 and CPU. ActorMail is started by tools/harness, on a port the system chooses; the peers, which
 cannot say which port they bound, get a free one picked just before they start."""
+import hashlib
 import json
 import os
 import pathlib
 import pwd
+import re
+import secrets
 import signal
 import subprocess
 import threading
@@ -322,6 +325,27 @@ def smtp_sink(workdir, name="smtp-sink"):
 MAIL_USER = "mail"
 
 
+# ActorMail's shipped users are PBKDF2 hashes; Dovecot is given PBKDF2 at the same iteration count,
+# so that a sign-in costs both servers a derivation of the same length (Dovecot's PBKDF2 is
+# HMAC-SHA1, ActorMail's HMAC-SHA256: the nearest scheme it has).
+SHIPPED_HOCON = pathlib.Path(__file__).resolve().parents[2] / "hocon" / "actormail.conf"
+
+
+def shipped_pbkdf2_rounds(hocon=SHIPPED_HOCON):
+    """The iteration count of the shipped users' password hashes."""
+    rounds = set(re.findall(r'"pbkdf2-sha256\$(\d+)\$', pathlib.Path(hocon).read_text()))
+    if len(rounds) != 1:
+        raise BenchError(f"{hocon}: expected one PBKDF2 iteration count for the shipped users, found {sorted(rounds)}")
+    return int(rounds.pop())
+
+
+def dovecot_pbkdf2(password, rounds, salt=None):
+    """A Dovecot passwd-file entry of scheme PBKDF2: {PBKDF2}$1$salt$rounds$hex(HMAC-SHA1 key of 20 octets)."""
+    salt = salt or secrets.token_hex(8)
+    key = hashlib.pbkdf2_hmac("sha1", password.encode(), salt.encode(), rounds, dklen=20)
+    return f"{{PBKDF2}}$1${salt}${rounds}${key.hex()}"
+
+
 def dovecot(workdir, mail_root, users, name="dovecot"):
     """Dovecot POP3 from a private configuration (`users`: name -> password): everything it writes stays under `workdir`.
     It runs as root; the mail is read as the fixed user `mail` (Dovecot refuses uid 0 for mail)."""
@@ -331,7 +355,8 @@ def dovecot(workdir, mail_root, users, name="dovecot"):
     for d in (run, state):
         d.mkdir(parents=True, exist_ok=True)
     passwd = workdir / "dovecot-passwd"
-    passwd.write_text("".join(f"{u}:{{PLAIN}}{pw}\n" for u, pw in users.items()))
+    rounds = shipped_pbkdf2_rounds()
+    passwd.write_text("".join(f"{u}:{dovecot_pbkdf2(pw, rounds)}\n" for u, pw in users.items()))
     pw = pwd.getpwnam(MAIL_USER)
     port = free_port()
     conf = workdir / "dovecot.conf"
@@ -350,7 +375,7 @@ first_valid_uid = {pw.pw_uid}
 first_valid_gid = {pw.pw_gid}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN {passwd}
+  args = scheme=PBKDF2 {passwd}
 }}
 userdb {{
   driver = static

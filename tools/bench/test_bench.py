@@ -168,18 +168,20 @@ def test_big_maildrop_times_are_compared_per_operation_and_state():
     s = report.summarize(synthetic([300], [100], [1000], [10], [10], big_mailbox=b))
     assert s["big_mailbox"]["cold/list_s"]["ratio"]["median"] == 3.0
     assert s["big_mailbox"]["warm/list_s"]["ratio"]["median"] == 1.0
-    assert s["big_mailbox"]["cold/signin_stat_s"]["ratio"]["median"] == 1.0   # shown, but no target
+    assert s["big_mailbox"]["cold/signin_s"]["ratio"]["median"] == 1.0   # shown, but no target
     status = statuses(synthetic([300], [100], [1000], [10], [10], big_mailbox=b))
     assert status["100,000-message maildrop, LIST cold: ActorMail / Dovecot time"] == "NOT MET"
     assert status["100,000-message maildrop, LIST warm: ActorMail / Dovecot time"] == "MET"   # equal is within 1x
-    assert not any("sign-in + STAT" in name for name in status)
+    assert status["100,000-message maildrop, sign-in with its snapshot (sign-in + STAT) cold: ActorMail / Dovecot time"] == "MET"
+    assert not any(", sign-in cold" in name or ", sign-in warm" in name for name in status)
 
 
 def test_a_dovecot_that_did_not_answer_in_time_bounds_the_ratio():
     b = big(2.0, 1.0)
     b["Dovecot"] = [{"round": 1, "state": "cold", "signin_s": 1.0, "timed_out": "stat_s", "timed_out_s": 300}]
     status = statuses(synthetic([300], [100], [1000], [10], [10], big_mailbox=b))
-    assert status["100,000-message maildrop, sign-in cold: ActorMail / Dovecot time"] == "NOT MET"   # 2 s against 1 s
+    # ActorMail's sign-in + STAT (4 s) against a Dovecot whose STAT got no answer within 300 s.
+    assert status["100,000-message maildrop, sign-in with its snapshot (sign-in + STAT) cold: ActorMail / Dovecot time"] == "MET"
     assert status["100,000-message maildrop, STAT cold: ActorMail / Dovecot time"] == "MET"         # 2 s <= 300 s
     assert status["100,000-message maildrop, LIST cold: ActorMail / Dovecot time"] == "n/a"         # never sent
     assert status["100,000-message maildrop, STAT warm: ActorMail / Dovecot time"] == "n/a"
@@ -337,3 +339,16 @@ def test_the_commit_measured_is_named_and_so_are_changes_beside_it(tmp_path):
     (tmp_path / "f").write_text("2\n")
     assert run.commit_of(tmp_path) == head + "+changes"
     assert run.commit_of(tmp_path / "nowhere") == "unknown"
+
+
+def test_dovecot_is_given_pbkdf2_of_the_shipped_iteration_count():
+    # RFC 6070's first PBKDF2-HMAC-SHA1 vector: P "password", S "salt", c 1, dkLen 20.
+    assert targets.dovecot_pbkdf2("password", 1, salt="salt") == "{PBKDF2}$1$salt$1$0c60c80f961f0e71f3a9b524af6012062fe037a6"
+    assert targets.shipped_pbkdf2_rounds() == 100000
+
+
+def test_a_shipped_configuration_with_two_iteration_counts_is_refused(tmp_path):
+    hocon = tmp_path / "actormail.conf"
+    hocon.write_text('a = "pbkdf2-sha256$1000$s$h"\nb = "pbkdf2-sha256$2000$s$h"\n')
+    with pytest.raises(clients.BenchError):
+        targets.shipped_pbkdf2_rounds(hocon)

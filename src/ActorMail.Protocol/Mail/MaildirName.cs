@@ -34,11 +34,18 @@ public static class MaildirName
         return colon < 0 ? fileName : fileName[..colon];
     }
 
-    /// <summary>The unique part of a name without a new string, for sorting a listing.</summary>
-    public static ReadOnlySpan<char> UniqueSpan(string fileName)
+    /// <summary>The unique part of a name without a new string.</summary>
+    public static ReadOnlySpan<char> UniqueSpan(ReadOnlySpan<char> fileName)
     {
-        var colon = fileName.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? fileName : fileName.AsSpan(0, colon);
+        var colon = fileName.IndexOf(':');
+        return colon < 0 ? fileName : fileName[..colon];
+    }
+
+    /// <summary>True if the unique part of the name is its own UIDL (<see cref="Uid"/> needs no hash).</summary>
+    public static bool IsOwnUid(ReadOnlySpan<char> fileName)
+    {
+        var unique = UniqueSpan(fileName);
+        return unique.Length is > 0 and <= MessageId.MaxLength && !unique.ContainsAnyExceptInRange('!', '~');
     }
 
     /// <summary>
@@ -46,27 +53,22 @@ public static class MaildirName
     /// UID is 1 to 70 characters from 0x21 to 0x7E. The unique part of the name qualifies unless
     /// the host part makes it too long, then 40 hex digits of its SHA-256 stand in.
     /// </summary>
-    public static string Uid(string fileName)
-    {
-        var unique = UniquePart(fileName);
-        return unique.Length is > 0 and <= MessageId.MaxLength && unique.All(c => c is >= '!' and <= '~')
-            ? unique
-            : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(unique)))[..40];
-    }
+    public static string Uid(string fileName) =>
+        IsOwnUid(fileName) ? UniquePart(fileName) : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(UniquePart(fileName))))[..40];
 
     /// <summary>Reads <c>S=</c> from a name; false if it has none.</summary>
-    public static bool TryGetSize(string fileName, out long size)
+    public static bool TryGetSize(ReadOnlySpan<char> fileName, out long size)
     {
         size = 0;
-        var unique = UniquePart(fileName);
-        var at = unique.LastIndexOf(",S=", StringComparison.Ordinal);
+        var unique = UniqueSpan(fileName);
+        var at = unique.LastIndexOf(",S=");
         if (at < 0)
         {
             return false;
         }
 
         var digits = unique[(at + 3)..];
-        var comma = digits.IndexOf(',', StringComparison.Ordinal);
+        var comma = digits.IndexOf(',');
         if (comma >= 0)
         {
             digits = digits[..comma];

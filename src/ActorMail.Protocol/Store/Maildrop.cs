@@ -2,6 +2,7 @@ using System.Collections;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using ActorMail.Protocol.Mail;
 
 namespace ActorMail.Protocol.Store;
 
@@ -90,9 +91,41 @@ public sealed class Maildrop : IReadOnlyList<DropMessage>
     // 24 bytes a message. The UID is usually the file name less its folder and flags, so it
     // points into the name; only a UID made from a hash is stored beside it.
     [StructLayout(LayoutKind.Auto)]
-    private readonly record struct Entry(int Block, int Name, ushort NameLength, int Uid, byte UidLength, long Size);
+    private readonly record struct Entry(int Block, int Name, ushort NameLength, byte FolderLength, int Uid, byte UidLength, long Size);
 
-    /// <summary>Collects messages in order, then makes the listing once.</summary>
+    // Sorting 100,000 names is most of a large maildrop's listing time: a struct comparer lets the
+    // sort call it without a delegate, and a UID that is the unique part gives its length at once.
+    private readonly struct DeliveryOrder(byte[][] blocks) : IComparer<Entry>
+    {
+        public int Compare(Entry a, Entry b)
+        {
+            var x = blocks[a.Block].AsSpan(a.Name + a.FolderLength, a.NameLength - a.FolderLength);
+            var y = blocks[b.Block].AsSpan(b.Name + b.FolderLength, b.NameLength - b.FolderLength);
+            var unique = Unique(a, x).SequenceCompareTo(Unique(b, y));
+            if (unique != 0)
+            {
+                return unique;
+            }
+
+            var whole = x.SequenceCompareTo(y);
+
+            // "new/" after "cur/" as octets: reversed, so that new/ comes first.
+            return whole != 0 ? whole : blocks[b.Block].AsSpan(b.Name, b.FolderLength).SequenceCompareTo(blocks[a.Block].AsSpan(a.Name, a.FolderLength));
+        }
+
+        private static ReadOnlySpan<byte> Unique(in Entry e, ReadOnlySpan<byte> name)
+        {
+            if (e.Uid == e.Name + e.FolderLength && (e.UidLength == name.Length || name[e.UidLength] == (byte)':'))
+            {
+                return name[..e.UidLength];
+            }
+
+            var colon = name.IndexOf((byte)':');
+            return colon < 0 ? name : name[..colon];
+        }
+    }
+
+    /// <summary>Collects messages, then makes the listing once.</summary>
     public sealed class Builder
     {
         private readonly List<byte[]> _blocks = [];
@@ -107,18 +140,67 @@ public sealed class Maildrop : IReadOnlyList<DropMessage>
         /// <summary>Messages added so far.</summary>
         public int Count => _entries.Count;
 
-        /// <summary>Adds one message; the file name is at most 255 UTF-8 octets and the UID 1 to 70 ASCII characters (RFC 1939 §7).</summary>
+        /// <summary>Adds one message by its entry name (<c>folder/name</c>, or a bare name) and UID: 1 to 70 ASCII characters (RFC 1939 §7).</summary>
         public void Add(string fileName, string uid, long size)
         {
-            var nameLength = Encoding.UTF8.GetByteCount(fileName);
-            if (nameLength > ushort.MaxValue || uid.Length is 0 or > Mail.MessageId.MaxLength || !Ascii.IsValid(uid))
+            var slash = fileName.IndexOf('/', StringComparison.Ordinal) + 1;
+            Add(fileName.AsSpan(0, slash), fileName.AsSpan(slash), uid, size);
+        }
+
+        /// <summary>
+        /// Adds a file of a Maildir folder as the directory lists it, without making a string:
+        /// its UID is the unique part of the name, or the hash <see cref="MaildirName.Uid"/> makes.
+        /// </summary>
+        /// <param name="folder">The entry's folder and its slash: <c>new/</c> or <c>cur/</c>.</param>
+        /// <param name="name">The file's name.</param>
+        /// <param name="size">Its size in octets.</param>
+        public void AddFile(string folder, ReadOnlySpan<char> name, long size)
+        {
+            if (MaildirName.IsOwnUid(name))
             {
-                throw new ArgumentException($"not a maildrop entry: {fileName}", nameof(fileName));
+                Add(folder, name, MaildirName.UniqueSpan(name), size);
+            }
+            else
+            {
+                Add(folder, name, MaildirName.Uid(name.ToString()), size);
+            }
+        }
+
+        /// <summary>The listing of every message added, in the order added.</summary>
+        public Maildrop Build() => Build(ordered: false);
+
+        /// <summary>
+        /// The listing, in delivery order if <paramref name="ordered"/>: by the unique part of the
+        /// name (which begins with the delivery time), then the whole name, new/ before cur/.
+        /// Names compare as UTF-8 octets, which is code point order.
+        /// </summary>
+        public Maildrop Build(bool ordered)
+        {
+            if (_entries.Count == 0)
+            {
+                return Empty;
             }
 
-            // A UID that is the name's text after the folder shares the name's octets.
-            var slash = fileName.IndexOf('/', StringComparison.Ordinal) + 1;
-            var shared = fileName.AsSpan(slash).StartsWith(uid, StringComparison.Ordinal) && Ascii.IsValid(fileName.AsSpan(0, slash + uid.Length));
+            var entries = _entries.ToArray();
+            if (ordered)
+            {
+                entries.AsSpan().Sort(new DeliveryOrder([.. _blocks]));
+            }
+
+            return new([.. _blocks], entries, _octets);
+        }
+
+        private void Add(ReadOnlySpan<char> folder, ReadOnlySpan<char> name, ReadOnlySpan<char> uid, long size)
+        {
+            var folderLength = Encoding.UTF8.GetByteCount(folder);
+            var nameLength = folderLength + Encoding.UTF8.GetByteCount(name);
+            if (nameLength > ushort.MaxValue || folderLength > byte.MaxValue || uid.Length is 0 or > MessageId.MaxLength || !Ascii.IsValid(uid))
+            {
+                throw new ArgumentException($"not a maildrop entry: {folder}{name}", nameof(name));
+            }
+
+            // A UID that begins the name shares the name's octets (where those are ASCII, as a UID's are).
+            var shared = name.StartsWith(uid, StringComparison.Ordinal);
             var need = nameLength + (shared ? 0 : uid.Length);
             if (_used + need > _block.Length)
             {
@@ -127,20 +209,18 @@ public sealed class Maildrop : IReadOnlyList<DropMessage>
                 _used = 0;
             }
 
-            var name = _used;
-            _used += Encoding.UTF8.GetBytes(fileName, _block.AsSpan(name));
-            var uidAt = name + slash;
+            var at = _used;
+            _used += Encoding.UTF8.GetBytes(folder, _block.AsSpan(_used));
+            _used += Encoding.UTF8.GetBytes(name, _block.AsSpan(_used));
+            var uidAt = at + folderLength;
             if (!shared)
             {
                 uidAt = _used;
                 _used += Encoding.ASCII.GetBytes(uid, _block.AsSpan(uidAt));
             }
 
-            _entries.Add(new Entry(_blocks.Count - 1, name, (ushort)nameLength, uidAt, (byte)uid.Length, size));
+            _entries.Add(new Entry(_blocks.Count - 1, at, (ushort)nameLength, (byte)folderLength, uidAt, (byte)uid.Length, size));
             _octets += size;
         }
-
-        /// <summary>The listing of every message added, in the order added.</summary>
-        public Maildrop Build() => _entries.Count == 0 ? Empty : new([.. _blocks], [.. _entries], _octets);
     }
 }

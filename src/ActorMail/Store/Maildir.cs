@@ -126,20 +126,10 @@ public sealed class Maildir
     public Maildrop OpenDrop()
     {
         EnsureExists();
-        var entries = Listing(New, inNew: true);
-        entries.AddRange(Listing(Cur, inNew: false));
-        entries.Sort(static (a, b) =>
-        {
-            var unique = MaildirName.UniqueSpan(a.Name).SequenceCompareTo(MaildirName.UniqueSpan(b.Name));
-            return unique != 0 ? unique : a.Name != b.Name ? string.CompareOrdinal(a.Name, b.Name) : b.InNew.CompareTo(a.InNew);
-        });
-        var drop = new Maildrop.Builder(entries.Count);
-        foreach (var (name, inNew) in entries)
-        {
-            drop.Add((inNew ? NewFolder : CurFolder) + name, MaildirName.Uid(name), SizeOf(inNew ? New : Cur, name));
-        }
-
-        return drop.Build();
+        var drop = new Maildrop.Builder();
+        Scan(New, NewFolder, drop);
+        Scan(Cur, CurFolder, drop);
+        return drop.Build(ordered: true);
     }
 
     /// <summary>The modification times of new/ and cur/: a listing made at these times is still the maildrop while they stay.</summary>
@@ -199,12 +189,22 @@ public sealed class Maildir
         return removed;
     }
 
-    // The names of the files in one folder, as the directory lists them (no stat per file).
-    private static List<(string Name, bool InNew)> Listing(string dir, bool inNew) =>
-        [.. new FileSystemEnumerable<(string, bool)>(dir, (ref FileSystemEntry e) => (e.FileName.ToString(), inNew), ListAll)
+    // Every file of one folder into the listing, straight from the directory's entries: no
+    // string per file, and no stat unless a name has no S=.
+    private static void Scan(string dir, string folder, Maildrop.Builder drop)
+    {
+        var files = new FileSystemEnumerable<bool>(dir, (ref FileSystemEntry e) =>
+        {
+            drop.AddFile(folder, e.FileName, MaildirName.TryGetSize(e.FileName, out var size) ? size : e.Length);
+            return true;
+        }, ListAll)
         {
             ShouldIncludePredicate = static (ref FileSystemEntry e) => !e.IsDirectory,
-        }];
+        };
+        foreach (var _ in files)
+        {
+        }
+    }
 
     private static long SizeOf(string dir, string name) =>
         MaildirName.TryGetSize(name, out var size) ? size : new FileInfo(Path.Combine(dir, name)).Length;

@@ -76,4 +76,42 @@ public class MaildropTests
     {
         Assert.Throws<ArgumentException>(() => Maildrop.Of([new DropMessage("new/x", new string('u', 71), 1)]));
     }
+
+    [Fact]
+    public void AFileAddedByItsNameGetsTheUidMaildirNameGivesIt()
+    {
+        var builder = new Maildrop.Builder();
+        var longName = new string('h', 80) + ",S=5";
+        builder.AddFile("new/", "1700000000.M000001P1Q1.h,S=5", 5);
+        builder.AddFile("cur/", "1700000000.M000002P1Q2.h,S=5:2,S", 5);
+        builder.AddFile("new/", longName, 5);
+        builder.AddFile("new/", "1700000000.M000003P1Q3.hôte,S=5", 5);
+
+        var drop = builder.Build();
+
+        Assert.Equal(
+            ["1700000000.M000001P1Q1.h,S=5", "1700000000.M000002P1Q2.h,S=5", MaildirName.Uid(longName), MaildirName.Uid("1700000000.M000003P1Q3.hôte,S=5")],
+            Enumerable.Range(0, drop.Count).Select(drop.UidOf));
+        Assert.Equal("cur/1700000000.M000002P1Q2.h,S=5:2,S", drop.FileNameOf(1));
+        Assert.Equal("new/1700000000.M000003P1Q3.hôte,S=5", drop.FileNameOf(3));
+    }
+
+    // Delivery order: the unique part first (so cur/'s flags do not move a message), then the
+    // whole name, and new/ before cur/ for the same name.
+    [Fact]
+    public void AnOrderedListingIsInDeliveryOrder()
+    {
+        var builder = new Maildrop.Builder();
+        builder.AddFile("cur/", "1700000002.M1P1Q3.h:2,S", 1);
+        builder.AddFile("new/", "1700000001.M1P1Q2.h", 1);
+        builder.AddFile("cur/", "1700000001.M1P1Q1.h:2,", 1);
+        builder.AddFile("cur/", "1700000001.M1P1Q2.h", 1);
+        builder.AddFile("new/", "1700000001.M1P1Q1.h,S=1", 1);
+
+        var drop = builder.Build(ordered: true);
+
+        Assert.Equal(
+            ["cur/1700000001.M1P1Q1.h:2,", "new/1700000001.M1P1Q1.h,S=1", "new/1700000001.M1P1Q2.h", "cur/1700000001.M1P1Q2.h", "cur/1700000002.M1P1Q3.h:2,S"],
+            Enumerable.Range(0, drop.Count).Select(drop.FileNameOf));
+    }
 }
