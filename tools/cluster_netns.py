@@ -27,8 +27,11 @@ shown two ways that check each other:
   - each node process's node.log says "Mailbox {Mailbox} now served by this node" and "no longer
     served": intervals per process and mailbox, and no two processes' intervals of one mailbox
     may overlap (an interval still open when its process ended closes at that moment);
-  - every delivered file is named <sec>.M<usec>P<pid>Q..., the writer's PID and the moment it
-    linked the file: each write must lie inside its writer's serving interval of that mailbox.
+  - each node runs at log level Debug, where its mailboxes log "Linked {FileName} into {Mailbox}"
+    for every file they link: every file on disk must have such a line (a file linked by a
+    writer that logged nothing would not), and each line must lie inside its own process's
+    serving interval of that mailbox. The file's name cannot tell: it carries the PID of the node
+    whose SMTP session named it, which may be any node.
 
 Whatever happens, `finally` stops the node processes by PID and deletes the namespaces (which
 takes the bridge and the veths with them) and the temporary folder, then compares `ip -br link`,
@@ -79,7 +82,10 @@ NODE_ENV = {
 SERVED = "Mailbox {Mailbox} now served by this node"
 UNSERVED_PREFIX = "Mailbox {Mailbox} no longer served"
 DOWNED_PREFIX = "This node {Member} was downed"
-FILE_RE = re.compile(r"^(\d+)\.M(\d{6})P(\d+)Q")
+LINKED = "Linked {FileName} into {Mailbox}"
+# Actors log Debug only when Akka's own level lets them (akka.loglevel), Serilog writes it only at
+# actormail.log-level Debug: both. A run's lines fit the shipped 64 MiB x 8 log files.
+DEBUG_CONFIG = "actormail.log-level = Debug\nakka.loglevel = DEBUG\n"
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 STARTED = time.monotonic()
@@ -256,6 +262,15 @@ class Process:
         self.ended = ended
         self.events = log_events(node)
         self.spans = self.intervals()
+        self.links = self.linked()
+
+    def linked(self):
+        """mailbox -> [(wall seconds, file name)] of the files this process linked."""
+        links = {}
+        for e in self.events:
+            if e.get("@mt") == LINKED:
+                links.setdefault(e.get("Mailbox"), []).append((wall(e["@t"]), e.get("FileName")))
+        return links
 
     def intervals(self):
         """mailbox -> [(start, end)] in wall seconds, from this process's served / no longer served lines."""
@@ -274,24 +289,30 @@ class Process:
         return next((wall(e["@t"]) for e in self.events if e.get("@mt", "").startswith(DOWNED_PREFIX)), None)
 
 
-def writes(mail_root):
-    """mailbox -> [(wall seconds, writer PID)] read from the names of the delivered files."""
+def files_on_disk(mail_root):
+    """mailbox -> set of delivered file names (without the flags cur/ adds)."""
     found = {}
     for user in MAILBOXES:
         for folder in ("new", "cur"):
             d = pathlib.Path(mail_root) / user / folder
             for path in (d.iterdir() if d.exists() else []):
-                m = FILE_RE.match(path.name)
-                if m:
-                    found.setdefault(user, []).append((int(m.group(1)) + int(m.group(2)) / 1e6, int(m.group(3))))
+                found.setdefault(user, set()).add(path.name.split(":", 1)[0])
+    return found
+
+
+def writes(processes):
+    """mailbox -> [(wall seconds, process name)] of every link the processes logged."""
+    found = {}
+    for p in processes:
+        for mailbox, links in p.links.items():
+            found.setdefault(mailbox, []).extend((t, p.name) for t, _ in links)
     return found
 
 
 def one_writer(processes, mail_root):
-    """Overlapping serving intervals of one mailbox in two processes, and writes outside their
-    writer's intervals; both must be empty."""
+    """Overlapping serving intervals of one mailbox in two processes, links outside their
+    process's intervals, and files on disk no process logged linking; all must be empty."""
     spans = {}                     # mailbox -> [(start, end, process name)]
-    by_pid = {p.pid: p for p in processes}
     for p in processes:
         for mailbox, intervals in p.spans.items():
             spans.setdefault(mailbox, []).extend((s, e, p.name) for s, e in intervals)
@@ -302,14 +323,17 @@ def one_writer(processes, mail_root):
             for s2, e2, n2 in intervals[i + 1:]:
                 if n2 != n1 and s2 < e1:
                     overlaps.append(f"{mailbox}: {n1} {s1:.3f}-{e1:.3f} and {n2} {s2:.3f}-{e2:.3f}")
-    outside, counted = [], 0
-    for mailbox, written in writes(mail_root).items():
-        for t, pid in written:
-            counted += 1
-            p = by_pid.get(pid)
-            inside_one = p is not None and any(s <= t <= e for s, e in p.spans.get(mailbox, []))
-            if not inside_one:
-                outside.append(f"{mailbox}: written at {t:.6f} by PID {pid} ({p.name if p else 'no node of this run'})")
+    outside, logged = [], {}
+    for p in processes:
+        for mailbox, links in p.links.items():
+            for t, name in links:
+                logged.setdefault(mailbox, set()).add(name)
+                if not any(s <= t <= e for s, e in p.spans.get(mailbox, [])):
+                    outside.append(f"{mailbox}: {name} linked at {t:.6f} by {p.name} outside its serving interval")
+    counted = 0
+    for mailbox, names in files_on_disk(mail_root).items():
+        counted += len(names)
+        outside += [f"{mailbox}: {name} on disk, but no process logged linking it" for name in sorted(names - logged.get(mailbox, set()))]
     return spans, overlaps, outside, counted
 
 
@@ -323,8 +347,8 @@ def handover(spans, all_writes, victim, cut_at):
             continue
         ended = mine[0][1]
         after = [s for s, _, n in intervals if n != victim.name and s >= cut_at]
-        own = [t for t, pid in all_writes.get(mailbox, []) if pid == victim.pid]
-        others = [t for t, pid in all_writes.get(mailbox, []) if pid != victim.pid and t >= cut_at]
+        own = [t for t, name in all_writes.get(mailbox, []) if name == victim.name]
+        others = [t for t, name in all_writes.get(mailbox, []) if name != victim.name and t >= cut_at]
         rows.append({
             "mailbox": mailbox,
             "victim_served_until_s": round(ended - cut_at, 3),
@@ -500,6 +524,7 @@ def main():
     lab = Lab(prefix)
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="actormail-netns-"))
     cluster = Cluster(workdir, client_host=CLIENT)
+    cluster.config += DEBUG_CONFIG
     ended = []
     status = 1
     try:
@@ -533,7 +558,7 @@ def main():
 def summarise(args, cluster, ended, load, counts, pop3_wrong, rounds, violations):
     processes = [Process(node, at) for node, at in ended]
     spans, overlaps, outside, counted = one_writer(processes, cluster.mail_root)
-    all_writes = writes(cluster.mail_root)
+    all_writes = writes(processes)
     per_round = []
     for r in rounds:
         victim = next(p for p in processes if p.pid == r["pid"])
@@ -579,7 +604,7 @@ def summarise(args, cluster, ended, load, counts, pop3_wrong, rounds, violations
     print(f"acknowledged {figures['acknowledged']}, lost {figures['lost']}, duplicated {figures['duplicated']}, "
           f"misfiled/incomplete {figures['misfiled_or_incomplete']}; 4xx/5xx {figures['answered_4xx_5xx']} "
           f"(kept {figures['kept_after_451']}), broken or refused {figures['broken_or_refused']}")
-    print(f"one writer per mailbox: {counted} delivered files, {len(outside)} outside their writer's serving interval; "
+    print(f"one writer per mailbox: {counted} delivered files, {len(outside)} linked outside their writer's serving interval or by no logged writer; "
           f"{len(overlaps)} overlapping serving intervals; POP3 STAT mismatches {len(pop3_wrong)}")
     for r in per_round:
         taken = "-" if r["taken_over_s"] is None else f"{r['taken_over_s'][0]}-{r['taken_over_s'][1]} s"

@@ -133,3 +133,41 @@ def test_a_node_of_another_build_is_started_from_that_build(tmp_path):
     with pytest.raises(NodeFailed, match=str(other)):
         Node(tmp_path, dll=other).start()
     assert not (tmp_path / "node.out").exists()  # refused before anything was started
+
+
+# tools/cluster_netns.py's one-writer analysis, on processes made up here (the run itself needs root).
+def _netns_process(name, spans, links):
+    import cluster_netns
+    p = object.__new__(cluster_netns.Process)
+    p.name, p.spans, p.links = name, spans, links
+    return p
+
+
+def _maildir_with(root, mailbox, names):
+    for folder in ("new", "cur"):
+        (root / mailbox / folder).mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (root / mailbox / "new" / name).write_bytes(b"x")
+
+
+@pytest.mark.tools
+def test_netns_one_writer_accepts_links_inside_their_own_serving_interval(tmp_path):
+    import cluster_netns
+    _maildir_with(tmp_path, "u0", ["f1", "f2"])
+    a = _netns_process("a", {"u0": [(0.0, 10.0)]}, {"u0": [(5.0, "f1")]})
+    b = _netns_process("b", {"u0": [(12.0, 20.0)]}, {"u0": [(15.0, "f2")]})
+    _, overlaps, outside, counted = cluster_netns.one_writer([a, b], tmp_path)
+    assert (overlaps, outside, counted) == ([], [], 2)
+
+
+@pytest.mark.tools
+def test_netns_one_writer_finds_overlaps_links_outside_and_files_nobody_linked(tmp_path):
+    import cluster_netns
+    _maildir_with(tmp_path, "u0", ["f1", "f2", "f3"])
+    a = _netns_process("a", {"u0": [(0.0, 10.0)]}, {"u0": [(11.0, "f1")]})
+    b = _netns_process("b", {"u0": [(9.0, 20.0)]}, {"u0": [(15.0, "f2")]})
+    _, overlaps, outside, _ = cluster_netns.one_writer([a, b], tmp_path)
+    assert len(overlaps) == 1
+    assert any("f1 linked at 11.000000 by a outside" in o for o in outside)
+    assert any("f3 on disk, but no process logged linking it" in o for o in outside)
+    assert len(outside) == 2

@@ -181,13 +181,14 @@ public sealed class Maildrop : IReadOnlyList<DropMessage>
                 return Empty;
             }
 
+            var blocks = _blocks.ToArray();
             var entries = _entries.ToArray();
             if (ordered)
             {
-                entries.AsSpan().Sort(new DeliveryOrder([.. _blocks]));
+                entries.AsSpan().Sort(new DeliveryOrder(blocks));
             }
 
-            return new([.. _blocks], entries, _octets);
+            return new(blocks, entries, _octets);
         }
 
         private void Add(ReadOnlySpan<char> folder, ReadOnlySpan<char> name, ReadOnlySpan<char> uid, long size)

@@ -252,6 +252,13 @@ public sealed class MailboxActor : ReceiveActor
 
                     d.Linked = _maildir.Deliver(d.Request.SpoolPath, d.Request.FileName);
                     d.InNew = true;
+
+                    // Which process linked which file: the name is the delivering session's.
+                    if (d.Linked && _log.IsDebugEnabled)
+                    {
+                        _log.Debug("Linked {FileName} into {Mailbox}", d.Request.FileName, d.Request.Mailbox);
+                    }
+
                     if (!d.Linked)
                     {
                         _log.Info("{FileName} is already in {Mailbox}: a delivery asked again is answered as stored", d.Request.FileName, d.Request.Mailbox);
