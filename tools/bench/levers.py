@@ -58,6 +58,10 @@ VARIANTS = {
                          "akka.actor.smtp-session-dispatcher.executor = channel-executor\n", {}, False),
     "server-gc": ("DOTNET_gcServer=1: server GC (a heap and a GC thread per core) instead of workstation GC",
                   None, {"DOTNET_gcServer": "1"}, False),
+    "gc-concurrent-off": ("DOTNET_gcConcurrent=0: no background GC (the node ships with it on)",
+                          None, {"DOTNET_gcConcurrent": "0"}, False),
+    "gc-gen0-64m": ("DOTNET_GCgen0size=0x4000000: a 64 MiB first generation, so fewer collections per message",
+                    None, {"DOTNET_GCgen0size": "0x4000000"}, False),
     "ready-to-run": ("the node published with PublishReadyToRun (precompiled code; build it with --r2r-dll)", None, {}, False),
 }
 # Variants that run another build of the node: name -> the option that gives its actormail.dll.
