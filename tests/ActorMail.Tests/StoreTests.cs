@@ -1,3 +1,4 @@
+using ActorMail.Protocol.Mail;
 using ActorMail.Admin;
 using ActorMail.Store;
 
@@ -110,6 +111,26 @@ public sealed class StoreTests : IDisposable
         Assert.Equal(2, bob.Remove([drop[0].FileName, drop[1].FileName, "new/1.M1P1Q1.missing,S=1"]).Count);
         Assert.Empty(Directory.GetFiles(bob.New));
         Assert.Empty(Directory.GetFiles(bob.Cur));
+    }
+
+    // Files another program put there: a name without S= is sized from the file, a name too
+    // long to be its own UID gets the hashed one, a hidden file counts, a folder does not.
+    [Fact]
+    public void Open_drop_takes_foreign_names_as_they_are()
+    {
+        var bob = new Maildir(_root, "bob");
+        bob.EnsureExists();
+        var longName = "1700000002." + new string('h', 90);
+        File.WriteAllText(Path.Combine(bob.New, "1700000001.plain"), "seven!!");
+        File.WriteAllText(Path.Combine(bob.New, longName), "x");
+        File.WriteAllText(Path.Combine(bob.Cur, ".1700000003.hidden:2,S"), "abc");
+        Directory.CreateDirectory(Path.Combine(bob.New, "1700000000.folder"));
+
+        var drop = bob.OpenDrop();
+
+        Assert.Equal([".1700000003.hidden", "1700000001.plain", MaildirName.Uid(longName)], drop.Select(m => m.Uid));
+        Assert.Equal([3L, 7L, 1L], drop.Select(m => m.Size));
+        Assert.Equal("new/" + longName, drop[2].FileName);
     }
 
     [Fact]
