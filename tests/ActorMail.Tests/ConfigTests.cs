@@ -34,6 +34,20 @@ public sealed class ConfigTests
         Assert.Equal(TimeSpan.FromSeconds(60), o.Http.CredentialsTtl);
     }
 
+    // actormail.log-level is the one home of the level: actors log Debug only where Akka's own
+    // level lets them, so akka.loglevel follows it.
+    [Theory]
+    [InlineData("Debug", "DEBUG")]
+    [InlineData("Information", "INFO")]
+    [InlineData("Warning", "WARNING")]
+    [InlineData("Error", "ERROR")]
+    public void Akka_logs_at_the_level_actormail_log_level_names(string level, string akka)
+    {
+        var config = NodeConfig.Load(overrideText: $"actormail.log-level = {level}", environment: NoEnvironment);
+
+        Assert.Equal(akka, config.GetString("akka.loglevel"));
+    }
+
     [Theory]
     [InlineData("all", true)]
     [InlineData("pop3", true)]

@@ -78,6 +78,9 @@ public static class NodeConfig
         var phase = parsed.GetTimeSpan("actormail.shutdown-timeout") + TimeSpan.FromSeconds(2);
         text.Append("akka.coordinated-shutdown.phases.service-unbind.timeout = ")
             .Append((long)phase.TotalMilliseconds).Append("ms\n");
+        // Actors log at Debug only where Akka's own level lets them: actormail.log-level is the
+        // one home of the level (an unknown one is refused by NodeOptions).
+        text.Append("akka.loglevel = ").Append(AkkaLevel(parsed.GetString("actormail.log-level"))).Append('\n');
         // Likewise the password-check threads are actormail.auth.concurrency.
         text.Append("akka.actor.auth-dispatcher.dedicated-thread-pool.thread-count = ")
             .Append(parsed.GetInt("actormail.auth.concurrency")).Append('\n');
@@ -94,6 +97,14 @@ public static class NodeConfig
     // persistence fallback ran mailboxes twice after a coordinator's node died), remember-entities
     // with that store fails at run time here, and idle mailboxes passivate themselves, since only
     // the mailbox knows whether it holds a maildrop.
+    private static string AkkaLevel(string level) => level.ToUpperInvariant() switch
+    {
+        "VERBOSE" or "DEBUG" => "DEBUG",
+        "WARNING" => "WARNING",
+        "ERROR" or "FATAL" => "ERROR",
+        _ => "INFO",
+    };
+
     private static void AppendCluster(StringBuilder text, Config parsed)
     {
         const string c = "actormail.cluster.";
