@@ -59,9 +59,9 @@ import threading
 import time
 import uuid
 
-from harness import NODE_DLL, stop_process
+from harness import NODE_DLL, json_lines, stop_process
 from harness.cluster import (IO_TIMEOUT_S, LOAD_AFTER_S, LOAD_BEFORE_S, MAILBOXES, PASSWORD, Cluster,
-                             Load, send, served_again, tally)
+                             Load, Senders, send, served_again, tally)
 
 SUBNET = "10.231.0"
 ADDRESSES = {"a": f"{SUBNET}.1", "b": f"{SUBNET}.2", "c": f"{SUBNET}.3"}
@@ -192,7 +192,7 @@ def letter(node):
     return node.name.split(".")[0]
 
 
-class MinorityClient:
+class MinorityClient(Senders):
     """SMTP clients inside the cut node's own namespace, sending through that node to the mailboxes
     it hosts: until the resolver downs it they are served; after that, nothing may be. One client
     per mailbox: a mailbox that a rebalance moved away just before the cut holds its client in the
@@ -223,16 +223,6 @@ class MinorityClient:
                 if outcome != "ok":
                     time.sleep(0.1)
 
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *_):
-        self.stop.set()
-        for t in self.threads:
-            t.join(IO_TIMEOUT_S + 5)
-
 
 def wall(stamp):
     """A Serilog compact-JSON @t ("2026-12-02T08:01:02.1234567Z", or with an offset) as Unix seconds."""
@@ -242,14 +232,7 @@ def wall(stamp):
 
 
 def log_events(node):
-    events = []
-    for path in sorted(node.log_dir.glob("node*.log")):
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-    return events
+    return [e for path in sorted(node.log_dir.glob("node*.log")) for e in json_lines(path)]
 
 
 class Process:

@@ -13,9 +13,9 @@ It is imported with tools/ on the import path: pytest.ini's `pythonpath` gives i
 and the Makefile runs the tools with PYTHONPATH=tools (by hand: `PYTHONPATH=tools /usr/bin/python3
 tools/fuzz/fuzz.py ...` from the repository's root). Standard library only."""
 from harness import wire
-from harness.node import (NODE_DLL, ROOT, USERS, Node, NodeFailed, free_port, greeting, greets, port_answers,
+from harness.node import (NODE_DLL, ROOT, USERS, Node, NodeFailed, free_port, greeting, greets, json_lines, port_answers,
                           scripted_peer, stop_process, wait_for_greeting)
 from harness.wire import strip_trace
 
-__all__ = ["NODE_DLL", "ROOT", "USERS", "Node", "NodeFailed", "free_port", "greeting", "greets", "port_answers",
+__all__ = ["NODE_DLL", "ROOT", "USERS", "Node", "NodeFailed", "free_port", "greeting", "greets", "json_lines", "port_answers",
            "scripted_peer", "stop_process", "strip_trace", "wait_for_greeting", "wire"]

@@ -132,7 +132,21 @@ def send(port, user, marker, host="127.0.0.1"):
         return "unknown"
 
 
-class Load:
+class Senders:
+    """Client threads (self.threads) that run while the `with` block runs and stop at its end (self.stop)."""
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop.set()
+        for t in self.threads:
+            t.join(IO_TIMEOUT_S + 5)
+
+
+class Load(Senders):
     """SMTP clients spread over the live nodes, each sending one message per connection."""
 
     def __init__(self, cluster):
@@ -158,16 +172,6 @@ class Load:
                 self.outcomes[marker] = (outcome, user, node.name)
             if outcome == "unknown":
                 time.sleep(0.05)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *_):
-        self.stop.set()
-        for t in self.threads:
-            t.join(IO_TIMEOUT_S + 5)
 
     def count(self, outcome):
         with self.lock:

@@ -136,6 +136,20 @@ class Node:
         return self.files(user, "new") + self.files(user, "cur")
 
 
+def json_lines(path):
+    """The JSON objects of a file of JSON lines (a node's compact-JSON log), skipping lines that are
+    not JSON (one cut off by a kill); none if the file is not there."""
+    events = []
+    path = pathlib.Path(path)
+    if path.exists():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events
+
+
 def stop_process(process, sig=signal.SIGTERM, timeout=15.0):
     """Stops a process this program started (a Popen, or None), by its PID: sig, then SIGKILL if
     it has not exited after timeout seconds. Never by name."""

@@ -171,3 +171,12 @@ def test_netns_one_writer_finds_overlaps_links_outside_and_files_nobody_linked(t
     assert any("f1 linked at 11.000000 by a outside" in o for o in outside)
     assert any("f3 on disk, but no process logged linking it" in o for o in outside)
     assert len(outside) == 2
+
+
+@pytest.mark.tools
+def test_json_lines_skips_a_cut_line_and_a_missing_file(tmp_path):
+    from harness import json_lines
+    log = tmp_path / "node.log"
+    log.write_text('{"@mt": "a"}\n{"@mt": "b"\n{"@mt": "c"}\n')
+    assert [e["@mt"] for e in json_lines(log)] == ["a", "c"]
+    assert json_lines(tmp_path / "missing.log") == []

@@ -25,7 +25,6 @@ Uses Mininet's Python API only (LinuxBridge, no controller; never `mn`, never `m
 happens, the capture and both node processes are stopped by PID and the network is taken down.
 Exit status 0 only if every step passed."""
 import argparse
-import json
 import os
 import pathlib
 import re
@@ -37,7 +36,7 @@ import tempfile
 import time
 import uuid
 
-from harness import NODE_DLL, ROOT, Node, NodeFailed, stop_process
+from harness import NODE_DLL, ROOT, Node, NodeFailed, json_lines, stop_process
 
 PY = "/usr/bin/python3"
 CLIENTS = ROOT / "tools" / "mininet" / "clients.py"
@@ -115,17 +114,6 @@ def start_capture(pcap):
     return dump, partial
 
 
-def log_events(path):
-    events = []
-    if path.exists():
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-    return events
-
-
 def render(event):
     """The message of a compact-JSON Serilog event, with its properties filled in."""
     def value(m):
@@ -137,7 +125,7 @@ def render(event):
 def show_sessions(title, path):
     """Prints each session of one log: its id, the mailbox, and its lines. Returns {id: [text]}."""
     sessions = {}
-    for event in log_events(path):
+    for event in json_lines(path):
         sid = event.get("SessionId")
         if sid:
             sessions.setdefault(sid, []).append(event)
